@@ -1,0 +1,39 @@
+# MusicalPy: two commands do everything (see README.md).
+#   make run   - set up, then execute every notebook and write outputs/
+#   make test  - set up, then pytest over tests/ and every notebook (nbval, smoke mode)
+# Set-up is idempotent: the virtualenv is rebuilt only when requirements change.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.musicalpy-installed
+
+.PHONY: run test setup system-audio lint clean
+
+run: setup
+	$(VENV)/bin/musicalpy run --out outputs
+
+test: setup
+	MUSICALPY_SMOKE=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks \
+		--nbval-lax --nbval-current-env -p no:cacheprovider
+
+setup: $(STAMP) system-audio
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+# libfluidsynth and a General MIDI soundfont via apt when available; otherwise
+# the script says what is missing and MusicalPy falls back (see README).
+system-audio:
+	@bash scripts/install_system_audio.sh
+
+lint: setup
+	$(PY) -m ruff check musicalpy tests benchmarks
+
+clean:
+	rm -rf $(VENV) outputs data/cache
