@@ -448,11 +448,13 @@ def from_music21(stream_obj, *, piece: str = "") -> pd.DataFrame:
         score = stream_obj
         parts = [stream_obj]
     to_seconds = _offset_to_seconds(score)
-    columns: dict[str, list] = {c: [] for c in NOTE_COLUMNS + BEAT_COLUMNS}
+    columns: dict[str, list] = {
+        c: [] for c in NOTE_COLUMNS + BEAT_COLUMNS if c not in ("start", "end")
+    }
     seen: dict[str, int] = {}
     for index, part in enumerate(parts):
-        base = (getattr(part, "partName", None) or str(part.id) if part is not score else "") or f"part{index + 1}"
-        if str(base).isdigit() or base.startswith("<"):
+        base = str(getattr(part, "partName", None) or part.id or "")
+        if not base or base.isdigit() or base.startswith("<"):  # music21's numeric default ids
             base = f"part{index + 1}"
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}-{seen[base]}"

@@ -1,0 +1,808 @@
+"""Load a corpus into one note table: music21's bundled corpus, MIDI folders, MAESTRO.
+
+>>> corpus = load_corpus("bach")                 # 371 chorales, parsed once then cached
+>>> corpus.notes.head()                           # the note table (see musicalpy.midi)
+>>> corpus.pieces                                 # one row per piece, with its split
+>>> train = corpus.split("train")                 # a sub-corpus
+
+Sources
+-------
+``"bach"``
+    The 371 chorales of music21's chorale iterator (Riemenschneider numbering), with
+    title, BWV and Riemenschneider number. music21 stores 350 distinct files: 21
+    chorales appear twice in the Riemenschneider edition, so they share a file; the two
+    copies always land in the same split (see :func:`split_pieces`). Most chorales
+    have exactly the four voices Soprano/Alto/Tenor/Bass; the rest keep their extra
+    instrumental parts under their own names (select voices with ``parts=``).
+``"essen"``
+    The Essen folk song collection bundled with music21 (monophonic tunes; thousands).
+``"composers"``
+    A mixed set for EDA with a ``composer`` column: Bach, Beethoven, Mozart, Haydn,
+    Schumann, Chopin, Palestrina, Monteverdi and the other composers music21 ships, at
+    most ``per_composer`` pieces each (default 40), interleaved across composers so that
+    ``limit=`` keeps every composer represented.
+a path
+    A single MIDI file, a folder of MIDI files (recursive, ``.mid``/``.midi``), or a
+    MAESTRO v2/v3 folder, recognised by its ``maestro-v*.csv`` metadata, whose
+    ``split`` column becomes the split. :func:`download_maestro` fetches MAESTRO.
+
+Caching
+-------
+The first load parses in parallel over the cores (tqdm progress bar) and writes
+``notes.npz`` + ``pieces.json`` + ``meta.json`` under :func:`musicalpy.cache_dir` (no
+pickle), keyed by the source, the options, the music21 version and
+:data:`CACHE_VERSION`; for paths the key includes every file's size and modification
+time, so edits invalidate it. A damaged cache is reported once and rebuilt.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import MusicalPyError, cache_dir
+from .midi import BEAT_COLUMNS, NOTE_COLUMNS, as_note_table, empty_notes, from_music21, read_midi
+
+__all__ = [
+    "Corpus",
+    "CorpusError",
+    "load_corpus",
+    "available_corpora",
+    "split_pieces",
+    "check_splits",
+    "download_maestro",
+    "SPLITS",
+    "CACHE_VERSION",
+    "MAESTRO_RELEASES",
+]
+
+#: Bump when parsing changes, so that old caches are rebuilt.
+CACHE_VERSION = 2
+#: Split labels, in order.
+SPLITS = ("train", "validation", "test")
+#: The embedded corpora and what they hold.
+EMBEDDED = {
+    "bach": "371 Bach chorales (music21), four voices S/A/T/B plus extra parts in a few",
+    "essen": "Essen folk song collection (music21), thousands of monophonic tunes",
+    "composers": "mixed classical set with a composer column (music21's bundled composers)",
+}
+#: music21 corpus folders used by "composers", with the name shown in the composer column.
+COMPOSER_FOLDERS = {
+    "bach": "Bach",
+    "beethoven": "Beethoven",
+    "mozart": "Mozart",
+    "haydn": "Haydn",
+    "schumann_robert": "Schumann",
+    "schumann_clara": "Clara Schumann",
+    "chopin": "Chopin",
+    "schubert": "Schubert",
+    "handel": "Handel",
+    "palestrina": "Palestrina",
+    "monteverdi": "Monteverdi",
+    "josquin": "Josquin",
+    "corelli": "Corelli",
+    "cpebach": "C.P.E. Bach",
+    "joplin": "Joplin",
+    "verdi": "Verdi",
+    "weber": "Weber",
+    "beach": "Beach",
+}
+#: Published MAESTRO MIDI archives: URL, size in bytes and SHA-256 (as listed by the
+#: MAESTRO page and mirrored in muspy's dataset registry).
+MAESTRO_RELEASES = {
+    "v3.0.0": (
+        "https://storage.googleapis.com/magentadata/datasets/maestro/v3.0.0/maestro-v3.0.0-midi.zip",
+        58416533,
+        "70470ee253295c8d2c71e6d9d4a815189e35c89624b76d22fce5a019d5dde12c",
+    ),
+    "v2.0.0": (
+        "https://storage.googleapis.com/magentadata/datasets/maestro/v2.0.0/maestro-v2.0.0-midi.zip",
+        59243107,
+        "ec2cc9d94886c6b376db1eaa2b8ad1ce62ff9f0a28b3744782b13163295dadf3",
+    ),
+}
+_MUSIC21_SUFFIXES = {".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mid", ".midi"}
+_MIDI_SUFFIXES = {".mid", ".midi"}
+_PIECE_COLUMNS = [
+    "piece", "title", "composer", "source", "group", "key_signature", "time_signature",
+    "tempo", "duration", "n_notes", "n_parts", "parts", "split",
+]
+
+
+class CorpusError(MusicalPyError, ValueError):
+    """A corpus that cannot be loaded: unknown name, missing path, nothing readable."""
+
+
+# ------------------------------------------------------------------------- the Corpus
+
+
+@dataclass
+class Corpus:
+    """A parsed corpus: the note table, one row per piece, and what could not be read.
+
+    Attributes
+    ----------
+    name : str
+        The source it was loaded from (an embedded name or a path).
+    notes : pd.DataFrame
+        The note table (``musicalpy.midi``), ``start_beat``/``end_beat`` included.
+    pieces : pd.DataFrame
+        One row per piece: ``piece`` (id), ``title``, ``composer``, ``source`` (file),
+        ``group`` (pieces of one group share a split), ``key_signature``,
+        ``time_signature``, ``tempo`` (first, quarter notes per minute), ``duration``
+        (seconds), ``n_notes``, ``n_parts``, ``parts`` (names joined by ``|``),
+        ``split``, plus source-specific columns (``bwv``, ``riemenschneider``, ``year``).
+    report : pd.DataFrame
+        One row per file (or tune) that could not be used: ``source``, ``reason``.
+    """
+
+    name: str
+    notes: pd.DataFrame
+    pieces: pd.DataFrame
+    report: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["source", "reason"]))
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def __repr__(self) -> str:
+        splits = self.pieces["split"].value_counts().reindex(list(SPLITS), fill_value=0)
+        counts = ", ".join(f"{k} {v}" for k, v in splits.items())
+        return (
+            f"Corpus({self.name!r}: {len(self.pieces)} pieces, {len(self.notes):,} notes; "
+            f"{counts}; {len(self.report)} skipped)"
+        )
+
+    @property
+    def piece_ids(self) -> list[str]:
+        """Piece ids in corpus order."""
+        return list(self.pieces["piece"])
+
+    def split(self, name: str) -> Corpus:
+        """The sub-corpus of one split (``"train"``, ``"validation"`` or ``"test"``)."""
+        if name not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        return self.subset(self.pieces.loc[self.pieces["split"] == name, "piece"])
+
+    def subset(self, pieces: Iterable[str]) -> Corpus:
+        """The sub-corpus of the given piece ids (in corpus order)."""
+        wanted = set(pieces)
+        unknown = wanted - set(self.pieces["piece"])
+        if unknown:
+            raise KeyError(f"unknown piece id(s): {sorted(unknown)[:5]}")
+        pieces_table = self.pieces[self.pieces["piece"].isin(wanted)].reset_index(drop=True)
+        notes = self.notes[self.notes["piece"].isin(wanted)].reset_index(drop=True)
+        return Corpus(self.name, notes, pieces_table, self.report)
+
+    def select_parts(self, parts: Sequence[str]) -> Corpus:
+        """Keep only the named parts (e.g. ``["Soprano", "Alto", "Tenor", "Bass"]``);
+        pieces left without notes are dropped."""
+        notes = self.notes[self.notes["part"].isin(list(parts))].reset_index(drop=True)
+        pieces_table = self.pieces[self.pieces["piece"].isin(set(notes["piece"]))].copy()
+        counts = notes.groupby("piece").size()
+        pieces_table["n_notes"] = pieces_table["piece"].map(counts).astype(int)
+        return Corpus(self.name, notes, pieces_table.reset_index(drop=True), self.report)
+
+    def piece(self, piece_id: str) -> pd.DataFrame:
+        """The note table of one piece."""
+        notes = self.notes[self.notes["piece"] == piece_id]
+        if notes.empty:
+            raise KeyError(f"no piece {piece_id!r} in corpus {self.name!r}")
+        return notes.reset_index(drop=True)
+
+    def notes_with(self, *columns: str) -> pd.DataFrame:
+        """The note table joined with piece columns, e.g. ``notes_with("composer", "split")``."""
+        return self.notes.merge(self.pieces[["piece", *columns]], on="piece", how="left")
+
+    def describe(self) -> pd.DataFrame:
+        """Pieces, parts, notes and hours per split (and in total)."""
+        merged = self.notes_with("split")
+        rows = []
+        for name in (*SPLITS, "all"):
+            part = merged if name == "all" else merged[merged["split"] == name]
+            meta = self.pieces if name == "all" else self.pieces[self.pieces["split"] == name]
+            rows.append(
+                {
+                    "split": name,
+                    "pieces": len(meta),
+                    "notes": len(part),
+                    "hours": float(meta["duration"].sum()) / 3600.0,
+                    "mean notes per piece": len(part) / max(len(meta), 1),
+                }
+            )
+        return pd.DataFrame(rows).set_index("split")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def available_corpora() -> dict[str, str]:
+    """The embedded corpus names and what each holds."""
+    return dict(EMBEDDED)
+
+
+def load_corpus(
+    source: str | os.PathLike,
+    *,
+    parts: Sequence[str] | None = None,
+    limit: int | None = None,
+    cache: bool = True,
+    progress: bool = True,
+    per_composer: int = 40,
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    n_jobs: int | None = None,
+) -> Corpus:
+    """Load a corpus by name (``"bach"``, ``"essen"``, ``"composers"``) or by path.
+
+    Parameters
+    ----------
+    source : str or path-like
+        An embedded corpus name, a MIDI file, a folder of MIDI files or a MAESTRO folder.
+    parts : sequence of str, optional
+        Keep only these part names (e.g. the four chorale voices).
+    limit : int, optional
+        Load at most this many pieces (the first ones in a fixed order). When the whole
+        corpus is already cached, the first ``limit`` pieces are taken from the cache.
+    cache : bool
+        Read and write the parse cache (see the module docstring).
+    progress : bool
+        Show a tqdm progress bar while parsing.
+    per_composer : int
+        For ``"composers"``: at most this many pieces per composer.
+    split_fractions : (float, float, float)
+        Train/validation/test fractions of the piece-level split (ignored for MAESTRO).
+    seed : int
+        Seed of the split.
+    n_jobs : int, optional
+        Worker processes for parsing (default: the number of cores).
+
+    Returns
+    -------
+    Corpus
+
+    Raises
+    ------
+    CorpusError
+        For an unknown name or a missing path (the message lists what is available),
+        or when nothing could be read (the message gives the reasons).
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of pieces, got {limit}")
+    name, jobs, extra_key = _plan(source, per_composer)
+    options = {"per_composer": per_composer} if name == "composers" else {}
+    full_key = _cache_key(name, options, extra_key, None)
+    cached = _read_cache(full_key) if cache else None
+    if cached is None and limit is not None and limit < len(jobs):
+        key = _cache_key(name, options, extra_key, limit)
+        cached = _read_cache(key) if cache else None
+        jobs = jobs[:limit]
+    else:
+        key = full_key
+    if cached is None:
+        notes, pieces_table, report = _parse_all(jobs, name, progress=progress, n_jobs=n_jobs)
+        if not pieces_table.empty:
+            # Identical music under two file names (the chorale collection has such
+            # pairs) must share a group, so that it never straddles splits.
+            pieces_table["group"] = _merge_identical_groups(notes, pieces_table)
+        if cache and not pieces_table.empty:
+            _write_cache(key, notes, pieces_table, report, source=name)
+    else:
+        notes, pieces_table, report = cached
+    if limit is not None and len(pieces_table) > limit:
+        keep = set(pieces_table["piece"].iloc[:limit])
+        pieces_table = pieces_table[pieces_table["piece"].isin(keep)].reset_index(drop=True)
+        notes = notes[notes["piece"].isin(keep)].reset_index(drop=True)
+    if not report.empty:
+        reasons = Counter(_short_reason(r) for r in report["reason"])
+        summary = "; ".join(f"{n} x {reason}" for reason, n in reasons.most_common(5))
+        warnings.warn(
+            f"load_corpus({name!r}): skipped {len(report)} of {len(report) + len(pieces_table)} "
+            f"files/tunes ({summary}); see corpus.report",
+            stacklevel=2,
+        )
+    if pieces_table.empty:
+        detail = "; ".join(f"{Path(s).name}: {r}" for s, r in report.head(5).itertuples(index=False))
+        raise CorpusError(f"{name}: no readable piece with notes found" + (f" ({detail})" if detail else ""))
+    if "maestro_split" in pieces_table.columns:
+        pieces_table["split"] = pieces_table["maestro_split"].fillna("train")
+    else:
+        pieces_table["split"] = split_pieces(pieces_table, split_fractions, seed=seed)
+    corpus = Corpus(name, notes, pieces_table, report)
+    if parts is not None:
+        corpus = corpus.select_parts(parts)
+        if corpus.notes.empty:
+            raise CorpusError(f"{name}: no notes in parts {list(parts)}")
+    return corpus
+
+
+def _short_reason(reason: str) -> str:
+    """The cause part of an error message, without the file name."""
+    reason = reason.split(": ", 1)[1] if ": " in reason else reason
+    return re.sub(r"\s*\(.*", "", reason)[:60]
+
+
+# Each job is a dict: {"kind": "music21"|"abc_tune"|"midi", "source": str, "piece": id,
+# "group": str, plus metadata}. Jobs are picklable so that worker processes can run them.
+
+
+def _plan(source: str | os.PathLike, per_composer: int) -> tuple[str, list[dict], Any]:
+    if isinstance(source, str) and source in EMBEDDED:
+        import music21
+
+        planner = {"bach": _plan_bach, "essen": _plan_essen, "composers": _plan_composers}[source]
+        jobs = planner(per_composer) if source == "composers" else planner()
+        return source, jobs, music21.__version__
+    path = Path(source).expanduser()
+    if not path.exists():
+        names = ", ".join(f'"{n}"' for n in EMBEDDED)
+        raise CorpusError(
+            f"{source}: no such corpus name or path. Embedded corpora: {names}; "
+            "or give a MIDI file, a folder of MIDI files, or a MAESTRO folder."
+        )
+    path = path.resolve()
+    if path.is_file():
+        if path.suffix.lower() not in _MIDI_SUFFIXES | _MUSIC21_SUFFIXES:
+            raise CorpusError(f"{path}: not a MIDI or score file (expected .mid/.midi)")
+        files = [path]
+        jobs = [_file_job(path, path.parent)]
+    else:
+        maestro_csv = sorted(path.glob("maestro-v*.csv"))
+        if maestro_csv:
+            jobs = _plan_maestro(path, maestro_csv[-1])
+            files = [Path(j["source"]) for j in jobs]
+        else:
+            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in _MIDI_SUFFIXES and p.is_file())
+            if not files:
+                raise CorpusError(f"{path}: no .mid or .midi files in this folder (searched recursively)")
+            jobs = [_file_job(p, path) for p in files]
+    fingerprint = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files if p.exists()]
+    return str(path), jobs, fingerprint
+
+
+def _file_job(path: Path, root: Path) -> dict:
+    relative = path.relative_to(root) if path != root else Path(path.name)
+    piece = str(relative.with_suffix("")).replace(os.sep, "/")
+    kind = "midi" if path.suffix.lower() in _MIDI_SUFFIXES else "music21"
+    return {"kind": kind, "source": str(path), "piece": piece, "group": piece,
+            "title": path.stem, "composer": ""}
+
+
+def _plan_bach() -> list[dict]:
+    from music21 import corpus as m21corpus
+
+    listing = m21corpus.chorales.ChoraleListRKBWV().byRiemenschneider
+    numbers_of: dict[str, list[int]] = {}
+    for number in sorted(listing):
+        numbers_of.setdefault(str(listing[number]["bwv"]), []).append(number)
+    jobs = []
+    seen: Counter = Counter()
+    # The iterator walks the Riemenschneider numbers in order; a BWV met twice takes
+    # its second number the second time.
+    for filename in m21corpus.chorales.Iterator(returnType="filename"):
+        bwv = filename.split("bwv", 1)[1]
+        seen[bwv] += 1
+        numbers = numbers_of.get(bwv, [])
+        number = numbers[min(seen[bwv], len(numbers)) - 1] if numbers else 0
+        title = listing[number]["title"] if number else ""
+        jobs.append({
+            "kind": "music21", "source": filename, "piece": f"R{number:03d}_bwv{bwv}",
+            "group": f"bwv{bwv}", "title": title, "composer": "Bach",
+            "bwv": bwv, "riemenschneider": int(number),
+        })
+    return jobs
+
+
+def _plan_essen() -> list[dict]:
+    from music21 import corpus as m21corpus
+
+    jobs = []
+    for path in sorted(p for p in m21corpus.getCorePaths() if "essenFolksong" in str(p)):
+        path = Path(path)
+        text = path.read_text(encoding="latin-1")
+        for match in re.finditer(r"^X:\s*(\d+)", text, flags=re.MULTILINE):
+            number = int(match.group(1))
+            piece = f"{path.stem}-{number}"
+            jobs.append({"kind": "abc_tune", "source": str(path), "number": number, "piece": piece,
+                         "group": piece, "title": "", "composer": "Traditional (Essen)"})
+    return jobs
+
+
+def _plan_composers(per_composer: int) -> list[dict]:
+    from music21 import corpus as m21corpus
+
+    chorales = set(m21corpus.chorales.Iterator(returnType="filename"))
+    lists: list[list[dict]] = []
+    for folder, composer in COMPOSER_FOLDERS.items():
+        paths = []
+        for p in sorted(m21corpus.getComposer(folder), key=str):
+            p = Path(p)
+            rel = str(p).split(f"corpus{os.sep}", 1)[-1]
+            if p.suffix.lower() not in _MUSIC21_SUFFIXES:
+                continue  # roman-numeral analyses (.rntxt) and other non-score files
+            if p.suffix.lower() == ".abc" and p.stat().st_size > 50_000:
+                continue  # large multi-tune collections are not one composer's pieces
+            paths.append((rel, p))
+        if not paths:
+            continue
+        if folder == "bach":  # keep Bach's chorales out of the count when other works exist
+            non_chorale = [x for x in paths if str(Path(x[0]).with_suffix("")) not in chorales]
+            paths = non_chorale + [x for x in paths if x not in non_chorale]
+        step = max(1, len(paths) // per_composer)
+        chosen = paths[::step][:per_composer]
+        lists.append([
+            {"kind": "music21", "source": str(p), "piece": rel.rsplit(".", 1)[0],
+             "group": rel.rsplit(".", 1)[0], "title": "", "composer": composer}
+            for rel, p in chosen
+        ])
+    # Interleave composers so that limit=N keeps every composer represented.
+    jobs = []
+    for i in range(max(len(x) for x in lists)):
+        jobs.extend(x[i] for x in lists if i < len(x))
+    return jobs
+
+
+def _plan_maestro(root: Path, csv_path: Path) -> list[dict]:
+    meta = pd.read_csv(csv_path)
+    needed = {"midi_filename", "split", "canonical_composer", "canonical_title"}
+    if not needed <= set(meta.columns):
+        raise CorpusError(f"{csv_path}: not a MAESTRO metadata file (needs columns {sorted(needed)})")
+    jobs = []
+    for row in meta.itertuples(index=False):
+        path = root / row.midi_filename
+        piece = str(Path(row.midi_filename).with_suffix(""))
+        jobs.append({
+            "kind": "midi", "source": str(path), "piece": piece, "group": piece,
+            "title": row.canonical_title, "composer": row.canonical_composer,
+            "maestro_split": row.split, "year": int(getattr(row, "year", 0) or 0),
+        })
+    return jobs
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]:
+    """Parse one job in a worker: (notes, piece row, None) or (None, None, reason)."""
+    try:
+        if job["kind"] == "midi":
+            import pretty_midi
+
+            notes = read_midi(job["source"], piece=job["piece"])
+            pm = pretty_midi.PrettyMIDI(job["source"])
+            info = _midi_info(pm)
+        else:
+            from music21 import converter
+            from music21 import corpus as m21corpus
+
+            if job["kind"] == "abc_tune":
+                score = m21corpus.parse(job["source"], number=job["number"])
+            elif os.path.isabs(job["source"]):
+                score = converter.parse(job["source"])
+            else:
+                score = m21corpus.parse(job["source"])
+            if hasattr(score, "scores") and not hasattr(score, "parts"):  # an Opus
+                score = score.scores[0]
+            notes = from_music21(score, piece=job["piece"])
+            info = _music21_info(score)
+            if not job.get("title"):
+                info["title"] = (score.metadata.title if score.metadata else None) or job["piece"]
+    except Exception as exc:  # a corpus load reports what it cannot read and goes on
+        message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return None, None, message if message.startswith(job["source"]) else f"{job['source']}: {message}"
+    if notes.empty:
+        return None, None, f"{job['source']}: no notes"
+    row = {k: v for k, v in job.items() if k not in ("kind", "number")}
+    row.update({k: v for k, v in info.items() if k != "title" or not row.get("title")})
+    row["duration"] = float(notes["end"].max())
+    row["n_notes"] = len(notes)
+    names = list(dict.fromkeys(notes["part"]))
+    row["n_parts"] = len(names)
+    row["parts"] = "|".join(names)
+    return notes, row, None
+
+
+def _music21_info(score) -> dict:
+    from music21 import key as m21key
+    from music21 import meter, tempo
+
+    flat = score.flatten()
+    signature = ""
+    keys = flat.getElementsByClass([m21key.Key, m21key.KeySignature])
+    if keys:
+        ks = keys[0]
+        if isinstance(ks, m21key.Key):
+            signature = f"{ks.tonic.name.replace('-', 'b')} {ks.mode}"
+        else:
+            signature = _sharps_name(ks.sharps)
+    times = flat.getElementsByClass(meter.TimeSignature)
+    marks = flat.getElementsByClass(tempo.MetronomeMark)
+    first_tempo = marks[0].getQuarterBPM() if marks else None
+    return {
+        "key_signature": signature,
+        "time_signature": times[0].ratioString if times else "",
+        "tempo": float(first_tempo) if first_tempo else 120.0,
+    }
+
+
+def _sharps_name(sharps: int) -> str:
+    if sharps == 0:
+        return "no sharps or flats"
+    kind = "sharp" if sharps > 0 else "flat"
+    n = abs(sharps)
+    return f"{n} {kind}{'s' if n > 1 else ''}"
+
+
+def _midi_info(pm) -> dict:
+    import pretty_midi
+
+    signature = ""
+    if pm.key_signature_changes:
+        signature = pretty_midi.key_number_to_key_name(pm.key_signature_changes[0].key_number)
+    times = pm.time_signature_changes
+    _, tempi = pm.get_tempo_changes()
+    return {
+        "key_signature": signature,
+        "time_signature": f"{times[0].numerator}/{times[0].denominator}" if times else "",
+        "tempo": float(tempi[0]) if len(tempi) else 120.0,
+    }
+
+
+def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | None):
+    from tqdm.auto import tqdm
+
+    n_jobs = n_jobs or os.cpu_count() or 1
+    results: list = []
+    bar = tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress)
+    if n_jobs > 1 and len(jobs) > 8:
+        # spawn, not fork: the caller may hold TensorFlow or Jupyter threads.
+        context = multiprocessing.get_context("spawn")
+        with futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
+            for result in pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs)))):
+                results.append(result)
+                bar.update()
+    else:
+        for job in jobs:
+            results.append(_parse_job(job))
+            bar.update()
+    bar.close()
+    frames, rows, failures = [], [], []
+    for job, (notes, row, reason) in zip(jobs, results):
+        if reason is not None:
+            failures.append({"source": job["source"] + (f"#X:{job['number']}" if "number" in job else ""),
+                             "reason": reason})
+        else:
+            frames.append(notes)
+            rows.append(row)
+    notes = pd.concat(frames, ignore_index=True) if frames else empty_notes(with_beats=True)
+    pieces_table = pd.DataFrame(rows)
+    if not pieces_table.empty:
+        front = [c for c in _PIECE_COLUMNS if c in pieces_table.columns]
+        pieces_table = pieces_table[front + [c for c in pieces_table.columns if c not in front]]
+    report = pd.DataFrame(failures, columns=["source", "reason"])
+    return notes, pieces_table, report
+
+
+# ----------------------------------------------------------------------------- splits
+
+
+def split_pieces(
+    pieces: pd.DataFrame,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    *,
+    seed: int = 0,
+) -> pd.Series:
+    """Assign each piece to ``train``/``validation``/``test``, by group, seeded.
+
+    Pieces of one ``group`` (the same source file, e.g. a chorale that appears twice in
+    the Riemenschneider numbering) always share a split, so no music is in two splits.
+    Groups are shuffled with ``seed`` and cut by the fractions (each split gets at least
+    one group when there are three or more). Deterministic: the same pieces and seed
+    always give the same split.
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"split fractions must be three non-negative numbers summing to 1, got {fractions}")
+    groups = pieces["group"] if "group" in pieces.columns else pieces["piece"]
+    unique = sorted(set(groups))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    n = len(unique)
+    n_val = int(round(fractions[1] * n))
+    n_test = int(round(fractions[2] * n))
+    if n >= 3:
+        n_val = max(n_val, 1 if fractions[1] > 0 else 0)
+        n_test = max(n_test, 1 if fractions[2] > 0 else 0)
+    label = {}
+    for rank, index in enumerate(order):
+        if rank < n_test:
+            label[unique[index]] = "test"
+        elif rank < n_test + n_val:
+            label[unique[index]] = "validation"
+        else:
+            label[unique[index]] = "train"
+    return groups.map(label).rename("split")
+
+
+def _content_digests(notes: pd.DataFrame) -> dict[str, str]:
+    """A hash per piece of its (pitch, onset) multiset: equal for identical music."""
+    digests = {}
+    for piece_id, rows in notes.groupby("piece", sort=False):
+        onsets = rows["start_beat"].fillna(rows["start"]) if "start_beat" in rows else rows["start"]
+        content = np.stack([rows["pitch"].to_numpy(float), np.round(onsets.to_numpy(float), 4)])
+        order = np.lexsort(content[::-1])
+        digests[piece_id] = hashlib.sha1(np.ascontiguousarray(content[:, order]).tobytes()).hexdigest()
+    return digests
+
+
+def _merge_identical_groups(notes: pd.DataFrame, pieces: pd.DataFrame) -> pd.Series:
+    """Groups where pieces with identical note content share the first one's group."""
+    digests = pieces["piece"].map(_content_digests(notes))
+    first_group = pieces.groupby(digests, sort=False)["group"].transform("first")
+    return first_group.rename("group")
+
+
+def check_splits(corpus: Corpus) -> dict[str, int]:
+    """Prove that no piece is in two splits; return pieces per split.
+
+    Checks that every piece has exactly one known split, that no group (source file)
+    spans two splits, and that no two pieces in different splits have identical note
+    content (pitch and onset sequences). Raises ``AssertionError`` naming the offenders.
+    """
+    pieces = corpus.pieces
+    bad = pieces[~pieces["split"].isin(SPLITS)]
+    assert bad.empty, f"pieces without a valid split: {list(bad['piece'][:5])}"
+    assert pieces["piece"].is_unique, "duplicate piece ids"
+    if "group" in pieces.columns:
+        spans = pieces.groupby("group")["split"].nunique()
+        assert (spans <= 1).all(), f"groups in two splits: {list(spans[spans > 1].index[:5])}"
+    digests = _content_digests(corpus.notes)
+    content_split = pd.DataFrame({"digest": pieces["piece"].map(digests), "split": pieces["split"]})
+    spans = content_split.groupby("digest")["split"].nunique()
+    assert (spans <= 1).all(), f"{int((spans > 1).sum())} identical piece(s) in two splits"
+    return {name: int((pieces["split"] == name).sum()) for name in SPLITS}
+
+
+# ------------------------------------------------------------------------------ cache
+
+
+def _cache_key(name: str, options: dict, extra: Any, limit: int | None) -> str:
+    payload = json.dumps(
+        {"name": name, "options": options, "extra": extra, "limit": limit, "version": CACHE_VERSION},
+        sort_keys=True, default=str,
+    )
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).name)[:40] or "corpus"
+    return f"{stem}-{hashlib.sha256(payload.encode()).hexdigest()[:16]}"
+
+
+_WARNED_CACHES: set[str] = set()
+
+
+def _read_cache(key: str):
+    folder = cache_dir() / key
+    if not folder.exists():
+        return None
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        if meta.get("version") != CACHE_VERSION:
+            raise ValueError(f"cache version {meta.get('version')} != {CACHE_VERSION}")
+        with np.load(folder / "notes.npz", allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        notes = _notes_from_arrays(arrays)
+        if len(notes) != meta["n_notes"]:
+            raise ValueError(f"{len(notes)} notes where {meta['n_notes']} were written")
+        pieces_table = pd.read_json(folder / "pieces.json", orient="table")
+        report = pd.read_json(folder / "report.json", orient="table")
+        if len(pieces_table) != meta["n_pieces"]:
+            raise ValueError("piece count mismatch")
+    except Exception as exc:
+        if key not in _WARNED_CACHES:
+            warnings.warn(f"corpus cache {folder} is unreadable ({type(exc).__name__}: {exc}); rebuilding it",
+                          stacklevel=3)
+            _WARNED_CACHES.add(key)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    for column in ("piece", "group", "title", "composer", "source", "parts", "key_signature", "time_signature"):
+        if column in pieces_table.columns:
+            pieces_table[column] = pieces_table[column].fillna("").astype(str)
+    if "bwv" in pieces_table.columns:
+        pieces_table["bwv"] = pieces_table["bwv"].astype(str)
+    return notes, pieces_table.reset_index(drop=True), report.reset_index(drop=True)
+
+
+def _notes_from_arrays(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    frame = {}
+    for column in ("piece", "part"):
+        frame[column] = arrays[f"{column}_names"][arrays[f"{column}_codes"]].astype(object)
+    for column in NOTE_COLUMNS + BEAT_COLUMNS:
+        if column not in frame and column in arrays:
+            frame[column] = arrays[column]
+    return pd.DataFrame(frame)
+
+
+def _write_cache(key: str, notes: pd.DataFrame, pieces_table: pd.DataFrame, report: pd.DataFrame,
+                 *, source: str) -> None:
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    try:
+        arrays = {}
+        for column in ("piece", "part"):
+            codes, names = pd.factorize(notes[column])
+            arrays[f"{column}_codes"] = codes.astype(np.int32)
+            arrays[f"{column}_names"] = np.asarray(names, dtype=str)
+        for column in NOTE_COLUMNS + BEAT_COLUMNS:
+            if column not in ("piece", "part") and column in notes.columns:
+                arrays[column] = notes[column].to_numpy()
+        np.savez(tmp / "notes.npz", **arrays)
+        pieces_table.to_json(tmp / "pieces.json", orient="table", index=False)
+        report.to_json(tmp / "report.json", orient="table", index=False)
+        (tmp / "meta.json").write_text(json.dumps(
+            {"source": source, "version": CACHE_VERSION, "n_notes": len(notes),
+             "n_pieces": len(pieces_table), "n_skipped": len(report)}, indent=1))
+        final = root / key
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def cached_corpora() -> pd.DataFrame:
+    """The caches under :func:`musicalpy.cache_dir`: source, pieces, notes, size on disk."""
+    rows = []
+    root = cache_dir()
+    for meta_path in sorted(root.glob("*/meta.json")) if root.exists() else []:
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            continue
+        size = sum(p.stat().st_size for p in meta_path.parent.iterdir())
+        rows.append({"cache": meta_path.parent.name, "source": meta.get("source"),
+                     "pieces": meta.get("n_pieces"), "notes": meta.get("n_notes"), "MB": size / 1e6})
+    return pd.DataFrame(rows, columns=["cache", "source", "pieces", "notes", "MB"])
+
+
+# ---------------------------------------------------------------------------- MAESTRO
+
+
+def download_maestro(root: str | os.PathLike = "data", *, version: str = "v3.0.0") -> Path:
+    """Download and unpack the MAESTRO MIDI archive; return the dataset folder.
+
+    Uses ``keras.utils.get_file`` with the published SHA-256 (``MAESTRO_RELEASES``), so a
+    corrupt or tampered download is rejected. About 58 MB; MAESTRO is licensed CC
+    BY-NC-SA 4.0 (https://magenta.tensorflow.org/datasets/maestro). Then
+    ``load_corpus(path)`` reads it with MAESTRO's own train/validation/test split.
+    Never run by the tests (they use a fixture laid out like MAESTRO).
+    """
+    if version not in MAESTRO_RELEASES:
+        raise ValueError(f"unknown MAESTRO version {version!r}; known: {sorted(MAESTRO_RELEASES)}")
+    import keras
+
+    url, _size, sha256 = MAESTRO_RELEASES[version]
+    root = Path(root).expanduser().resolve()
+    folder = root / f"maestro-{version}"
+    if any(folder.glob("maestro-v*.csv")):
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    keras.utils.get_file(
+        fname=Path(url).name, origin=url, file_hash=sha256, hash_algorithm="sha256",
+        extract=True, cache_dir=str(root), cache_subdir=".",
+    )
+    candidates = [p.parent for p in root.rglob("maestro-v*.csv")]
+    if not candidates:
+        raise CorpusError(f"{root}: MAESTRO archive unpacked but no maestro-v*.csv found")
+    return candidates[0]
