@@ -1,0 +1,161 @@
+"""Run the notebook series headless (the main job behind ``make run``) and keep
+committed notebooks clean.
+
+``run_all`` executes every ``notebooks/NN_*.ipynb`` in order with nbclient, writes the
+executed notebook and an HTML copy to ``outputs/``, and renders one Bach chorale to
+``outputs/demo/`` (MIDI, WAV, SVG) so that a fresh checkout always produces something
+to hear and see. ``strip_outputs`` removes every output except those of cells pinned
+with ``# NBVAL_CHECK_OUTPUT`` (whose execution counts nbval needs).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._config import output_dir, project_root, smoke_mode
+
+__all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "render_demo", "strip_outputs"]
+
+#: Cells whose first line carries this marker keep their outputs and are checked by nbval.
+PIN_MARKER = "# NBVAL_CHECK_OUTPUT"
+
+
+def list_notebooks(folder: str | os.PathLike | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order."""
+    folder = Path(folder) if folder else (project_root() or Path.cwd()) / "notebooks"
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout: int = 3600,
+                 smoke: bool | None = None) -> dict:
+    """Execute one notebook; write ``<out_dir>/<name>.ipynb`` and ``.html``.
+
+    The kernel runs with the notebook's folder as working directory,
+    ``MUSICALPY_OUTPUT_DIR=<out_dir>/<name>`` (where the notebook writes its music) and
+    ``MUSICALPY_NOTEBOOK=<name>`` (where ``save_fig`` puts its figures).
+    Returns a summary row: name, seconds, status, error.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    path = Path(path).resolve()
+    out_dir = Path(out_dir).resolve()
+    name = path.stem
+    music_dir = out_dir / name
+    music_dir.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.read(path, as_version=4)
+    env_backup = dict(os.environ)
+    os.environ["MUSICALPY_OUTPUT_DIR"] = str(music_dir)
+    os.environ["MUSICALPY_NOTEBOOK"] = name
+    if smoke is not None:
+        os.environ["MUSICALPY_SMOKE"] = "1" if smoke else "0"
+    started = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    except CellExecutionError as exc:
+        status, error = "failed", str(exc).strip().splitlines()[-1][:300]
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    seconds = time.perf_counter() - started
+    nbformat.write(notebook, out_dir / f"{name}.ipynb")
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    (out_dir / f"{name}.html").write_text(html, encoding="utf-8")
+    return {"notebook": name, "seconds": round(seconds, 1), "status": status, "error": error}
+
+
+def render_demo(out_dir: str | os.PathLike, *, chorale: str = "bach/bwv66.6") -> dict[str, Path]:
+    """Render one Bach chorale to MIDI, WAV and SVG in ``out_dir``; return the paths."""
+    from music21 import corpus as m21corpus
+
+    from .midi import from_music21, write_midi
+    from .render import write_score_svg, write_wav
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = chorale.replace("/", "_")
+    notes = from_music21(m21corpus.parse(chorale), piece=stem)
+    return {
+        "midi": write_midi(notes, out_dir / f"{stem}.mid"),
+        "wav": write_wav(notes, out_dir / f"{stem}.wav"),
+        "svg": write_score_svg(notes, out_dir / f"{stem}.svg"),
+    }
+
+
+def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str] | None = None,
+            smoke: bool | None = None, timeout: int = 3600) -> list[dict]:
+    """Render the demo chorale, then execute the notebooks in order; print a summary.
+
+    ``notebooks`` selects by name prefix (``["01", "03_lstm"]``); default all.
+    """
+    import pandas as pd
+
+    out_dir = Path(out_dir) if out_dir else output_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    smoke = smoke_mode() if smoke is None else smoke
+    print(f"musicalpy run: writing to {out_dir} ({'smoke' if smoke else 'full'} settings)", flush=True)
+    demo = render_demo(out_dir / "demo")
+    for kind, path in demo.items():
+        print(f"  demo {kind}: {path}", flush=True)
+    rows = []
+    paths = list_notebooks()
+    if notebooks:
+        paths = [p for p in paths if any(p.stem.startswith(n) for n in notebooks)]
+    for path in paths:
+        print(f"  running {path.name} ...", flush=True)
+        row = run_notebook(path, out_dir, timeout=timeout, smoke=smoke)
+        print(f"  {path.name}: {row['status']} in {row['seconds']} s {row['error']}", flush=True)
+        rows.append(row)
+    summary = pd.DataFrame(rows, columns=["notebook", "seconds", "status", "error"])
+    if rows:
+        print(summary.to_string(index=False))
+    leaderboard = out_dir / "leaderboard.csv"
+    if leaderboard.exists():
+        print(f"\nleaderboard ({leaderboard}):")
+        print(pd.read_csv(leaderboard).to_string(index=False))
+    print(f"\noutputs: {out_dir}")
+    return rows
+
+
+def strip_outputs(path: str | os.PathLike) -> bool:
+    """Remove outputs and execution counts from every cell not pinned with
+    :data:`PIN_MARKER`; pinned cells keep both (nbval refuses a pinned cell that has
+    outputs but no execution count). Returns True when the file changed."""
+    import nbformat
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    before = nbformat.writes(notebook)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        if cell.source.lstrip().startswith(PIN_MARKER):
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+    notebook.metadata.pop("widgets", None)
+    after = nbformat.writes(notebook)
+    if after != before:
+        path.write_text(after, encoding="utf-8")
+        return True
+    return False
+
+
+if __name__ == "__main__":  # python -m musicalpy.runner strip notebooks/*.ipynb
+    import sys
+
+    if len(sys.argv) > 2 and sys.argv[1] == "strip":
+        for item in sys.argv[2:]:
+            print(f"{item}: {'stripped' if strip_outputs(item) else 'clean'}")
+    else:
+        print("usage: python -m musicalpy.runner strip NOTEBOOK.ipynb ...", file=sys.stderr)
+        sys.exit(2)
