@@ -39,6 +39,7 @@ __all__ = [
     "as_note_table",
     "read_midi",
     "write_midi",
+    "load_pretty_midi",
     "to_pretty_midi",
     "from_pretty_midi",
     "to_music21",
@@ -162,9 +163,37 @@ def _load_checked(data: bytes, name: str):
                 f"{name}: absurd tick values (a track spans {total:,} ticks; the limit is {MAX_TICKS:,})"
             )
     try:
-        return pretty_midi.PrettyMIDI(io.BytesIO(data))
+        pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
     except Exception as exc:
         raise MidiError(f"{name}: cannot interpret MIDI events ({type(exc).__name__}: {exc})") from exc
+    n_note_ons = sum(1 for track in midi.tracks for m in track if m.type == "note_on" and m.velocity > 0)
+    return pm, n_note_ons
+
+
+def _load_source(source: str | os.PathLike | bytes):
+    name = _describe(source)
+    if isinstance(source, (bytes, bytearray)):
+        return _load_checked(bytes(source), name)
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such MIDI file")
+    if path.is_dir():
+        raise MidiError(f"{path}: is a folder, not a MIDI file (use load_corpus for folders)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MidiError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    return _load_checked(data, name)
+
+
+def load_pretty_midi(source: str | os.PathLike | bytes):
+    """Load a MIDI file (or its bytes) as a :class:`pretty_midi.PrettyMIDI`, with the
+    same checks as :func:`read_midi` (absurd ticks, unreadable data -> :class:`MidiError`).
+
+    Use it when pedals, pitch bends or control changes matter (synthesis); use
+    :func:`read_midi` for the note table.
+    """
+    return _load_source(source)[0]
 
 
 def read_midi(source: str | os.PathLike | bytes, *, piece: str | None = None) -> pd.DataFrame:
@@ -192,25 +221,13 @@ def read_midi(source: str | os.PathLike | bytes, *, piece: str | None = None) ->
         absurd timing. The message names the file and the cause.
     """
     name = _describe(source)
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no such MIDI file")
-        if path.is_dir():
-            raise MidiError(f"{path}: is a folder, not a MIDI file (use load_corpus for folders)")
-        if piece is None:
-            piece = path.stem
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise MidiError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    pm = _load_checked(data, name)
+    if piece is None and not isinstance(source, (bytes, bytearray)):
+        piece = Path(source).stem
+    pm, n_note_ons = _load_source(source)
     notes = from_pretty_midi(pm, piece=piece or "")
     if notes.empty:
-        n_zero = sum(1 for inst in pm.instruments for n in inst.notes if n.end <= n.start)
-        cause = "only zero-length notes" if n_zero else "no notes"
+        # pretty_midi drops some zero-length notes itself, so count note-ons in the file.
+        cause = "only zero-length notes" if n_note_ons else "no notes"
         raise MidiError(f"{name}: {cause}")
     if notes["end"].max() > MAX_SECONDS:
         raise MidiError(f"{name}: absurd timing (last note ends after {notes['end'].max() / 3600:.1f} hours)")
@@ -430,6 +447,49 @@ def _offset_to_seconds(score) -> callable:
     return convert
 
 
+def _merge_ties(elements) -> list[tuple[int, int, float, float]]:
+    """(pitch, velocity, start, end) per sounding note, tied notes merged.
+
+    A linear pass that follows each pitch's tie state; music21's own ``stripTies``
+    deep-copies the stream and is quadratic on long scores (minutes for a quartet).
+    An orphan tie continuation (no open note of that pitch) starts a new note.
+    """
+    rows: list[tuple[int, int, float, float]] = []
+    open_notes: dict[int, list] = {}
+    for element in elements:
+        length = float(element.quarterLength)
+        if length <= 0:  # grace notes
+            continue
+        offset = float(element.offset)
+        velocity = element.volume.velocity if element.hasVolumeInformation() else None
+        velocity = int(velocity) if velocity is not None else DEFAULT_VELOCITY
+        if element.isChord:
+            members = [(n.pitch.midi, n.tie or element.tie) for n in element.notes]
+        elif hasattr(element, "pitch"):
+            members = [(element.pitch.midi, element.tie)]
+        else:  # unpitched percussion
+            members = [(element.displayPitch().midi, element.tie)]
+        for pitch, tie in members:
+            if not 0 <= pitch <= 127:
+                continue
+            kind = tie.type if tie is not None else None
+            current = open_notes.get(pitch)
+            if kind in ("continue", "stop") and current is not None:
+                current[3] = offset + length
+                if kind == "stop":
+                    rows.append(tuple(open_notes.pop(pitch)))
+                continue
+            if current is not None:  # a new attack ends an unfinished tie
+                rows.append(tuple(open_notes.pop(pitch)))
+            note_row = [int(pitch), velocity, offset, offset + length]
+            if kind in ("start", "continue"):
+                open_notes[pitch] = note_row
+            else:
+                rows.append(tuple(note_row))
+    rows.extend(tuple(r) for r in open_notes.values())
+    return rows
+
+
 def from_music21(stream_obj, *, piece: str = "") -> pd.DataFrame:
     """Turn a music21 score, part or stream into a note table.
 
@@ -453,9 +513,10 @@ def from_music21(stream_obj, *, piece: str = "") -> pd.DataFrame:
     }
     seen: dict[str, int] = {}
     for index, part in enumerate(parts):
-        base = str(getattr(part, "partName", None) or part.id or "")
-        if not base or base.isdigit() or base.startswith("<"):  # music21's numeric default ids
-            base = f"part{index + 1}"
+        base = getattr(part, "partName", None)
+        if not base:  # music21's default id is a memory address: not a name
+            base = part.id if isinstance(part.id, str) and not part.id.isdigit() else f"part{index + 1}"
+        base = str(base)
         seen[base] = seen.get(base, 0) + 1
         name = base if seen[base] == 1 else f"{base}-{seen[base]}"
         inst = part.getInstrument(returnDefault=True)
@@ -463,31 +524,16 @@ def from_music21(stream_obj, *, piece: str = "") -> pd.DataFrame:
         is_drum = isinstance(inst, instrument.UnpitchedPercussion) or (
             inst is not None and inst.midiChannel == 9
         )
-        flat = part.stripTies().flatten()
-        for element in flat.notes:
-            length = float(element.quarterLength)
-            if length <= 0:
-                continue
-            if element.isChord:
-                pitches = [p.midi for p in element.pitches]
-            elif hasattr(element, "pitch"):
-                pitches = [element.pitch.midi]
-            else:  # unpitched percussion
-                pitches = [element.displayPitch().midi]
-            velocity = element.volume.velocity if element.hasVolumeInformation() else None
-            velocity = int(velocity) if velocity is not None else DEFAULT_VELOCITY
-            offset = float(element.offset)
-            for pitch in pitches:
-                if not 0 <= pitch <= 127:
-                    continue
-                columns["piece"].append(piece)
-                columns["part"].append(name)
-                columns["program"].append(int(program))
-                columns["is_drum"].append(bool(is_drum))
-                columns["pitch"].append(int(pitch))
-                columns["velocity"].append(velocity)
-                columns["start_beat"].append(offset)
-                columns["end_beat"].append(offset + length)
+        rows = _merge_ties(part.flatten().notes)
+        for pitch, velocity, start_beat, end_beat in rows:
+            columns["piece"].append(piece)
+            columns["part"].append(name)
+            columns["program"].append(int(program))
+            columns["is_drum"].append(bool(is_drum))
+            columns["pitch"].append(pitch)
+            columns["velocity"].append(velocity)
+            columns["start_beat"].append(start_beat)
+            columns["end_beat"].append(end_beat)
     notes = pd.DataFrame(columns)
     if notes.empty:
         return empty_notes(with_beats=True)

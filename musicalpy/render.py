@@ -1,0 +1,1118 @@
+"""Hearing and seeing music: audio, sheet music, piano rolls and saved figures.
+
+Audio
+    :func:`synthesize` turns a note table, a :class:`pretty_midi.PrettyMIDI` or a MIDI
+    file into a waveform with FluidSynth and a General MIDI soundfont (pretty_midi's
+    sine synthesis when libfluidsynth cannot be loaded); :func:`play` wraps it in an
+    inline player and :func:`write_wav` writes it to disk. :func:`audio_backend` says
+    which synthesizer and soundfont are in use.
+
+Sheet music
+    :func:`prepare_score` builds an engraving-ready music21 score from a note table
+    (quantized, overlaps resolved, notes split at beats and barlines with ties, clefs
+    and a key signature); :func:`show_score` and :func:`write_score_svg` engrave it with
+    verovio (no MuseScore needed).
+
+Figures
+    :func:`plot_pianoroll` draws notes as rectangles, one colour per part, and
+    :func:`save_fig` writes the current figure to ``images/<notebook>/<name>.png``.
+
+Heavy dependencies (pretty_midi, FluidSynth, music21, verovio, matplotlib, IPython) are
+imported inside the functions that need them, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import images_dir
+from .midi import BEAT_COLUMNS, DEFAULT_TEMPO, as_note_table, from_music21
+
+__all__ = [
+    "TICKS_PER_QUARTER",
+    "MAX_VOICES",
+    "find_soundfont",
+    "audio_backend",
+    "synthesize",
+    "play",
+    "write_wav",
+    "prepare_score",
+    "show_score",
+    "write_score_svg",
+    "plot_pianoroll",
+    "save_fig",
+]
+
+# ------------------------------------------------------------------------------ audio
+
+#: Soundfonts tried, in order, when ``MUSICALPY_SOUNDFONT`` is not set: FluidR3_GM
+#: where Debian/Ubuntu, Fedora/Arch and Homebrew put it, then generic GM symlinks.
+_SYSTEM_SOUNDFONTS = [
+    Path(folder) / name
+    for name in ("FluidR3_GM.sf2", "FluidR3_GM2-2.sf2", "default-GM.sf2", "default.sf2")
+    for folder in (
+        "/usr/share/sounds/sf2",
+        "/usr/share/soundfonts",
+        "/usr/local/share/sounds/sf2",
+        "/usr/local/share/soundfonts",
+        "/opt/homebrew/share/soundfonts",
+        "/opt/homebrew/share/fluid-synth",
+        "~/.local/share/soundfonts",
+    )
+]
+_FADE_SECONDS = 0.05
+_sine_warning_given = False
+
+
+def find_soundfont() -> tuple[Path, str]:
+    """Find the General MIDI soundfont FluidSynth should use.
+
+    The order is: the ``MUSICALPY_SOUNDFONT`` environment variable, a system FluidR3_GM
+    (``/usr/share/sounds/sf2/FluidR3_GM.sf2``, ``/usr/share/soundfonts/`` and other
+    common folders), and finally the small ``TimGM6mb.sf2`` that pretty_midi ships.
+
+    Returns
+    -------
+    path : Path
+        The soundfont file.
+    origin : str
+        ``"MUSICALPY_SOUNDFONT"``, ``"system"`` or ``"pretty_midi"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``MUSICALPY_SOUNDFONT`` names a file that does not exist (a typo there
+        should not silently change how everything sounds), or no soundfont is found.
+    """
+    configured = os.environ.get("MUSICALPY_SOUNDFONT", "").strip()
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"MUSICALPY_SOUNDFONT={configured!r}: no such soundfont file")
+        return path, "MUSICALPY_SOUNDFONT"
+    for candidate in _SYSTEM_SOUNDFONTS:
+        candidate = candidate.expanduser()
+        if candidate.is_file():
+            return candidate, "system"
+    spec = importlib.util.find_spec("pretty_midi")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "TimGM6mb.sf2"
+        if bundled.is_file():
+            return bundled, "pretty_midi"
+    raise FileNotFoundError(
+        "no General MIDI soundfont found: set MUSICALPY_SOUNDFONT or install fluid-soundfont-gm"
+    )
+
+
+def _load_fluidsynth() -> tuple[Any, str | None]:
+    """Import pyfluidsynth; return ``(module, None)`` or ``(None, reason)``.
+
+    pyfluidsynth loads libfluidsynth with ctypes at import time, so a missing or broken
+    system library shows up here as an ImportError or an OSError.
+    """
+    try:
+        module = importlib.import_module("fluidsynth")
+    except Exception as exc:  # ImportError, OSError from ctypes, AttributeError on old libs
+        return None, f"{type(exc).__name__}: {exc}"
+    return module, None
+
+
+def audio_backend() -> dict[str, Any]:
+    """Report which synthesizer and soundfont :func:`synthesize` will use.
+
+    Returns
+    -------
+    info : dict
+        ``backend`` (``"fluidsynth"`` or ``"sine"``), ``soundfont`` (str or None),
+        ``soundfont_origin`` (``"MUSICALPY_SOUNDFONT"``, ``"system"``, ``"pretty_midi"``
+        or None), ``pyfluidsynth`` (its version or None), ``libfluidsynth`` (the loaded
+        library or None) and ``problem`` (why FluidSynth or the soundfont is unusable,
+        or None). Never raises, so ``musicalpy doctor`` can print it.
+    """
+    module, reason = _load_fluidsynth()
+    info: dict[str, Any] = {
+        "backend": "fluidsynth" if module is not None else "sine",
+        "soundfont": None,
+        "soundfont_origin": None,
+        "pyfluidsynth": getattr(module, "api_version", None) if module else None,
+        "libfluidsynth": getattr(module, "lib", None) if module else None,
+        "problem": None if module else f"libfluidsynth could not be loaded ({reason})",
+    }
+    if module is not None:
+        try:
+            path, origin = find_soundfont()
+        except FileNotFoundError as exc:
+            info["problem"] = str(exc)
+        else:
+            info["soundfont"], info["soundfont_origin"] = str(path), origin
+    return info
+
+
+def _to_pretty_midi_object(source: Any):
+    """Accept a note table, a PrettyMIDI, a MIDI path or MIDI bytes."""
+    import pretty_midi
+
+    from . import midi
+
+    if isinstance(source, pretty_midi.PrettyMIDI):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return midi.to_pretty_midi(source)
+    if isinstance(source, (bytes, bytearray, str, os.PathLike)):
+        # The file itself rather than its note table: pedals and pitch bends matter
+        # for how a performance (MAESTRO) sounds.
+        return midi.load_pretty_midi(source)
+    raise TypeError(
+        "source must be a note table (DataFrame), a pretty_midi.PrettyMIDI, or a MIDI path, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _check_rate_and_seconds(sample_rate: int, seconds: float | None) -> None:
+    if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or not 1000 <= sample_rate <= 192_000:
+        raise ValueError(f"sample_rate must be an integer between 1000 and 192000 Hz, got {sample_rate!r}")
+    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"seconds must be a positive number or None, got {seconds!r}")
+
+
+def _fluidsynth_waveform(pm, sample_rate: int, soundfont: Path) -> np.ndarray:
+    # pretty_midi 0.2.11 renamed sf2_path to synthesizer and added normalize; both
+    # spellings are supported so older installs keep working.
+    parameters = inspect.signature(pm.fluidsynth).parameters
+    kwargs: dict[str, Any] = {"fs": sample_rate}
+    kwargs["synthesizer" if "synthesizer" in parameters else "sf2_path"] = str(soundfont)
+    if "normalize" in parameters:
+        kwargs["normalize"] = False
+    return pm.fluidsynth(**kwargs)
+
+
+def _warn_sine_once(reason: str) -> None:
+    global _sine_warning_given
+    if not _sine_warning_given:
+        _sine_warning_given = True
+        warnings.warn(
+            f"FluidSynth is unavailable ({reason}); falling back to sine-wave synthesis. "
+            "Install libfluidsynth (apt install fluidsynth, brew install fluid-synth) for "
+            "real instrument sounds.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def synthesize(
+    source: Any,
+    *,
+    seconds: float | None = None,
+    sample_rate: int = 22050,
+    soundfont: str | os.PathLike | None = None,
+) -> np.ndarray:
+    """Render music to a mono waveform.
+
+    Parameters
+    ----------
+    source : pd.DataFrame, pretty_midi.PrettyMIDI, str, path-like or bytes
+        A note table, a PrettyMIDI object, or a MIDI file (path or bytes).
+    seconds : float, optional
+        Keep only the first ``seconds`` (with a 50 ms fade-out at the cut); None keeps
+        everything, including FluidSynth's one-second release tail.
+    sample_rate : int
+        Samples per second.
+    soundfont : str or path-like, optional
+        A ``.sf2`` file; default :func:`find_soundfont`.
+
+    Returns
+    -------
+    audio : np.ndarray, shape=(n_samples,), dtype=float32
+        Peak-normalized to 1 (silence stays all zeros). Empty when there are no notes.
+
+    Notes
+    -----
+    FluidSynth is used through :meth:`pretty_midi.PrettyMIDI.fluidsynth`. When
+    libfluidsynth cannot be loaded, :meth:`pretty_midi.PrettyMIDI.synthesize` (sine
+    waves, drums silent) is used instead and a ``RuntimeWarning`` says so once per
+    session.
+    """
+    _check_rate_and_seconds(sample_rate, seconds)
+    pm = _to_pretty_midi_object(source)
+    if seconds is not None:
+        pm = _cropped(pm, seconds)
+    module, reason = _load_fluidsynth()
+    audio = None
+    if module is not None:
+        path = Path(soundfont) if soundfont is not None else find_soundfont()[0]
+        if not path.is_file():
+            raise FileNotFoundError(f"soundfont {str(path)!r}: no such file")
+        try:
+            audio = _fluidsynth_waveform(pm, sample_rate, path)
+        except ImportError as exc:  # pretty_midi imported before libfluidsynth vanished
+            reason = f"{type(exc).__name__}: {exc}"
+    if audio is None:
+        _warn_sine_once(str(reason))
+        kwargs = {"normalize": False} if "normalize" in inspect.signature(pm.synthesize).parameters else {}
+        audio = pm.synthesize(fs=sample_rate, **kwargs)
+    audio = np.nan_to_num(np.asarray(audio, dtype=np.float64))
+    if seconds is not None:
+        n_keep = int(round(seconds * sample_rate))
+        if len(audio) > n_keep:
+            audio = audio[:n_keep]
+            n_fade = min(n_keep, int(_FADE_SECONDS * sample_rate))
+            audio[n_keep - n_fade :] *= np.linspace(1.0, 0.0, n_fade)
+    peak = np.abs(audio).max() if len(audio) else 0.0
+    if peak > 0:
+        audio = audio / peak
+    return audio.astype(np.float32)
+
+
+def _cropped(pm, seconds: float):
+    """A copy of ``pm`` that stops at ``seconds``: synthesizing what the cut throws
+    away would only cost time on long pieces."""
+    if pm.get_end_time() <= seconds:
+        return pm
+    cropped = copy.deepcopy(pm)
+    for inst in cropped.instruments:
+        inst.notes = [n for n in inst.notes if n.start < seconds]
+        for n in inst.notes:
+            n.end = min(n.end, seconds)
+        inst.control_changes = [c for c in inst.control_changes if c.time < seconds]
+        inst.pitch_bends = [b for b in inst.pitch_bends if b.time < seconds]
+    return cropped
+
+
+def play(
+    source: Any,
+    *,
+    seconds: float | None = 30,
+    sample_rate: int = 22050,
+    soundfont: str | os.PathLike | None = None,
+):
+    """Return an inline audio player for a note table, PrettyMIDI or MIDI file.
+
+    Parameters
+    ----------
+    source : pd.DataFrame, pretty_midi.PrettyMIDI, str, path-like or bytes
+        What to play (see :func:`synthesize`).
+    seconds : float or None
+        Play at most this many seconds (None: the whole piece).
+    sample_rate : int
+        Samples per second.
+    soundfont : str or path-like, optional
+        A ``.sf2`` file; default :func:`find_soundfont`.
+
+    Returns
+    -------
+    audio : IPython.display.Audio
+        Shows a player when it is the last expression of a notebook cell.
+    """
+    from IPython.display import Audio
+
+    audio = synthesize(source, seconds=seconds, sample_rate=sample_rate, soundfont=soundfont)
+    if len(audio) == 0:  # IPython cannot build a WAV header for zero samples
+        audio = np.zeros(1, dtype=np.float32)
+    return Audio(audio, rate=sample_rate, normalize=False)
+
+
+def write_wav(
+    source: Any,
+    path: str | os.PathLike,
+    *,
+    seconds: float | None = None,
+    sample_rate: int = 22050,
+    soundfont: str | os.PathLike | None = None,
+) -> Path:
+    """Synthesize ``source`` (see :func:`synthesize`) into a 16-bit PCM mono WAV file.
+
+    Returns
+    -------
+    path : Path
+        The file written (parent folders are created).
+    """
+    from scipy.io import wavfile
+
+    audio = synthesize(source, seconds=seconds, sample_rate=sample_rate, soundfont=soundfont)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+    wavfile.write(path, sample_rate, pcm)
+    return path
+
+
+# ------------------------------------------------------------------------ sheet music
+
+#: Quantized times are integers in these units: 12 per quarter note holds both the
+#: sixteenth grid (3 ticks) and the eighth-triplet grid (4 ticks) exactly.
+TICKS_PER_QUARTER = 12
+#: A part never gets more voices than this; a note that would need another voice cuts
+#: short the voice whose note ends first (see :func:`prepare_score`).
+MAX_VOICES = 4
+_BAR_QUARTERS = 4  # note tables carry no meter; they are engraved in 4/4
+_SHARP_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+_FLAT_NAMES = ["C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B"]
+
+
+def _check_tempo(tempo: float | None) -> None:
+    if tempo is not None and not (isinstance(tempo, (int, float, np.number)) and 1.0 <= tempo <= 1000.0):
+        raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {tempo!r}")
+
+
+def _quarters(table: pd.DataFrame, tempo: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Note starts and ends in quarter notes, and the tempo they imply.
+
+    An explicit ``tempo`` reads the seconds at that tempo; otherwise the beat columns
+    are used when present, else the seconds at the table's implied tempo.
+    """
+    from .midi import _implied_tempo
+
+    has_beats = tempo is None and set(BEAT_COLUMNS) <= set(table.columns) and bool(
+        np.isfinite(table[BEAT_COLUMNS].to_numpy(float)).all()
+    )
+    _check_tempo(tempo)
+    if tempo is None:
+        tempo = _implied_tempo(table) if len(table) else DEFAULT_TEMPO
+    if has_beats:
+        return table["start_beat"].to_numpy(float), table["end_beat"].to_numpy(float), tempo
+    factor = tempo / 60.0
+    return table["start"].to_numpy(float) * factor, table["end"].to_numpy(float) * factor, tempo
+
+
+def _quantize_ticks(times: np.ndarray, divisors: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Snap times (quarter notes) to a grid chosen per beat.
+
+    Each beat uses the one divisor (4: sixteenths, 3: eighth triplets) that moves the
+    times inside it the least, so a beat never mixes sixteenths with triplets and every
+    duration inside a beat is a simple note value.
+
+    Returns
+    -------
+    ticks : np.ndarray, shape=(n,), dtype=int64
+        The snapped times in :data:`TICKS_PER_QUARTER` units.
+    step_per_beat : np.ndarray, shape=(n_beats,), dtype=int64
+        The grid step (ticks) chosen for every beat from 0 to past the last time.
+    """
+    times = np.maximum(np.asarray(times, dtype=float), 0.0)
+    n_beats = int(np.floor(times.max())) + 2 if len(times) else 1
+    divisors = np.asarray(divisors, dtype=np.int64)
+    beat = np.floor(times).astype(np.int64)
+    fraction = times - beat
+    cost = np.zeros((len(divisors), n_beats))
+    for row, divisor in enumerate(divisors):
+        error = np.abs(fraction * divisor - np.round(fraction * divisor)) / divisor
+        cost[row] = np.bincount(beat, weights=error, minlength=n_beats)
+    # Plain sixteenths win ties (and float noise) over triplets.
+    cost[1:] += 1e-9
+    chosen = divisors[np.argmin(cost, axis=0)]
+    step_per_beat = TICKS_PER_QUARTER // chosen
+    divisor = chosen[beat]
+    ticks = beat * TICKS_PER_QUARTER + np.round(fraction * divisor).astype(np.int64) * (TICKS_PER_QUARTER // divisor)
+    return ticks, step_per_beat
+
+
+def _notation_events(
+    table: pd.DataFrame,
+    *,
+    tempo: float | None = None,
+    divisors: Sequence[int] = (4, 3),
+    max_voices: int = MAX_VOICES,
+) -> tuple[dict[str, list[list[tuple[int, int, tuple[int, ...]]]]], float]:
+    """Quantize a note table and lay each part out in non-overlapping voices.
+
+    Returns ``({part: [voice: [(start_tick, end_tick, pitches), ...]]}, tempo)``. Within
+    a part, notes starting on the same grid point merge into one chord lasting as long
+    as its longest note; a chord that overlaps every existing voice opens a new voice,
+    and once ``max_voices`` are in use it cuts short the voice whose last chord ends
+    first. Notes shorter than one grid step are lengthened to one step.
+    """
+    table = as_note_table(table)
+    starts_q, ends_q, tempo = _quarters(table, tempo)
+    layout: dict[str, list[list[tuple[int, int, tuple[int, ...]]]]] = {}
+    parts = table["part"].to_numpy()
+    pitches_all = table["pitch"].to_numpy(np.int64)
+    for part in dict.fromkeys(parts):
+        mask = parts == part
+        ticks, step_per_beat = _quantize_ticks(np.concatenate([starts_q[mask], ends_q[mask]]), divisors)
+        starts, ends = np.split(ticks, 2)
+        step = step_per_beat[np.minimum(starts // TICKS_PER_QUARTER, len(step_per_beat) - 1)]
+        ends = np.where(ends <= starts, starts + step, ends)
+        chords: dict[int, list] = {}
+        for start, end, pitch in zip(starts.tolist(), ends.tolist(), pitches_all[mask].tolist(), strict=True):
+            entry = chords.setdefault(start, [end, set()])
+            entry[0] = max(entry[0], end)
+            entry[1].add(pitch)
+        voices: list[list[tuple[int, int, tuple[int, ...]]]] = []
+        for start in sorted(chords):
+            end, pitch_set = chords[start]
+            voice_ends = [voice[-1][1] for voice in voices]
+            free = [v for v, voice_end in enumerate(voice_ends) if voice_end <= start]
+            if free:
+                target = free[0]
+            elif len(voices) < max_voices:
+                voices.append([])
+                target = len(voices) - 1
+            else:
+                target = int(np.argmin(voice_ends))
+                last_start, _, last_pitches = voices[target][-1]
+                voices[target][-1] = (last_start, start, last_pitches)
+            voices[target].append((start, end, tuple(sorted(pitch_set))))
+        layout[str(part)] = voices
+    return layout, tempo
+
+
+def _split_span(start: int, end: int, bar: int) -> list[tuple[int, int]]:
+    """Cut ``[start, end)`` (ticks) at barlines, and at the beats next to off-beat
+    edges, so that every piece is a single expressible note value."""
+    q = TICKS_PER_QUARTER
+    cuts = {start, end}
+    cuts.update(range((start // bar + 1) * bar, end, bar))
+    if start % q:
+        cuts.add(min(end, (start // q + 1) * q))
+    if end % q:
+        cuts.add(max(start, (end // q) * q))
+    points = sorted(cuts)
+    return [(a, b) for a, b in zip(points[:-1], points[1:], strict=True) if b > a]
+
+
+def _voice_pieces(
+    voice: list[tuple[int, int, tuple[int, ...]]], window: tuple[int, int], bar: int
+) -> list[tuple[int, int, tuple[int, ...] | None, str | None]]:
+    """A voice's chords inside ``window``, gaps filled with rests (pitches None), cut
+    into expressible pieces: ``(start, end, pitches, tie)`` in ticks from the window
+    start, ``tie`` being None or a music21 tie type."""
+    timeline: list[tuple[int, int, tuple[int, ...] | None]] = []
+    cursor = window[0]
+    for start, end, pitches in voice:
+        start, end = max(start, window[0]), min(end, window[1])
+        if end <= start:
+            continue
+        if start > cursor:
+            timeline.append((cursor, start, None))
+        timeline.append((start, end, pitches))
+        cursor = end
+    if cursor < window[1]:
+        timeline.append((cursor, window[1], None))
+    pieces = []
+    for start, end, pitches in timeline:
+        spans = _split_span(start - window[0], end - window[0], bar)
+        for index, (a, b) in enumerate(spans):
+            kind = None
+            if pitches is not None and len(spans) > 1:
+                kind = "start" if index == 0 else "stop" if index == len(spans) - 1 else "continue"
+            pieces.append((a, b, pitches, kind))
+    return pieces
+
+
+def _speller(key_obj) -> list[str]:
+    """Pitch-class names for a key: scale tones as the key spells them (plus the
+    raised leading tone in minor), other tones with sharps in sharp keys, flats else."""
+    names = list(_SHARP_NAMES if key_obj.sharps >= 0 else _FLAT_NAMES)
+    scale_pitches = list(key_obj.getScale(key_obj.mode).getPitches())[:7]
+    if key_obj.mode == "minor":
+        scale_pitches.append(scale_pitches[6].transpose("A1"))
+    for p in scale_pitches:
+        names[p.pitchClass] = p.name
+    return names
+
+
+def _analyze_key(table: pd.DataFrame):
+    """music21's Krumhansl-Schmuckler key of the pitched notes (C major if none).
+
+    The analysis only needs duration-weighted pitch-class totals, so it runs on twelve
+    notes carrying those totals instead of the whole piece.
+    """
+    from music21 import key, note, stream
+
+    pitched = table[~table["is_drum"]]
+    if pitched.empty:
+        return key.Key("C")
+    weights = np.bincount(
+        pitched["pitch"].to_numpy(np.int64) % 12,
+        weights=(pitched["end"] - pitched["start"]).to_numpy(float) + 1e-3,
+        minlength=12,
+    )
+    weights = weights / weights.max()
+    summary = stream.Stream()
+    for pitch_class, weight in enumerate(weights):
+        if weight > 0:
+            # Multiples of a sixteenth keep music21 from building odd durations.
+            summary.append(note.Note(60 + pitch_class, quarterLength=max(0.25, round(weight * 64) / 4)))
+    try:
+        return summary.analyze("key")
+    except Exception:  # a degenerate profile (one pitch class) can defeat the correlation
+        return key.Key("C")
+
+
+def _pitch(midi_number: int, names: list[str]):
+    from music21 import pitch
+
+    p = pitch.Pitch(names[midi_number % 12])
+    p.octave = 4
+    p.octave = 4 + (midi_number - p.midi) // 12
+    return p
+
+
+def _measure_range(measures: int | tuple[int, int] | None) -> tuple[int, int | None]:
+    if measures is None:
+        return 1, None
+    if isinstance(measures, (int, np.integer)) and not isinstance(measures, bool):
+        if measures < 1:
+            raise ValueError(f"measures must be a positive number of measures, got {measures}")
+        return 1, int(measures)
+    if (
+        isinstance(measures, (tuple, list))
+        and len(measures) == 2
+        and all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in measures)
+    ):
+        first, last = int(measures[0]), int(measures[1])
+        if first < 1 or last < first:
+            raise ValueError(f"measures=(first, last) needs 1 <= first <= last, got {measures}")
+        return first, last
+    raise ValueError(f"measures must be None, a number N (first N measures) or (first, last), got {measures!r}")
+
+
+def _score_from_table(
+    table: pd.DataFrame,
+    measures: int | tuple[int, int] | None,
+    *,
+    tempo: float | None = None,
+    divisors: Sequence[int] = (4, 3),
+    max_voices: int = MAX_VOICES,
+):
+    from music21 import chord, clef, instrument, key, meter, note, stream, tie
+    from music21 import tempo as m21tempo
+
+    bar = _BAR_QUARTERS * TICKS_PER_QUARTER
+    layout, tempo = _notation_events(table, tempo=tempo, divisors=divisors, max_voices=max_voices)
+    key_obj = _analyze_key(table)
+    names = _speller(key_obj)
+    last_tick = max((voice[-1][1] for voices in layout.values() for voice in voices), default=0)
+    n_total = max(1, -(-last_tick // bar))
+    first, last = _measure_range(measures)
+    first = min(first, n_total)
+    last = n_total if last is None else min(last, n_total)
+    window = ((first - 1) * bar, last * bar)
+    n_measures = last - first + 1
+
+    score = stream.Score()
+    part_names = list(layout) or ["0"]
+    for part_index, part_name in enumerate(part_names):
+        rows = table[table["part"] == part_name]
+        is_drum = bool(rows["is_drum"].iloc[0]) if len(rows) else False
+        part = stream.Part(id=f"P{part_index + 1}")
+        part.partName = part_name
+        # A generic Instrument: music21's specific classes may transpose on export.
+        inst = instrument.Instrument()
+        inst.partName = part_name
+        inst.midiProgram = int(rows["program"].iloc[0]) if len(rows) else 0
+        if is_drum:
+            inst.midiChannel = 9
+        measure_objects = []
+        for index in range(n_measures):
+            measure = stream.Measure(number=first + index)
+            if index == 0:
+                if is_drum:
+                    measure.insert(0, clef.PercussionClef())
+                else:
+                    median = float(np.median(rows["pitch"])) if len(rows) else 60.0
+                    measure.insert(0, clef.TrebleClef() if median >= 60 else clef.BassClef())
+                    measure.insert(0, key.KeySignature(key_obj.sharps))
+                measure.insert(0, meter.TimeSignature(f"{_BAR_QUARTERS}/4"))
+                if part_index == 0:
+                    measure.insert(0, m21tempo.MetronomeMark(number=round(tempo, 2)))
+            measure_objects.append(measure)
+
+        voices = layout.get(part_name) or [[]]
+        slots: dict[tuple[int, int], list[tuple[Fraction, Any]]] = {}
+        for voice_index, voice in enumerate(voices):
+            pieces = _voice_pieces(voice, window, bar)
+            # Secondary voices appear only in measures where they sound, and there
+            # their rests are hidden: they would clutter the staff.
+            sounding = {a // bar for a, _, pitches, _ in pieces if pitches is not None}
+            for a, b, pitches, tie_kind in pieces:
+                measure_index = a // bar
+                if voice_index > 0 and measure_index not in sounding:
+                    continue
+                length = Fraction(b - a, TICKS_PER_QUARTER)
+                if pitches is None:
+                    element = note.Rest(quarterLength=length)
+                    element.style.hideObjectOnPrint = voice_index > 0
+                elif len(pitches) == 1:
+                    element = note.Note(_pitch(pitches[0], names), quarterLength=length)
+                else:
+                    element = chord.Chord([_pitch(p, names) for p in pitches], quarterLength=length)
+                if tie_kind:
+                    element.tie = tie.Tie(tie_kind)
+                offset = Fraction(a - measure_index * bar, TICKS_PER_QUARTER)
+                slots.setdefault((measure_index, voice_index), []).append((offset, element))
+        for (measure_index, voice_index), elements in sorted(slots.items(), key=lambda item: item[0]):
+            measure = measure_objects[measure_index]
+            target = measure if len(voices) == 1 else stream.Voice(id=str(voice_index + 1))
+            for offset, element in elements:
+                target.insert(offset, element)
+            if target is not measure:
+                measure.insert(0, target)
+        part.insert(0, inst)
+        for index, measure in enumerate(measure_objects):
+            part.insert(index * _BAR_QUARTERS, measure)
+        _make_beams(part)
+        score.insert(0, part)
+    return score
+
+
+def _make_beams(part) -> None:
+    """Beam a part, or mark it beamed when music21 cannot: the MusicXML exporter would
+    otherwise retry and fail on the same input (beams are cosmetic)."""
+    try:
+        part.makeBeams(inPlace=True)
+    except Exception:
+        part.streamStatus.beams = True
+
+
+def _has_measures(stream_obj) -> bool:
+    from music21 import stream
+
+    if isinstance(stream_obj, stream.Score):
+        parts = list(stream_obj.parts)
+        return bool(parts) and all(p.hasMeasures() for p in parts)
+    return stream_obj.hasMeasures()
+
+
+def _complete_notation(score) -> None:
+    """Give a measured score the clefs and key signature a reader expects."""
+    from music21 import clef, key
+
+    parts = list(score.parts)
+    if not score.recurse().getElementsByClass(key.KeySignature):
+        key_obj = score.analyze("key")
+        for part in parts:
+            first = part.getElementsByClass("Measure").first()
+            if first is not None:
+                first.insert(0, key.KeySignature(key_obj.sharps))
+    for part in parts:
+        first = part.getElementsByClass("Measure").first()
+        if first is not None and not part.recurse().getElementsByClass(clef.Clef):
+            midis = [p.midi for p in part.pitches]
+            first.insert(0, clef.TrebleClef() if not midis or np.median(midis) >= 60 else clef.BassClef())
+
+
+def prepare_score(
+    source: Any,
+    *,
+    measures: int | tuple[int, int] | None = None,
+    tempo: float | None = None,
+):
+    """Build an engraving-ready music21 score from a note table or a music21 stream.
+
+    Parameters
+    ----------
+    source : pd.DataFrame or music21.stream.Stream
+        A note table (any notes: unquantized, overlapping, very short or very long), or
+        a music21 score/part. A stream with measures is kept as written (a key
+        signature and clefs are added when missing); a stream without measures is
+        re-notated through its note table.
+    measures : int or (int, int), optional
+        The first N measures, or measures ``first`` to ``last`` (1-based, inclusive).
+        Note tables are engraved in 4/4 from their first beat, so a pickup is not
+        recognised; a music21 score keeps its own measure numbers.
+    tempo : float, optional
+        Quarter notes per minute at which to read a note table's seconds. Default: the
+        table's ``start_beat``/``end_beat`` when present, else its implied tempo (120
+        when it has no beats). Generated music in seconds lines up with the barlines
+        only when this matches the tempo it was made at.
+
+    Returns
+    -------
+    score : music21.stream.Score
+        For a note table: one part per part, 4/4, a tempo mark, a treble or bass clef
+        per part (by its median pitch; percussion clef for drums), the key found by
+        music21's key analysis, and notes spelled in that key.
+
+    Notes
+    -----
+    How a note table becomes notation:
+
+    1. Times (beats when the table has them, else seconds at the implied tempo) snap to
+       a grid chosen per beat: sixteenths or eighth triplets, whichever fits that beat
+       better. Notes shorter than one step get one step.
+    2. In each part, notes starting together become one chord lasting as long as its
+       longest note. Overlapping chords go to separate voices, at most
+       :data:`MAX_VOICES`; beyond that the voice whose chord ends first is cut short.
+    3. Notes and rests are split at barlines, and at beats next to off-beat edges, and
+       tied, so every piece is a plain (maybe dotted or triplet) note value.
+    """
+    from music21 import stream
+
+    if isinstance(source, pd.DataFrame):
+        return _score_from_table(as_note_table(source), measures, tempo=tempo)
+    if isinstance(source, stream.Stream):
+        if not _has_measures(source):
+            return _score_from_table(from_music21(source), measures, tempo=tempo)
+        score = source if isinstance(source, stream.Score) else stream.Score([source])
+        first, last = _measure_range(measures)
+        if measures is not None:
+            # The score's own measure numbers: a pickup is measure 0 and not counted.
+            numbers = [m.number for p in score.parts for m in p.getElementsByClass("Measure")]
+            score = score.measures(first, last)
+            if not any(p.getElementsByClass("Measure") for p in score.parts):
+                raise ValueError(
+                    f"measures={measures!r} selects nothing: the score has measures "
+                    f"{min(numbers)}-{max(numbers)}"
+                )
+        # The caller's stream is left as it was; clefs and keys go into a copy.
+        score = copy.deepcopy(score)
+        _complete_notation(score)
+        return score
+    raise TypeError(f"source must be a note table (DataFrame) or a music21 stream, got {type(source).__name__}")
+
+
+def _musicxml(score, *, make_notation: bool = True) -> str:
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    exporter = GeneralObjectExporter(score)
+    # A score built by _score_from_table is already in measures, tied and filled with
+    # rests; music21's makeNotation would only redo that work.
+    exporter.makeNotation = make_notation
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = exporter.parse()
+    return data.decode("utf-8") if isinstance(data, bytes) else str(data)
+
+
+def _export(source: Any, measures, tempo: float | None = None) -> str:
+    """MusicXML for ``source``, never failing on a valid note table: a stream that
+    music21 cannot export is re-notated from its notes, and if the fine grid still
+    fails, the table is engraved on a plain sixteenth grid in one voice."""
+    from music21 import stream
+
+    # Bad arguments are the caller's to fix: check them before any fallback can hide them.
+    _measure_range(measures)
+    _check_tempo(tempo)
+    if isinstance(source, stream.Stream) and _has_measures(source):
+        score = prepare_score(source, measures=measures)
+        try:
+            return _musicxml(score)
+        except Exception as exc:
+            warnings.warn(f"music21 could not export the score as written ({exc}); re-notating its notes", stacklevel=3)
+    if isinstance(source, stream.Stream):
+        source = from_music21(source)
+    if not isinstance(source, pd.DataFrame):
+        raise TypeError(f"source must be a note table (DataFrame) or a music21 stream, got {type(source).__name__}")
+    table = as_note_table(source)
+    try:
+        return _musicxml(_score_from_table(table, measures, tempo=tempo), make_notation=False)
+    except Exception as exc:
+        warnings.warn(f"engraving on the fine grid failed ({exc}); using sixteenths in one voice", stacklevel=3)
+        return _musicxml(_score_from_table(table, measures, tempo=tempo, divisors=(4,), max_voices=1))
+
+
+_VEROVIO_OPTIONS = {
+    "scale": 40,
+    "pageWidth": 2100,
+    "pageHeight": 2970,
+    "adjustPageHeight": True,
+    "breaks": "auto",
+    "header": "none",
+    "footer": "none",
+}
+
+
+def _engrave(musicxml: str, page: int | None) -> list[str]:
+    import verovio
+
+    verovio.enableLog(verovio.LOG_OFF)
+    toolkit = verovio.toolkit()
+    toolkit.setOptions(dict(_VEROVIO_OPTIONS))
+    if not toolkit.loadData(musicxml):
+        raise RuntimeError("verovio could not read the MusicXML that music21 wrote")
+    n_pages = toolkit.getPageCount()
+    if page is not None:
+        if not 1 <= page <= n_pages:
+            raise ValueError(f"page must be between 1 and {n_pages} for this score, got {page}")
+        return [toolkit.renderToSVG(page)]
+    return [toolkit.renderToSVG(number) for number in range(1, n_pages + 1)]
+
+
+def _stack_pages(pages: list[str]) -> str:
+    """One SVG document showing the pages one below the other."""
+    if len(pages) == 1:
+        return pages[0]
+    size = re.compile(r'<svg[^>]*?\swidth="([\d.]+)px"[^>]*?\sheight="([\d.]+)px"')
+    nested, y, width = [], 0.0, 0.0
+    for svg in pages:
+        found = size.search(svg)
+        w, h = (float(found.group(1)), float(found.group(2))) if found else (0.0, 0.0)
+        nested.append(svg.replace("<svg", f'<svg y="{y:g}"', 1))
+        y += h
+        width = max(width, w)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{width:g}px" height="{y:g}px" version="1.1">' + "".join(nested) + "</svg>"
+    )
+
+
+def _score_svg(source: Any, measures, tempo: float | None = None, page: int | None = None) -> str:
+    return _stack_pages(_engrave(_export(source, measures, tempo), page))
+
+
+def show_score(
+    source: Any,
+    *,
+    measures: int | tuple[int, int] | None = None,
+    engine: str = "verovio",
+    page: int | None = None,
+    tempo: float | None = None,
+):
+    """Engrave sheet music for a note table or music21 stream, for inline display.
+
+    Parameters
+    ----------
+    source : pd.DataFrame or music21.stream.Stream
+        What to engrave (see :func:`prepare_score` for how a note table is notated).
+    measures : int or (int, int), optional
+        The first N measures, or ``(first, last)`` (1-based, inclusive).
+    engine : {"verovio", "musescore"}
+        verovio engraves SVG in-process. ``"musescore"`` uses music21's
+        ``write("musicxml.png")``, which needs MuseScore configured in music21
+        (``music21.environment.set("musescoreDirectPNGPath", ...)``).
+    page : int, optional
+        Show only this page (1-based); default all pages, one below the other.
+    tempo : float, optional
+        Quarter notes per minute at which to read a note table's seconds (see
+        :func:`prepare_score`).
+
+    Returns
+    -------
+    image : IPython.display.HTML or IPython.display.Image
+        The engraved SVG inline (its ``data`` is the SVG text; HTML rather than
+        IPython's SVG, which re-parses the whole document); displays when it is the
+        last expression of a notebook cell.
+    """
+    from IPython.display import HTML, Image
+
+    if engine == "verovio":
+        return HTML(_score_svg(source, measures, tempo, page))
+    if engine == "musescore":
+        from music21 import environment
+
+        configured = environment.Environment()["musescoreDirectPNGPath"]
+        if not configured or not Path(str(configured)).exists():
+            raise RuntimeError(
+                "engine='musescore' needs MuseScore configured in music21: "
+                "music21.environment.set('musescoreDirectPNGPath', '/path/to/mscore'); "
+                "engine='verovio' needs nothing"
+            )
+        score = prepare_score(source, measures=measures, tempo=tempo)
+        return Image(filename=str(score.write("musicxml.png")))
+    raise ValueError(f"engine must be 'verovio' or 'musescore', got {engine!r}")
+
+
+def write_score_svg(
+    source: Any,
+    path: str | os.PathLike,
+    *,
+    measures: int | tuple[int, int] | None = None,
+    tempo: float | None = None,
+) -> Path:
+    """Engrave ``source`` with verovio (see :func:`show_score`) into one SVG file,
+    pages one below the other; return the path (parent folders are created)."""
+    svg = _score_svg(source, measures, tempo)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(svg, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def plot_pianoroll(
+    notes: pd.DataFrame,
+    *,
+    ax=None,
+    start: float | None = None,
+    end: float | None = None,
+    by: str | None = "part",
+    unit: str = "seconds",
+    alpha: float = 0.85,
+    legend: bool = True,
+    title: str | None = None,
+):
+    """Draw a note table as a piano roll: one rectangle per note.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        A note table.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; default a new figure.
+    start, end : float, optional
+        The time window to show (in ``unit``); notes overlapping it are drawn.
+    by : str or None
+        A column whose values get one colour each (``"part"``, ``"piece"``,
+        ``"program"``...), with a legend; None draws every note in one colour.
+    unit : {"seconds", "beats"}
+        Time axis in seconds, or in quarter notes (needs ``start_beat``/``end_beat``).
+    alpha : float
+        Opacity of the rectangles.
+    legend : bool
+        Show the legend of ``by`` groups.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The pitch axis is labelled with note names (every C, or every pitch when the
+        range spans an octave or less).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+    from pretty_midi import note_number_to_name
+
+    table = as_note_table(notes)
+    if unit == "seconds":
+        columns, label = ("start", "end"), "time (s)"
+    elif unit == "beats":
+        if not set(BEAT_COLUMNS) <= set(table.columns):
+            raise ValueError("unit='beats' needs the note table's start_beat/end_beat columns")
+        columns, label = ("start_beat", "end_beat"), "time (quarter notes)"
+    else:
+        raise ValueError(f"unit must be 'seconds' or 'beats', got {unit!r}")
+    if by is not None and by not in table.columns:
+        raise ValueError(f"by={by!r} is not a column of the note table; columns are {list(table.columns)}")
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"end ({end}) must be after start ({start})")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 4))
+    onsets = table[columns[0]].to_numpy(float)
+    offsets = table[columns[1]].to_numpy(float)
+    keep = np.ones(len(table), dtype=bool)
+    if start is not None:
+        keep &= offsets > start
+    if end is not None:
+        keep &= onsets < end
+    table, onsets, offsets = table[keep], onsets[keep], offsets[keep]
+    groups = list(dict.fromkeys(table[by])) if by is not None else [None]
+    palette = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20").colors
+    handles = []
+    for index, group in enumerate(groups):
+        mask = (table[by] == group).to_numpy() if by is not None else np.ones(len(table), dtype=bool)
+        pitch = table["pitch"].to_numpy(float)[mask]
+        x0, x1 = onsets[mask], offsets[mask]
+        boxes = np.stack(
+            [
+                np.column_stack([x0, pitch - 0.4]),
+                np.column_stack([x1, pitch - 0.4]),
+                np.column_stack([x1, pitch + 0.4]),
+                np.column_stack([x0, pitch + 0.4]),
+            ],
+            axis=1,
+        )
+        color = palette[index % len(palette)]
+        ax.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none", alpha=alpha))
+        if group is not None:
+            handles.append(Patch(facecolor=color, alpha=alpha, label=str(group)))
+    if len(table):
+        low, high = int(table["pitch"].min()), int(table["pitch"].max())
+        left = start if start is not None else float(onsets.min())
+        right = end if end is not None else float(offsets.max())
+        ax.set_xlim(left, right if right > left else left + 1)
+    else:
+        low, high = 60, 72
+        ax.set_xlim(start or 0.0, end if end is not None else (start or 0.0) + 1)
+    ax.set_ylim(low - 1, high + 1)
+    if high - low <= 12:
+        ticks = list(range(low, high + 1))
+    else:
+        ticks = [p for p in range(low, high + 1) if p % 12 == 0]
+    ax.set_yticks(ticks)
+    ax.set_yticklabels([note_number_to_name(p) for p in ticks])
+    ax.yaxis.grid(True, alpha=0.3)
+    ax.set_xlabel(label)
+    ax.set_ylabel("pitch")
+    if legend and handles:
+        ax.legend(handles=handles, title=by, loc="upper right", fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _notebook_name() -> str:
+    """The notebook's name: ``MUSICALPY_NOTEBOOK``, else what Jupyter or VS Code tell
+    the kernel, else ``"misc"``."""
+    configured = os.environ.get("MUSICALPY_NOTEBOOK", "").strip()
+    if configured:
+        return Path(configured).stem
+    session = os.environ.get("JPY_SESSION_NAME", "").strip()  # set by jupyter_server
+    if session.endswith(".ipynb"):
+        return Path(session).stem
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    vscode = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
+    if isinstance(vscode, str) and vscode.endswith(".ipynb"):
+        return Path(vscode).stem
+    return "misc"
+
+
+def save_fig(
+    name: str,
+    *,
+    notebook: str | None = None,
+    fig=None,
+    dpi: int = 150,
+    tight: bool = True,
+) -> Path:
+    """Save a figure as ``images/<notebook>/<name>.png``.
+
+    Parameters
+    ----------
+    name : str
+        File name, without folders (``.png`` is added).
+    notebook : str, optional
+        Sub-folder; default ``MUSICALPY_NOTEBOOK``, else the running notebook's name
+        when Jupyter or VS Code reveal it, else ``"misc"``.
+    fig : matplotlib.figure.Figure, optional
+        Default the current figure.
+    dpi : int
+        Resolution.
+    tight : bool
+        Apply ``tight_layout`` first.
+
+    Returns
+    -------
+    path : Path
+        The PNG written, under :func:`musicalpy.images_dir` (``MUSICALPY_IMAGES_DIR``).
+    """
+    import matplotlib.pyplot as plt
+
+    stem = name[:-4] if name.lower().endswith(".png") else name
+    if not stem or stem in {".", ".."} or "/" in stem or "\\" in stem:
+        raise ValueError(f"name must be a plain file name without folders, got {name!r}")
+    folder_name = notebook if notebook is not None else _notebook_name()
+    folder_name = Path(folder_name).stem if folder_name.endswith(".ipynb") else folder_name
+    if not folder_name or folder_name in {".", ".."} or "/" in folder_name or "\\" in folder_name:
+        raise ValueError(f"notebook must be a plain name without folders, got {notebook!r}")
+    figure = fig if fig is not None else plt.gcf()
+    if tight:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tight_layout warns on some axes layouts
+            figure.tight_layout()
+    path = images_dir() / folder_name / f"{stem}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=dpi)
+    return path

@@ -1,0 +1,603 @@
+"""Tests of musicalpy.metrics: features (against muspy and hand-computed values), broken
+input, set-vs-set comparison, likelihood accounting, the leaderboard, and the
+evaluation sanity checks on the Bach chorales."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import muspy
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm
+
+from musicalpy import metrics as M
+from musicalpy.midi import as_note_table, from_music21
+
+VOICES = ["Soprano", "Alto", "Tenor", "Bass"]
+
+
+def notes_table(rows, *, part="p", piece="x", drum=False, beats=True):
+    """Note table from (pitch, start_beat, end_beat) rows; seconds at 120 bpm."""
+    rows = list(rows)
+    pitch = [r[0] for r in rows]
+    start = np.array([r[1] for r in rows], dtype=float)
+    end = np.array([r[2] for r in rows], dtype=float)
+    table = pd.DataFrame({"piece": piece, "part": part, "program": 0, "is_drum": drum, "pitch": pitch,
+                          "start": start / 2, "end": end / 2, "velocity": 80})
+    if beats:
+        table["start_beat"] = start
+        table["end_beat"] = end
+    return table
+
+
+def to_muspy(notes: pd.DataFrame, resolution: int = 24) -> muspy.Music:
+    tracks = []
+    for part, rows in notes.groupby("part", sort=False):
+        track_notes = [
+            muspy.Note(time=int(round(s * resolution)), pitch=int(p),
+                       duration=int(round((e - s) * resolution)), velocity=64)
+            for p, s, e in rows[["pitch", "start_beat", "end_beat"]].itertuples(index=False)
+        ]
+        tracks.append(muspy.Track(program=0, is_drum=bool(rows["is_drum"].iloc[0]), name=part, notes=track_notes))
+    return muspy.Music(resolution=resolution, tracks=tracks)
+
+
+def muspy_values(music: muspy.Music) -> dict[str, float]:
+    return {
+        "pitch_range": muspy.pitch_range(music),
+        "n_pitches_used": muspy.n_pitches_used(music),
+        "n_pitch_classes_used": muspy.n_pitch_classes_used(music),
+        "pitch_entropy": muspy.pitch_entropy(music),
+        "pitch_class_entropy": muspy.pitch_class_entropy(music),
+        "polyphony": muspy.polyphony(music),
+        "polyphony_rate": muspy.polyphony_rate(music),
+        "scale_consistency": muspy.scale_consistency(music),
+        "pitch_in_scale_rate": muspy.pitch_in_scale_rate(music, 0, "major"),
+        "groove_consistency": muspy.groove_consistency(music, 4 * music.resolution),
+    }
+
+
+@pytest.fixture(scope="module")
+def chorales() -> dict[str, pd.DataFrame]:
+    from music21 import corpus
+
+    # Lengths 63, 111 and 36 beats: groove agrees with muspy only when the length is not a
+    # whole number of 4/4 measures (muspy then adds an empty measure; see the docstring).
+    names = ["bwv269", "bwv17.7", "bwv66.6"]
+    return {name: from_music21(corpus.parse(f"bach/{name}"), piece=name) for name in names}
+
+
+# ---------------------------------------------------------------------------- muspy
+
+
+def test_features_equal_muspy_on_real_chorales(chorales):
+    checked_groove = 0
+    for name, notes in chorales.items():
+        ours = M.piece_features(notes)
+        theirs = muspy_values(to_muspy(notes))
+        length = notes["end_beat"].max()
+        assert ours["length_beats"] == length
+        for feature, value in theirs.items():
+            if feature == "groove_consistency" and length % 4 == 0:
+                continue
+            checked_groove += feature == "groove_consistency"
+            assert ours[feature] == pytest.approx(value, abs=1e-12), (name, feature)
+        assert ours["flag"] == ""
+    assert checked_groove == 2
+
+
+def test_groove_differs_from_muspy_only_by_its_extra_measure(chorales):
+    notes = chorales["bwv66.6"]
+    assert notes["end_beat"].max() == 36  # nine whole 4/4 measures
+    onsets = np.zeros(10 * 96, dtype=bool)
+    onsets[np.rint(notes["start_beat"].to_numpy() * 24).astype(int)] = True
+    patterns = onsets.reshape(10, 96)
+    changes = np.count_nonzero(patterns[1:9] != patterns[:8])
+    assert M.piece_features(notes)["groove_consistency"] == pytest.approx(1 - changes / (96 * 8))
+    # muspy compares the last measure with an empty tenth one as well.
+    with_extra = changes + np.count_nonzero(patterns[8])
+    assert muspy.groove_consistency(to_muspy(notes), 96) == pytest.approx(1 - with_extra / (96 * 9))
+
+
+def test_drums_only_matches_muspy_where_defined():
+    notes = notes_table([(36, 0, 1), (38, 1, 2), (42, 1, 1.5), (36, 2, 3)], drum=True)
+    feats = M.piece_features(notes)
+    music = to_muspy(notes)
+    assert feats["n_pitches_used"] == muspy.n_pitches_used(music) == 0
+    assert feats["n_pitch_classes_used"] == muspy.n_pitch_classes_used(music) == 0
+    assert math.isnan(feats["pitch_entropy"]) and math.isnan(muspy.pitch_entropy(music))
+    assert math.isnan(feats["polyphony"]) and math.isnan(muspy.polyphony(music))
+    assert feats["polyphony_rate"] == muspy.polyphony_rate(music) == 0.0
+    assert math.isnan(feats["pitch_range"])  # muspy gives -127 here
+    assert math.isnan(feats["scale_consistency"])
+    assert np.isnan(feats["pitch_histogram"]).all()
+    # Rhythm features use the drums.
+    assert feats["n_notes"] == 4 and feats["note_density"] == pytest.approx(4 / 3)
+    assert feats["empty_beat_rate"] == 0.0
+    assert feats["mean_ioi"] == pytest.approx(1.0)
+    assert feats["flag"] == "no_pitched_notes"
+
+
+def test_empty_beat_rate_sees_a_rest_that_muspy_misses():
+    notes = notes_table([(60, 0, 1), (62, 2, 3)])
+    assert M.piece_features(notes)["empty_beat_rate"] == pytest.approx(1 / 3)
+    assert muspy.empty_beat_rate(to_muspy(notes)) == 0.0
+
+
+# ---------------------------------------------------------------------- small pieces
+
+
+def test_one_note():
+    feats = M.piece_features(notes_table([(61, 0, 1)]))
+    assert feats["pitch_range"] == 0 and feats["n_pitches_used"] == 1 and feats["n_pitch_classes_used"] == 1
+    assert feats["pitch_entropy"] == 0.0 and feats["pitch_class_entropy"] == 0.0
+    assert feats["polyphony"] == 1.0 and feats["polyphony_rate"] == 0.0
+    assert feats["scale_consistency"] == 1.0
+    assert feats["pitch_in_scale_rate"] == 0.0  # C# is not in C major
+    assert feats["empty_beat_rate"] == 0.0 and feats["note_density"] == 1.0
+    assert math.isnan(feats["groove_consistency"])  # one measure: nothing to compare
+    assert math.isnan(feats["mean_ioi"]) and math.isnan(feats["mean_abs_interval"])
+    assert np.isnan(feats["pitch_class_transition_matrix"]).all()
+    assert feats["pitch_class_histogram"][1] == 1.0 and feats["pitch_class_histogram"].sum() == 1.0
+    assert feats["note_length_histogram"][list(M.NOTE_LENGTH_CLASSES.index).index("quarter")] == 1.0
+    assert feats["flag"] == ""
+
+
+def test_empty_piece():
+    feats = M.piece_features(notes_table([]))
+    assert feats["n_notes"] == 0 and feats["n_pitches_used"] == 0 and feats["length_beats"] == 0.0
+    for name in ("pitch_range", "pitch_entropy", "polyphony", "polyphony_rate", "scale_consistency",
+                 "empty_beat_rate", "groove_consistency", "note_density", "mean_ioi", "mean_abs_interval"):
+        assert math.isnan(feats[name]), name
+    assert np.isnan(feats["pitch_class_histogram"]).all()
+    assert feats["flag"] == "no_notes"
+    frame = M.corpus_features(notes_table([]).iloc[0:0])
+    assert len(frame) == 0 and "pitch_range" in frame.columns
+
+
+def test_silence_then_notes():
+    # Four silent beats, then C D E F in quarter notes.
+    feats = M.piece_features(notes_table([(60, 4, 5), (62, 5, 6), (64, 6, 7), (65, 7, 8)]))
+    assert feats["length_beats"] == 8.0
+    assert feats["empty_beat_rate"] == 0.5
+    assert feats["note_density"] == 0.5
+    assert feats["mean_ioi"] == 1.0
+    assert feats["mean_abs_interval"] == pytest.approx(5 / 3)
+    assert feats["polyphony"] == 1.0
+    # Measure 0 is empty, measure 1 has four onsets: 4 of 96 grid steps differ.
+    assert feats["groove_consistency"] == pytest.approx(1 - 4 / 96)
+    transitions = feats["pitch_class_transition_matrix"]
+    assert transitions[0, 2] == transitions[2, 4] == transitions[4, 5] == pytest.approx(1 / 3)
+
+
+def test_identical_bars():
+    bar = [(60, 0, 1), (64, 1, 1.5), (67, 1.5, 2), (72, 2, 4)]
+    notes = notes_table([(p, s + 4 * k, e + 4 * k) for k in range(4) for p, s, e in bar])
+    feats = M.piece_features(notes)
+    assert feats["groove_consistency"] == 1.0
+    assert feats["empty_beat_rate"] == 0.0
+    assert feats["note_density"] == 1.0
+    assert feats["scale_consistency"] == 1.0 and feats["pitch_in_scale_rate"] == 1.0
+    lengths = dict(zip(M.NOTE_LENGTH_CLASSES.index, feats["note_length_histogram"], strict=True))
+    assert lengths == pytest.approx({**{k: 0.0 for k in lengths}, "quarter": 0.25, "eighth": 0.5, "half": 0.25})
+    assert M.piece_features(notes, by_part=True).loc["p", "groove_consistency"] == 1.0
+
+
+def test_chords_and_unison_polyphony():
+    triad = notes_table([(60, 0, 4), (64, 0, 4), (67, 0, 4)])
+    assert M.piece_features(triad)["polyphony"] == 3.0
+    assert M.piece_features(triad)["polyphony_rate"] == 1.0  # more than 2 pitches
+    assert M.piece_features(triad, polyphony_threshold=3)["polyphony_rate"] == 0.0
+    # The same pitch in two parts sounds once (a binary piano roll), half of the time 2 pitches.
+    unison = pd.concat([notes_table([(60, 0, 4)], part="a"), notes_table([(60, 0, 2), (64, 2, 4)], part="b")])
+    feats = M.piece_features(unison)
+    assert feats["polyphony"] == 1.5
+    assert feats["polyphony"] == muspy.polyphony(to_muspy(unison))
+    assert M.piece_features(unison, polyphony_threshold=1)["polyphony_rate"] == 0.5
+
+
+def test_seconds_fallback_uses_the_tempo():
+    rows = [(60, 0, 1), (62, 1, 1.5), (64, 1.5, 2), (65, 3, 4), (67, 4, 6)]
+    with_beats = M.piece_features(notes_table(rows))
+    seconds_only = M.piece_features(notes_table(rows, beats=False))  # 120 bpm: 0.5 s a beat
+    slow = M.piece_features(notes_table(rows, beats=False), tempo=60)  # same seconds at 60 bpm
+    for name in ("empty_beat_rate", "note_density", "mean_ioi", "groove_consistency", "length_beats"):
+        assert seconds_only[name] == pytest.approx(with_beats[name]), name
+    assert slow["length_beats"] == 3.0 and slow["mean_ioi"] == pytest.approx(0.5 * with_beats["mean_ioi"])
+
+
+def test_by_part_keeps_the_piece_length():
+    notes = pd.concat([notes_table([(72, 0, 4), (74, 4, 8)], part="top"),
+                       notes_table([(48, 0, 4)], part="bottom")])
+    frame = M.piece_features(notes, by_part=True)
+    assert list(frame.index) == ["top", "bottom"]
+    assert frame.loc["bottom", "empty_beat_rate"] == 0.5
+    assert frame.loc["top", "mean_abs_interval"] == 2.0
+    assert frame.loc["bottom", "note_density"] == 1 / 8
+    # Over all parts, the interval is taken within parts, never across them.
+    assert M.piece_features(notes)["mean_abs_interval"] == 2.0
+
+
+def test_scale_argument_and_errors():
+    notes = notes_table([(66, 0, 1), (68, 1, 2), (70, 2, 3), (71, 3, 4)])  # F# G# A# B
+    assert M.piece_features(notes, scale=("F#", "major"))["pitch_in_scale_rate"] == 1.0
+    assert M.piece_features(notes, scale=(6, "major"))["pitch_in_scale_rate"] == 1.0
+    assert M.piece_features(notes, scale=("Eb", "minor"))["pitch_in_scale_rate"] == 1.0
+    assert M.piece_features(notes, scale=("C", "major"))["pitch_in_scale_rate"] == 0.25
+    with pytest.raises(ValueError, match="mode"):
+        M.piece_features(notes, scale=(0, "dorian"))
+    with pytest.raises(ValueError, match="tempo"):
+        M.piece_features(notes, tempo=0)
+    with pytest.raises(ValueError, match="corpus_features"):
+        M.piece_features(pd.concat([notes, notes.assign(piece="y")]))
+    with pytest.raises(ValueError, match="required column"):
+        M.piece_features(notes.drop(columns="end"))
+
+
+def test_corpus_features_equals_piece_features(chorales):
+    table = pd.concat(chorales.values(), ignore_index=True)
+    frame = M.corpus_features(table)
+    assert list(frame.index) == list(chorales)
+    for name, notes in chorales.items():
+        single = M.piece_features(notes)
+        for feature in M.SCALAR_FEATURES:
+            assert frame.loc[name, feature] == pytest.approx(single[feature], nan_ok=True), feature
+        for feature in M.VECTOR_FEATURES:
+            np.testing.assert_allclose(frame.loc[name, feature], single[feature])
+    from_list = M.corpus_features([n.drop(columns="piece") for n in chorales.values()])
+    assert list(from_list.index) == ["0", "1", "2"]
+    assert from_list["pitch_entropy"].tolist() == pytest.approx(frame["pitch_entropy"].tolist())
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+def broken_table() -> pd.DataFrame:
+    good = notes_table([(60, 0, 1), (62, 1, 2), (64, 2, 3)])
+    bad = pd.DataFrame({
+        "piece": "x", "part": "p", "program": 0, "is_drum": False,
+        "pitch": [130, -3, 61, 62, np.nan, 63, 64.4],
+        "start": [0.0, 0.5, 1.0, -1.0, 0.0, 1.0, 0.5],
+        "end": [0.5, 1.0, 1.0, 0.5, 0.5, 0.5, 1.0],
+        "velocity": [80, 80, 80, 80, 80, 200, 0],
+        "start_beat": [0.0, 1.0, 2.0, -2.0, 0.0, 2.0, 1.0],
+        "end_beat": [1.0, 2.0, 2.0, 1.0, 1.0, 1.0, 2.0],
+    })
+    return pd.concat([good, bad], ignore_index=True)
+
+
+def test_validate_notes_reports_every_problem():
+    report = M.validate_notes(broken_table()).set_index("problem")
+    expected = {"missing_value": 1, "pitch_out_of_range": 2, "non_integer_pitch": 1, "negative_start": 1,
+                "zero_duration": 1, "negative_duration": 1, "invalid_beats": 3, "velocity_out_of_range": 2}
+    assert report["n_notes"].to_dict() == expected
+    assert report.loc["pitch_out_of_range", "rows"] == [3, 4]
+    assert M.validate_notes(notes_table([(60, 0, 1)])).empty
+    at_once = M.validate_notes(notes_table([(60, 0, 1), (64, 0, 2)]))
+    assert at_once["problem"].tolist() == ["single_onset"]
+    nothing = M.validate_notes(notes_table([(60, 1, 1)]))
+    assert nothing["problem"].tolist() == ["zero_duration", "invalid_beats", "no_notes"]
+    with pytest.raises(ValueError, match="required column"):
+        M.validate_notes(pd.DataFrame({"pitch": [60]}))
+
+
+def test_clean_notes_drops_or_clips_and_says_so():
+    broken = broken_table()
+    with pytest.raises(ValueError):
+        as_note_table(broken)
+    clean, report = M.clean_notes(broken)
+    as_note_table(clean)  # valid now
+    assert clean["pitch"].tolist() == [60, 62, 64, 64]  # 64.4 rounded, velocity 0 clipped
+    assert clean["velocity"].tolist() == [80, 80, 1, 80]
+    actions = report.set_index("problem")["action"]
+    assert actions["pitch_out_of_range"] == "dropped" and actions["non_integer_pitch"] == "rounded"
+    clipped, report = M.clean_notes(broken, pitch="clip")
+    assert sorted(clipped["pitch"].tolist()) == [0, 60, 62, 64, 64, 127]
+    assert report.set_index("problem").loc["pitch_out_of_range", "action"] == "clipped to 0-127"
+    with pytest.raises(ValueError, match="pitch must be"):
+        M.clean_notes(broken, pitch="wrap")
+
+
+def test_features_of_broken_table_equal_those_of_the_cleaned_table():
+    broken = broken_table()
+    feats = M.piece_features(broken)
+    clean = M.piece_features(M.clean_notes(broken)[0])
+    for name in M.SCALAR_FEATURES:
+        assert feats[name] == pytest.approx(clean[name], nan_ok=True), name
+    assert feats["flag"] == ("missing_value:1;pitch_out_of_range:2;negative_start:1;zero_duration:1;"
+                             "negative_duration:1;invalid_beats:3")
+    assert clean["flag"] == ""
+
+
+def test_all_notes_at_one_time():
+    feats = M.piece_features(notes_table([(60, 0, 1), (64, 0, 1), (67, 0, 2)]))
+    assert "single_onset" in feats["flag"]
+    assert math.isnan(feats["mean_ioi"])
+    assert feats["polyphony"] == 2.0  # three pitches for a beat, then one
+    assert feats["note_density"] == 1.5
+
+
+note_rows = st.lists(
+    st.tuples(
+        st.one_of(st.integers(-20, 150), st.just(float("nan")), st.floats(-5, 140, allow_nan=False)),
+        st.one_of(st.floats(-3, 20), st.sampled_from([float("nan"), float("inf")])),
+        st.one_of(st.floats(-3, 20), st.just(float("nan"))),
+        st.booleans(),
+        st.sampled_from(["a", "b"]),
+        st.sampled_from(["x", "y"]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(note_rows, st.booleans())
+def test_metrics_never_crash_on_broken_tables(rows, with_beats):
+    table = pd.DataFrame(rows, columns=["pitch", "start", "end", "is_drum", "part", "piece"])
+    if with_beats:
+        table["start_beat"], table["end_beat"] = table["start"] * 2, table["end"] * 2
+    frame = M.corpus_features(table)
+    assert len(frame) == table["piece"].nunique()
+    for value in frame["scale_consistency"].dropna():
+        assert 0 < value <= 1
+    for value in frame["empty_beat_rate"].dropna():
+        assert 0 <= value <= 1
+    M.validate_notes(table)
+    clean, _ = M.clean_notes(table, pitch="clip")
+    as_note_table(clean)
+    for piece, rows_of_piece in table.groupby("piece"):
+        single = M.piece_features(rows_of_piece)
+        assert single["n_notes"] == frame.loc[piece, "n_notes"]
+
+
+# ------------------------------------------------------------------------- set vs set
+
+
+def test_kde_overlap_known_answers():
+    rng = np.random.default_rng(0)
+    a, b, c = rng.normal(0, 1, 20000), rng.normal(0, 1, 20000), rng.normal(1, 1, 20000)
+    oa, kl, flag = M.kde_overlap(a, b)
+    assert oa > 0.98 and kl < 0.005 and flag == ""
+    # Two unit normals one apart overlap by 2 Phi(-1/2) and have KL 1/2; the KDE adds
+    # bandwidth^2 (about 0.02) to each variance.
+    oa, kl, _ = M.kde_overlap(a, c)
+    assert oa == pytest.approx(2 * norm.cdf(-0.5), abs=0.01)
+    assert kl == pytest.approx(0.5, abs=0.03)
+    oa, kl, _ = M.kde_overlap(a, a + 50)
+    assert oa < 1e-6 and kl > 10
+
+
+def test_kde_overlap_degenerate_cases():
+    assert M.kde_overlap(np.zeros(10), np.zeros(3)) == (1.0, 0.0, "all values equal")
+    oa, kl, flag = M.kde_overlap(np.zeros(10), np.ones(4))
+    assert oa < 1e-6 and "narrow" in flag
+    oa, kl, flag = M.kde_overlap(np.zeros(10), np.ones(4), degenerate="nan")
+    assert math.isnan(oa) and math.isnan(kl) and "undefined" in flag
+    rng = np.random.default_rng(1)
+    spread = rng.normal(0, 1, 5000)
+    oa, _, flag = M.kde_overlap(np.zeros(50), spread)  # a spike at 0 against N(0, 1)
+    assert flag.startswith("constant reference") and 0.05 < oa < 0.6
+    assert M.kde_overlap([], spread)[2] == "empty sample"
+
+
+def test_pitch_histogram_kl_known_answer():
+    p = notes_table([(60, 0, 1), (62, 1, 2)])
+    q = notes_table([(60, 0, 1)])
+    eps = 1e-4
+    smooth_p = np.full(128, eps)
+    smooth_p[[60, 62]] += 0.5
+    smooth_q = np.full(128, eps)
+    smooth_q[60] += 1.0
+    smooth_p, smooth_q = smooth_p / smooth_p.sum(), smooth_q / smooth_q.sum()
+    expected = float(np.sum(smooth_p * np.log(smooth_p / smooth_q)))
+    assert M.pitch_histogram_kl(p, q, epsilon=eps) == pytest.approx(expected)
+    assert M.pitch_histogram_kl(p, p) == 0.0
+    assert M.pitch_histogram_kl(M.pitch_histogram(p), M.pitch_histogram(q), epsilon=eps) == pytest.approx(expected)
+    assert math.isnan(M.pitch_histogram_kl(p, notes_table([(36, 0, 1)], drum=True)))
+    by_part = M.pitch_histogram_kl(pd.concat([p, q.assign(part="b")]), pd.concat([q, q.assign(part="b")]),
+                                   by_part=True, epsilon=eps)
+    assert by_part.to_dict() == pytest.approx({"p": expected, "b": 0.0})
+    with pytest.raises(ValueError, match="128"):
+        M.pitch_histogram_kl(np.ones(12), np.ones(12))
+
+
+def many_pieces(n: int, seed: int, shift: int = 0) -> pd.DataFrame:
+    """Random diatonic pieces in quarter and eighth notes."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([0, 2, 4, 5, 7, 9, 11])
+    frames = []
+    for index in range(n):
+        length = rng.integers(16, 40)
+        durations = rng.choice([0.5, 1.0], size=length)
+        starts = np.concatenate([[0], np.cumsum(durations)[:-1]])
+        pitches = 60 + shift + scale[rng.integers(0, 7, size=length)] + 12 * rng.integers(-1, 1, size=length)
+        frames.append(notes_table(zip(pitches, starts, starts + durations, strict=True), piece=f"s{seed}-{index}"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_compare_sets_same_style_and_transposed():
+    reference = many_pieces(60, seed=1)
+    same = M.compare_sets(many_pieces(40, seed=2), reference)
+    up = M.compare_sets(many_pieces(40, seed=3, shift=24), reference)
+    assert same["oa"].min() > 0.75
+    assert same.loc["pitch_histogram", "pooled_kl"] < 0.05
+    # Two octaves up (no pitch in common): pitch classes, range and rhythm unchanged.
+    assert up.loc["pitch_histogram", "oa"] < 0.1 and up.loc["pitch_histogram", "pooled_kl"] > 3
+    for feature in ("pitch_class_histogram", "pitch_range", "note_density"):
+        assert up.loc[feature, "oa"] > 0.75, feature
+    row = same.loc["note_density"]
+    assert row["kind"] == "scalar" and row["n_generated"] == 40 and row["n_reference"] == 60
+    assert row["mean_reference"] == pytest.approx(M.corpus_features(reference)["note_density"].mean())
+    assert math.isnan(same.loc["pitch_histogram", "mean_generated"])
+    assert same.loc["pitch_histogram", "pooled_kl"] == pytest.approx(
+        M.pitch_histogram_kl(reference, many_pieces(40, seed=2)))
+
+
+def test_compare_sets_accepts_tables_lists_and_feature_frames():
+    reference, generated = many_pieces(12, seed=4), many_pieces(8, seed=5)
+    from_tables = M.compare_sets(generated, reference)
+    from_frames = M.compare_sets(M.corpus_features(generated), M.corpus_features(reference))
+    from_lists = M.compare_sets([g for _, g in generated.groupby("piece")], reference)
+    pd.testing.assert_frame_equal(from_tables, from_frames)
+    pd.testing.assert_series_equal(from_tables["oa"], from_lists["oa"])
+    only = M.compare_sets(generated, reference, features=["pitch_range"])
+    assert list(only.index) == ["pitch_range"]
+    with pytest.raises(ValueError, match="not in both"):
+        M.compare_sets(generated, reference, features=["loudness"])
+    with pytest.raises(TypeError):
+        M.compare_sets("generated", reference)
+
+
+def test_compare_sets_constant_and_undefined_features():
+    reference = pd.DataFrame({"pitch_range": [12.0] * 5, "mean_ioi": [1.0, 1.5, 2.0, 1.0, 1.2]},
+                             index=pd.Index([f"r{i}" for i in range(5)], name="piece"))
+    same = pd.DataFrame({"pitch_range": [12.0] * 3, "mean_ioi": [np.nan, np.nan, 1.0]})
+    result = M.compare_sets(same, reference)
+    assert result.loc["pitch_range", "oa"] == 1.0 and result.loc["pitch_range", "flag"] == "all values equal"
+    assert result.loc["mean_ioi", "n_generated"] == 1
+    different = M.compare_sets(same.assign(pitch_range=30.0), reference, degenerate="nan")
+    assert math.isnan(different.loc["pitch_range", "oa"]) and "undefined" in different.loc["pitch_range", "flag"]
+    empty = M.compare_sets(same.assign(mean_ioi=np.nan), reference)
+    assert math.isnan(empty.loc["mean_ioi", "oa"]) and "needs" in empty.loc["mean_ioi", "flag"]
+
+
+def test_plots():
+    reference, generated = many_pieces(10, seed=6), many_pieces(6, seed=7)
+    fig = M.plot_feature_distributions(generated, reference, features=["pitch_range", "note_density", "mean_ioi"])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["pitch_range", "note_density", "mean_ioi"]
+    plt.close(fig)
+    fig = M.plot_feature_distributions(generated, reference, kind="kde", ncols=2,
+                                       features=["pitch_range", "polyphony", "mean_ioi"])
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 3 and len(fig.axes) == 4  # a 2 x 2 grid, the fourth hidden
+    assert len(visible[1].lines) == 2  # polyphony is 1 everywhere: one line per set, no KDE
+    plt.close(fig)
+    comparison = M.compare_sets(generated, reference)
+    ax = M.plot_overlap(comparison)
+    assert len(ax.patches) == len(comparison)
+    assert ax.get_xlim() == (0, 1)
+    plt.close(ax.figure)
+    ax = M.plot_overlap({"a": comparison, "b": comparison.assign(kl=2 * comparison["kl"])}, measure="kl")
+    widths = sorted(p.get_width() for p in ax.patches if p.get_width() > 0)
+    expected = sorted([*comparison["kl"], *(2 * comparison["kl"])])
+    assert widths == pytest.approx([w for w in expected if w > 0])
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match="kind"):
+        M.plot_feature_distributions(generated, reference, kind="box")
+
+
+# ------------------------------------------------------------------ bits and leaderboard
+
+
+def test_bits_per_token_and_note():
+    assert M.bits_per_token(-100 * math.log(2), 100) == pytest.approx(1.0)
+    assert M.bits_per_token(-100 * math.log(8), 50) == pytest.approx(6.0)
+    assert M.bits_per_note(-300 * math.log(2), 100) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="n_tokens"):
+        M.bits_per_token(-1.0, 0)
+    with pytest.raises(ValueError, match="n_notes"):
+        M.bits_per_note(-1.0, -2)
+
+
+def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
+    path = tmp_path / "board.csv"
+    comparison = M.compare_sets(many_pieces(6, seed=8), many_pieces(8, seed=9))
+    board = M.Leaderboard(path)
+    board.add("markov-1", representation="pitch", bits_per_token=4.2, bits_per_note=4.4,
+              comparison=comparison, training_time_s=0.5)
+    board.add("unigram", representation="pitch", bits_per_token=5.3, bits_per_note=5.5)
+    board.save()
+    # Someone else adds a row to the same file meanwhile.
+    other = M.Leaderboard.load(path)
+    other.add("lstm", representation="events", bits_per_token=2.0, notes="teacher forcing")
+    other.save()
+    board.add("markov-1", representation="pitch", bits_per_token=4.1)  # replaces its own row
+    board.save()
+    saved = pd.read_csv(path)
+    assert sorted(saved["model"]) == ["lstm", "markov-1", "unigram"]
+    markov = saved[saved["model"] == "markov-1"].iloc[0]
+    assert markov["bits_per_token"] == 4.1
+    assert math.isnan(markov["oa_pitch_range"])  # the replacement had no comparison
+    reloaded = M.Leaderboard.load(path).frame.set_index("model")
+    assert reloaded.loc["lstm", "notes"] == "teacher forcing"
+    first = M.Leaderboard(tmp_path / "first.csv").add("m", comparison=comparison)
+    row = first.frame.iloc[0]
+    assert row["oa_pitch_range"] == comparison.loc["pitch_range", "oa"]
+    assert row["mean_oa"] == pytest.approx(comparison["oa"].mean())
+    assert row["pitch_histogram_kl"] == comparison.loc["pitch_histogram", "pooled_kl"]
+    assert row["n_samples"] == 6 and row["split"] == "test"
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a leaderboard"):
+        M.Leaderboard(tmp_path / "bad.csv")
+
+
+# ---------------------------------------------------------------- the Bach sanity checks
+
+
+@pytest.fixture(scope="module")
+def bach_evaluation():
+    """Chorale splits, an order-1 Markov chain per voice over quantized tokens, its
+    samples, and the comparisons (as in the README's evaluation section)."""
+    from musicalpy.corpus import load_corpus
+    from musicalpy.markov import MarkovChain, UnigramModel
+    from musicalpy.representations import decode_quantized_tokens, encode_pieces
+
+    corpus = load_corpus("bach", progress=False).select_parts(VOICES)
+    train, test = corpus.split("train"), corpus.split("test")
+    tokens = {name: encode_pieces(split.notes, "quantized_tokens") for name, split in
+              (("train", train), ("test", test))}
+    per_voice = {name: {v: [seq for (_, part), seq in encoded.items() if part == v] for v in VOICES}
+                 for name, encoded in tokens.items()}
+    results = {"n_test_notes": len(test.notes)}
+    for label, make in (("markov", lambda: MarkovChain(order=1, alpha=0.1)),
+                        ("unigram", lambda: UnigramModel(alpha=0.1))):
+        models = {v: make().fit(per_voice["train"][v]) for v in VOICES}
+        loglik = sum(models[v].score(per_voice["test"][v]) for v in VOICES)
+        n_tokens = sum(len(s) for v in VOICES for s in per_voice["test"][v])
+        results[label] = {"models": models, "bits_per_token": M.bits_per_token(loglik, n_tokens),
+                          "bits_per_note": M.bits_per_note(loglik, len(test.notes))}
+    lengths = {v: int(np.median([len(s) for s in per_voice["train"][v]])) for v in VOICES}
+    samples = []
+    for index in range(40):
+        for offset, voice in enumerate(VOICES):
+            chain = results["markov"]["models"][voice]
+            drawn = chain.sample(lengths[voice], random_state=100 * index + offset)
+            samples.append(decode_quantized_tokens(drawn, piece=f"markov-{index}", part=voice))
+    reference = M.corpus_features(train.notes)
+    results["held_out"] = M.compare_sets(test.notes, reference)
+    results["markov_samples"] = M.compare_sets(pd.concat(samples, ignore_index=True), reference)
+    return results
+
+
+def test_held_out_chorales_overlap_the_training_chorales(bach_evaluation):
+    oa = bach_evaluation["held_out"]["oa"]
+    assert oa.notna().all()
+    assert (oa > 0.85).mean() >= 0.9  # "near 1 for most features"
+    assert oa.median() > 0.93
+
+
+def test_markov_samples_overlap_less_than_held_out_chorales(bach_evaluation):
+    held_out = bach_evaluation["held_out"]["oa"]
+    markov = bach_evaluation["markov_samples"]["oa"]
+    assert markov.mean() < held_out.mean() - 0.2
+    assert (markov < held_out).mean() >= 0.8
+    # What a pitch-only Markov chain cannot learn: staying in a key, four-voice texture.
+    for feature in ("scale_consistency", "pitch_class_entropy", "polyphony"):
+        assert markov[feature] < 0.5 < held_out[feature], feature
+
+
+def test_markov_needs_fewer_bits_than_unigram_on_held_out_chorales(bach_evaluation):
+    markov, unigram = bach_evaluation["markov"], bach_evaluation["unigram"]
+    assert markov["bits_per_token"] < unigram["bits_per_token"] - 0.5
+    assert markov["bits_per_note"] < unigram["bits_per_note"]
+    # Rest tokens make tokens outnumber notes a little.
+    assert markov["bits_per_note"] > markov["bits_per_token"]
