@@ -13,7 +13,10 @@ Sources
     chorales appear twice in the Riemenschneider edition, so they share a file; the two
     copies always land in the same split (see :func:`split_pieces`). Most chorales
     have exactly the four voices Soprano/Alto/Tenor/Bass; the rest keep their extra
-    instrumental parts under their own names (select voices with ``parts=``).
+    instrumental parts under their own names (select voices with ``parts=``). Voices
+    the source leaves unnamed (Humdrum spines) or names after a doubling instrument
+    get their plain names, so ``parts=VOICES`` selects the four voices in 370
+    chorales (bwv27.6 has two soprano parts, kept as "Soprano 1"/"Soprano 2").
 ``"essen"``
     The Essen folk song collection bundled with music21 (monophonic tunes; thousands).
 ``"composers"``
@@ -72,7 +75,7 @@ __all__ = [
 ]
 
 #: Bump when parsing changes, so that old caches are rebuilt.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 #: Split labels, in order.
 SPLITS = ("train", "validation", "test")
 #: The embedded corpora and what they hold.
@@ -498,6 +501,8 @@ def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]
             if hasattr(score, "scores") and not hasattr(score, "parts"):  # an Opus
                 score = score.scores[0]
             notes = from_music21(score, piece=job["piece"])
+            if job.get("composer") == "Bach" and "bwv" in job:
+                notes = _name_chorale_voices(notes)
             info = _music21_info(score)
             if not job.get("title"):
                 info["title"] = (score.metadata.title if score.metadata else None) or job["piece"]
@@ -514,6 +519,33 @@ def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]
     row["n_parts"] = len(names)
     row["parts"] = "|".join(names)
     return notes, row, None
+
+
+VOICES = ("Soprano", "Alto", "Tenor", "Bass")
+
+
+def _name_chorale_voices(notes: pd.DataFrame) -> pd.DataFrame:
+    """Give the four chorale voices their plain names where the source did not.
+
+    Humdrum-encoded chorales name their parts ``spine_N`` (four spines, top to bottom
+    = S, A, T, B); a few MusicXML chorales name a doubled voice ``"Soprano Oboe 1
+    Violin1"``. A part is renamed only when the plain voice name is absent and exactly
+    one part starts with that voice's name; anything else keeps its name.
+    """
+    names = list(dict.fromkeys(notes["part"]))
+    mapping: dict[str, str] = {}
+    if len(names) == 4 and all(n.startswith("spine_") for n in names):
+        mapping = dict(zip(names, VOICES))
+    else:
+        for voice in VOICES:
+            if voice in names:
+                continue
+            candidates = [n for n in names if n.split(" ")[0] == voice]
+            if len(candidates) == 1:
+                mapping[candidates[0]] = voice
+    if not mapping:
+        return notes
+    return notes.assign(part=notes["part"].map(lambda n: mapping.get(n, n)))
 
 
 def _music21_info(score) -> dict:

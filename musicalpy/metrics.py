@@ -1,0 +1,1363 @@
+"""Evaluate generated music: per-piece features, set-vs-set comparison, bits per token.
+
+Four parts, in the order an evaluation needs them:
+
+1. **Bad input.** :func:`validate_notes` reports what is wrong with a (generated) note
+   table, :func:`clean_notes` fixes it on request and says what it did. The feature
+   functions accept raw, broken tables: unusable notes are left out and named in the
+   ``flag`` of the result, and a feature that is undefined is NaN, never an exception.
+2. **Per-piece features.** :func:`piece_features` (one piece, optionally per part) and
+   :func:`corpus_features` (one row per piece of a table with many pieces).
+3. **Set vs set.** :func:`compare_sets` puts generated pieces next to reference pieces,
+   feature by feature, with the relative measures of Yang & Lerch [2]_ (overlapping area
+   and KL divergence of distance distributions) and the KL divergence of the pooled pitch
+   histograms (:func:`pitch_histogram_kl`); :func:`plot_feature_distributions` and
+   :func:`plot_overlap` draw them.
+4. **Likelihood accounting.** :func:`bits_per_token`, :func:`bits_per_note` and the
+   :class:`Leaderboard` that collects one row per model.
+
+Features
+--------
+Pitch features ignore drum notes, as MusPy [1]_ does; rhythm features (empty beats,
+groove, density, inter-onset intervals, piece length) use every note, drums included,
+again as MusPy does.
+
+==============================  ==========================================================
+feature                         definition (``P`` = pitched notes, ``L`` = piece length)
+==============================  ==========================================================
+``n_notes``                     number of notes (Yang & Lerch "note count")
+``n_pitched_notes``             number of non-drum notes
+``length_beats``                ``L``: end of the last note, in beats from beat 0
+``pitch_range``                 highest minus lowest pitch of ``P`` (MusPy)
+``n_pitches_used``              distinct pitches in ``P`` (MusPy; Yang & Lerch "pitch count")
+``n_pitch_classes_used``        distinct pitch classes in ``P`` (MusPy)
+``pitch_entropy``               Shannon entropy (bits) of the 128-bin pitch histogram (MusPy)
+``pitch_class_entropy``         Shannon entropy (bits) of the pitch-class histogram (MusPy)
+``polyphony``                   mean number of distinct pitches sounding, over the time
+                                when at least one sounds (MusPy)
+``polyphony_rate``              fraction of ``[0, L)`` with more than ``polyphony_threshold``
+                                distinct pitches sounding (MusPy, after MuseGAN's
+                                "polyphonicity"; the default threshold 2 is MusPy's)
+``scale_consistency``           largest fraction of ``P`` inside one major or natural-minor
+                                scale, over the 24 scales (MusPy, after C-RNN-GAN)
+``pitch_in_scale_rate``         fraction of ``P`` inside the scale given by ``scale``
+                                (default C major, as in MuseGAN where the data is
+                                transposed to C) (MusPy)
+``empty_beat_rate``             fraction of the ``ceil(L)`` beats in which no note sounds
+``groove_consistency``          one minus the mean Hamming distance between the onset
+                                patterns of neighbouring measures (MusPy, after Wu & Yang)
+``note_density``                notes per beat: ``n_notes / L``
+``mean_ioi``                    mean interval (beats) between consecutive distinct onsets
+                                (Yang & Lerch "average inter-onset interval")
+``mean_abs_interval``           mean absolute interval (semitones) between consecutive
+                                notes of a part (Yang & Lerch "average pitch interval")
+``pitch_class_histogram``       shape (12,): normalized pitch-class counts (Yang & Lerch)
+``pitch_class_transition_matrix``  shape (12, 12): normalized counts of pitch-class pairs
+                                of consecutive notes of a part (Yang & Lerch)
+``note_length_histogram``       shape (12,): note lengths snapped to the nearest of
+                                :data:`NOTE_LENGTH_CLASSES` (Yang & Lerch)
+``pitch_histogram``             shape (128,): normalized pitch counts
+==============================  ==========================================================
+
+"Consecutive notes of a part" means the part's notes ordered by onset, then pitch, so a
+chord contributes its ascending intervals.
+
+Time
+----
+Beat-based features use the ``start_beat``/``end_beat`` columns when the table has them,
+else ``start``/``end`` seconds at ``tempo`` quarter notes per minute (argument, default
+:data:`musicalpy.midi.DEFAULT_TEMPO` = 120). A beat is a quarter note; a measure is
+``beats_per_measure`` beats counted from beat 0 (the note table has no time signature,
+so a pickup measure shifts the measure grid, for MusPy too). Time 0 is the start of the
+piece: leading silence counts as empty beats and lowers the note density.
+
+Where we agree with MusPy, and where not
+-----------------------------------------
+The test suite checks on real chorales that ``pitch_range``, ``n_pitches_used``,
+``n_pitch_classes_used``, both entropies, ``polyphony``, ``polyphony_rate``,
+``scale_consistency``, ``pitch_in_scale_rate`` and ``groove_consistency`` (with
+``steps_per_beat=24``, MusPy's resolution) equal ``muspy``'s values. Differences, on
+purpose:
+
+* ``empty_beat_rate``: MusPy marks the beat in which a note *ends* as sounding even when
+  the note ends exactly on that beat's downbeat, and counts one beat more than the piece
+  has, so a one-beat rest between two notes is not seen. We count beat ``b`` as
+  sounding when a note overlaps ``[b, b + 1)``.
+* ``groove_consistency``: when ``L`` is a whole number of measures MusPy adds an empty
+  measure at the end; we do not.
+* Undefined values: MusPy returns a pitch range of 0 for a piece without pitched notes;
+  we return NaN. Polyphony and polyphony rate are computed in continuous time, so they
+  need no resolution and equal MusPy's wherever notes lie on MusPy's grid.
+
+NaN and flags
+-------------
+Every result carries a ``flag`` string (``""`` when all is well), ``;``-separated:
+``<problem>:<count>`` for notes left out (see :func:`validate_notes`), ``no_notes``,
+``no_pitched_notes`` and ``single_onset``. A feature that cannot be computed is NaN:
+pitch features without pitched notes, entropies and histograms without notes,
+``mean_ioi`` with fewer than two distinct onsets, ``mean_abs_interval`` and the
+transition matrix without two notes in a part, ``groove_consistency`` with fewer than two
+measures, every beat-based rate for an empty piece. Counts (``n_notes``,
+``n_pitches_used``, ...) are 0, never NaN.
+
+Likelihood accounting
+---------------------
+Every model is scored the same way on the held-out split: the total log-likelihood, in
+nats, of the test pieces in the model's own representation, turned into
+
+* **bits per token** = ``-loglik / (n_tokens * ln 2)`` (:func:`bits_per_token`), only
+  comparable between models over the same representation, and
+* **bits per note** = ``-loglik / (n_notes * ln 2)`` (:func:`bits_per_note`), where
+  ``n_notes`` counts the notes of the test pieces (the note table rows the tokens
+  encode). This is the code length of the music per note, so models over different
+  representations (pitch tokens, events, quantized tokens, piano rolls) can be compared.
+
+How each model family maps to it:
+
+* **Markov chain / unigram** (:mod:`musicalpy.markov`): ``model.score(sequences)`` is the
+  total log-likelihood; ``n_tokens`` is the total length of the sequences.
+* **HMM**: the forward algorithm's ``log p(x)`` per sequence (states summed out), summed
+  over the test sequences.
+* **Keras autoregressive models** (LSTM, WaveNet): the sum, over every test token, of
+  the cross-entropy of its prediction given its past (``sparse_categorical_crossentropy``
+  with ``reduction="sum"``, or the mean times the number of tokens). Every token must be
+  counted exactly once: score whole pieces, not overlapping training windows, and
+  predict the first token from the start context. A model whose output is partly
+  continuous (e.g. step and duration regressed with MSE) has no likelihood for that
+  part; report bits for its categorical part only and say so in the ``notes`` column.
+* **VAE**: the negative ELBO is an upper bound on ``-log p(x)``, so bits from it are an
+  upper bound on the code length (state "ELBO bound" in ``notes``); a piano-roll VAE's
+  tokens are piano-roll cells, so compare it by bits per note.
+
+References
+----------
+.. [1] H.-W. Dong, K. Chen, J. McAuley, T. Berg-Kirkpatrick, "MusPy: A Toolkit for
+   Symbolic Music Generation", ISMIR 2020 (``muspy.metrics``).
+.. [2] L.-C. Yang, A. Lerch, "On the evaluation of generative models in music", Neural
+   Computing and Applications 32, 2020 (online 2018), doi:10.1007/s00521-018-3849-7.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import output_dir
+from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
+
+__all__ = [
+    "SCALAR_FEATURES",
+    "VECTOR_FEATURES",
+    "NOTE_LENGTH_CLASSES",
+    "PROBLEMS",
+    "validate_notes",
+    "clean_notes",
+    "piece_features",
+    "corpus_features",
+    "pitch_histogram",
+    "pitch_histogram_kl",
+    "kde_overlap",
+    "compare_sets",
+    "plot_feature_distributions",
+    "plot_overlap",
+    "bits_per_token",
+    "bits_per_note",
+    "Leaderboard",
+]
+
+#: Scalar features, in the order :func:`piece_features` returns them.
+SCALAR_FEATURES = (
+    "n_notes",
+    "n_pitched_notes",
+    "length_beats",
+    "pitch_range",
+    "n_pitches_used",
+    "n_pitch_classes_used",
+    "pitch_entropy",
+    "pitch_class_entropy",
+    "polyphony",
+    "polyphony_rate",
+    "scale_consistency",
+    "pitch_in_scale_rate",
+    "empty_beat_rate",
+    "groove_consistency",
+    "note_density",
+    "mean_ioi",
+    "mean_abs_interval",
+)
+#: Vector features and their shapes.
+VECTOR_FEATURES = {
+    "pitch_class_histogram": (12,),
+    "pitch_class_transition_matrix": (12, 12),
+    "note_length_histogram": (12,),
+    "pitch_histogram": (128,),
+}
+#: Yang & Lerch's twelve note-length classes, in quarter notes: whole, half, quarter,
+#: eighth, sixteenth, their dotted forms, and half/quarter/eighth triplets.
+NOTE_LENGTH_CLASSES = pd.Series(
+    [4.0, 2.0, 1.0, 0.5, 0.25, 3.0, 1.5, 0.75, 0.375, 4 / 3, 2 / 3, 1 / 3],
+    index=[
+        "whole", "half", "quarter", "eighth", "sixteenth",
+        "dotted half", "dotted quarter", "dotted eighth", "dotted sixteenth",
+        "half triplet", "quarter triplet", "eighth triplet",
+    ],
+    name="quarter_notes",
+)
+#: What :func:`validate_notes` looks for, and what :func:`clean_notes` does about it.
+PROBLEMS = {
+    "missing_value": "drop (NaN or infinite pitch, start or end)",
+    "pitch_out_of_range": "drop, or clip to 0-127 with pitch='clip'",
+    "non_integer_pitch": "round to the nearest integer",
+    "negative_start": "drop (start before 0)",
+    "zero_duration": "drop (end equals start)",
+    "negative_duration": "drop (end before start)",
+    "invalid_beats": "drop (start_beat/end_beat: one NaN, negative, or end_beat <= start_beat)",
+    "missing_beats": "kept: both beat times NaN, so beats come from seconds at the tempo",
+    "velocity_out_of_range": "clip to 1-127 (NaN becomes the default velocity)",
+    "no_notes": "nothing to fix: every feature that needs notes is NaN",
+    "single_onset": "kept: all notes start together, so rhythm features are degenerate",
+}
+# Problems that make a note unusable for the features (the rest are repaired in place).
+_DROPPED = ("missing_value", "pitch_out_of_range", "negative_start", "zero_duration",
+            "negative_duration", "invalid_beats")
+_EPS_TIME = 1e-6  # beats; absorbs float error from seconds -> beats conversions
+
+_MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=float)
+_MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=float)
+# Rows 0-11: major scales on C..B; rows 12-23: natural minor scales on C..B.
+_SCALES = np.stack([np.roll(_MAJOR, r) for r in range(12)] + [np.roll(_MINOR, r) for r in range(12)])
+_NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+# ------------------------------------------------------------------------ bad input
+
+
+def _column(notes: pd.DataFrame, name: str, default: Any) -> np.ndarray:
+    if name in notes.columns:
+        return notes[name].to_numpy()
+    return np.full(len(notes), default, dtype=object if isinstance(default, str) else None)
+
+
+def _numeric(notes: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(notes[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _check_columns(notes: Any, what: str = "notes") -> None:
+    if not isinstance(notes, pd.DataFrame):
+        raise TypeError(f"{what} must be a note table (pandas DataFrame), got {type(notes).__name__}")
+    missing = [c for c in ("pitch", "start", "end") if c not in notes.columns]
+    if missing:
+        raise ValueError(f"{what} lacks required column(s) {missing}; has {list(notes.columns)}")
+
+
+def _problem_masks(notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """One boolean mask per row-level problem of :data:`PROBLEMS` (vectorized)."""
+    pitch = _numeric(notes, "pitch")
+    start = _numeric(notes, "start")
+    end = _numeric(notes, "end")
+    finite = np.isfinite(pitch) & np.isfinite(start) & np.isfinite(end)
+    with np.errstate(invalid="ignore"):
+        masks = {
+            "missing_value": ~finite,
+            "pitch_out_of_range": finite & ((pitch < -0.5) | (pitch >= 127.5)),
+            "non_integer_pitch": finite & (np.abs(pitch - np.round(pitch)) > 1e-9),
+            "negative_start": finite & (start < 0),
+            "zero_duration": finite & (end == start),
+            "negative_duration": finite & (end < start),
+        }
+        if "start_beat" in notes.columns and "end_beat" in notes.columns:
+            start_beat = _numeric(notes, "start_beat")
+            end_beat = _numeric(notes, "end_beat")
+            both_missing = ~np.isfinite(start_beat) & ~np.isfinite(end_beat)
+            good = np.isfinite(start_beat) & np.isfinite(end_beat) & (start_beat >= 0) & (end_beat > start_beat)
+            masks["invalid_beats"] = finite & ~good & ~both_missing
+            masks["missing_beats"] = finite & both_missing
+        else:
+            masks["invalid_beats"] = np.zeros(len(notes), dtype=bool)
+            masks["missing_beats"] = np.zeros(len(notes), dtype=bool)
+        if "velocity" in notes.columns:
+            velocity = _numeric(notes, "velocity")
+            masks["velocity_out_of_range"] = ~np.isfinite(velocity) | (velocity < 1) | (velocity > 127)
+        else:
+            masks["velocity_out_of_range"] = np.zeros(len(notes), dtype=bool)
+    return masks
+
+
+def _usable(masks: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    bad = np.zeros(n, dtype=bool)
+    for name in _DROPPED:
+        bad |= masks[name]
+    return ~bad
+
+
+def validate_notes(notes: pd.DataFrame) -> pd.DataFrame:
+    """Report what is wrong with a note table (typically a generated one).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        A note table, possibly broken; needs the columns ``pitch``, ``start``, ``end``.
+
+    Returns
+    -------
+    report : pd.DataFrame
+        One row per problem found (empty when the table is fine), with columns
+        ``problem`` (a key of :data:`PROBLEMS`), ``n_notes`` (notes affected),
+        ``rows`` (up to ten index labels of affected rows) and ``action`` (what
+        :func:`clean_notes` would do). Table-level problems: ``no_notes`` (nothing left
+        after dropping unusable notes) and ``single_onset`` (two or more usable notes,
+        all starting together).
+
+    Raises
+    ------
+    ValueError
+        When a required column is missing (that is not something to clean).
+    """
+    _check_columns(notes)
+    masks = _problem_masks(notes)
+    rows = []
+    for name, mask in masks.items():
+        if mask.any():
+            rows.append({"problem": name, "n_notes": int(mask.sum()),
+                         "rows": list(notes.index[mask][:10]), "action": PROBLEMS[name]})
+    usable = _usable(masks, len(notes))
+    if not usable.any():
+        rows.append({"problem": "no_notes", "n_notes": 0, "rows": [], "action": PROBLEMS["no_notes"]})
+    else:
+        starts = _numeric(notes, "start")[usable]
+        if usable.sum() >= 2 and np.ptp(starts) == 0:
+            rows.append({"problem": "single_onset", "n_notes": int(usable.sum()),
+                         "rows": list(notes.index[usable][:10]), "action": PROBLEMS["single_onset"]})
+    return pd.DataFrame(rows, columns=["problem", "n_notes", "rows", "action"])
+
+
+def clean_notes(notes: pd.DataFrame, *, pitch: str = "drop") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fix a broken note table: drop or repair bad notes and say what was done.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        A note table, possibly broken (see :func:`validate_notes`).
+    pitch : {"drop", "clip"}
+        What to do with pitches outside 0-127: drop the notes, or clip the pitches.
+
+    Returns
+    -------
+    clean : pd.DataFrame
+        A valid note table (it passes :func:`musicalpy.midi.as_note_table`, which also
+        sorts it and fills missing optional columns). Non-integer pitches are rounded,
+        velocities clipped to 1-127; notes with missing values, negative starts, zero or
+        negative durations or invalid beat times are dropped.
+    report : pd.DataFrame
+        What was done: the :func:`validate_notes` report with ``action`` saying what
+        happened to each problem.
+    """
+    if pitch not in ("drop", "clip"):
+        raise ValueError(f"pitch must be 'drop' or 'clip', got {pitch!r}")
+    report = validate_notes(notes)
+    masks = _problem_masks(notes)
+    table = notes.copy()
+    if pitch == "clip":
+        out = masks["pitch_out_of_range"]
+        table["pitch"] = pd.to_numeric(table["pitch"], errors="coerce")
+        table.loc[out, "pitch"] = table.loc[out, "pitch"].clip(0, 127)
+        masks = dict(masks, pitch_out_of_range=np.zeros(len(table), dtype=bool))
+    keep = _usable(masks, len(table))
+    table = table[keep].copy()
+    table["pitch"] = np.round(pd.to_numeric(table["pitch"])).astype(int)
+    if "velocity" in table.columns:
+        velocity = pd.to_numeric(table["velocity"], errors="coerce")
+        table["velocity"] = velocity.fillna(DEFAULT_VELOCITY).clip(1, 127).round().astype(int)
+    done = {
+        "pitch_out_of_range": "clipped to 0-127" if pitch == "clip" else "dropped",
+        "non_integer_pitch": "rounded",
+        "velocity_out_of_range": "clipped to 1-127 (NaN set to the default velocity)",
+        "missing_beats": "kept (beat times stay NaN)",
+        "no_notes": "nothing to fix",
+        "single_onset": "kept",
+    }
+    if not report.empty:
+        report["action"] = [done.get(p, "dropped") for p in report["problem"]]
+    return as_note_table(table), report
+
+
+# ------------------------------------------------------------------ per-piece features
+
+
+def _scale_index(scale: tuple[int | str, str]) -> int:
+    try:
+        root, mode = scale
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be (root, mode), e.g. (0, 'major') or ('F#', 'minor'), got {scale!r}") from None
+    if isinstance(root, str):
+        name = root.strip()
+        if not name or name[0].upper() not in _NOTE_NAMES:
+            raise ValueError(f"scale root must be 0-11 or a note name like 'C', 'F#', 'Bb', got {root!r}")
+        root = _NOTE_NAMES[name[0].upper()] + name[1:].count("#") - name[1:].count("b")
+    if isinstance(root, bool) or not isinstance(root, (int, np.integer)):
+        raise ValueError(f"scale root must be 0-11 or a note name, got {root!r}")
+    mode = str(mode).lower()
+    if mode not in ("major", "minor"):
+        raise ValueError(f"scale mode must be 'major' or 'minor', got {mode!r}")
+    return int(root) % 12 + (12 if mode == "minor" else 0)
+
+
+def _entropy_bits(counts: np.ndarray) -> float:
+    total = counts.sum()
+    if total <= 0:
+        return math.nan
+    p = counts[counts > 0] / total
+    return float(-(p * np.log2(p)).sum())
+
+
+def _sounding_profile(pitch: np.ndarray, start: np.ndarray, end: np.ndarray):
+    """Durations of the elementary time spans and how many distinct pitches sound in each.
+
+    Overlapping notes of one pitch are merged first, so a pitch counts once however many
+    parts play it (as in a binary piano roll, MusPy's definition)."""
+    order = np.lexsort((start, pitch))
+    pitch, start, end = pitch[order], start[order], end[order]
+    # Offsetting each pitch into its own time band turns the per-pitch running maximum
+    # of note ends into one global running maximum.
+    band = (end.max() - min(start.min(), 0.0) + 1.0) * pitch
+    run_end = np.maximum.accumulate(end + band)
+    first = np.ones(len(start), dtype=bool)
+    first[1:] = start[1:] + band[1:] > run_end[:-1]
+    begins = np.flatnonzero(first)
+    lasts = np.r_[begins[1:] - 1, len(start) - 1]
+    merged_start = start[begins]
+    merged_end = run_end[lasts] - band[begins]
+    times, inverse = np.unique(np.r_[merged_start, merged_end], return_inverse=True)
+    delta = np.bincount(inverse, weights=np.r_[np.ones(len(begins)), -np.ones(len(begins))],
+                        minlength=len(times))
+    counts = np.cumsum(delta)[:-1]
+    return np.diff(times), np.rint(counts)
+
+
+def _features_of(pitch, start, end, part, is_drum, length, options) -> dict[str, Any]:
+    """All features of one set of usable notes (numpy arrays, times in beats)."""
+    n = len(pitch)
+    pitched = ~is_drum
+    p_pitch, p_start, p_end, p_part = pitch[pitched], start[pitched], end[pitched], part[pitched]
+    n_p = len(p_pitch)
+    out: dict[str, Any] = {"n_notes": n, "n_pitched_notes": n_p, "length_beats": float(length)}
+
+    counts = np.bincount(p_pitch, minlength=128).astype(float)
+    pc_counts = np.bincount(p_pitch % 12, minlength=12).astype(float)
+    out["pitch_range"] = float(p_pitch.max() - p_pitch.min()) if n_p else math.nan
+    out["n_pitches_used"] = int(np.count_nonzero(counts))
+    out["n_pitch_classes_used"] = int(np.count_nonzero(pc_counts))
+    out["pitch_entropy"] = _entropy_bits(counts)
+    out["pitch_class_entropy"] = _entropy_bits(pc_counts)
+
+    if n_p:
+        durations, sounding = _sounding_profile(p_pitch, p_start, p_end)
+        any_time = durations[sounding > 0].sum()
+        out["polyphony"] = float((durations * sounding).sum() / any_time) if any_time > 0 else math.nan
+        over = durations[sounding > options["polyphony_threshold"]].sum()
+        out["polyphony_rate"] = float(over / length) if length > 0 else math.nan
+        in_scale = _SCALES @ pc_counts
+        out["scale_consistency"] = float(in_scale.max() / n_p)
+        out["pitch_in_scale_rate"] = float(in_scale[options["scale_index"]] / n_p)
+    else:
+        out["polyphony"] = math.nan
+        out["polyphony_rate"] = 0.0 if length > 0 else math.nan
+        out["scale_consistency"] = math.nan
+        out["pitch_in_scale_rate"] = math.nan
+
+    # Rhythm: every note, drums included.
+    if n and length > 0:
+        n_beats = max(int(math.ceil(length - _EPS_TIME)), 1)
+        first_beat = np.floor(start + _EPS_TIME).astype(np.int64)
+        stop_beat = np.maximum(np.ceil(end - _EPS_TIME).astype(np.int64), first_beat + 1)
+        cover = np.zeros(n_beats + 1)
+        np.add.at(cover, np.minimum(first_beat, n_beats), 1)
+        np.add.at(cover, np.minimum(stop_beat, n_beats), -1)
+        out["empty_beat_rate"] = float(np.mean(np.cumsum(cover)[:n_beats] <= 0))
+
+        steps = options["steps_per_beat"]
+        measure_steps = steps * options["beats_per_measure"]
+        n_measures = max(int(math.ceil(length * steps / measure_steps - _EPS_TIME)), 1)
+        if n_measures >= 2:
+            onset_step = np.clip(np.rint(start * steps).astype(np.int64), 0, n_measures * measure_steps - 1)
+            grid = np.zeros(n_measures * measure_steps, dtype=bool)
+            grid[onset_step] = True
+            grid = grid.reshape(n_measures, measure_steps)
+            changes = np.count_nonzero(grid[1:] != grid[:-1])
+            out["groove_consistency"] = float(1.0 - changes / (measure_steps * (n_measures - 1)))
+        else:
+            out["groove_consistency"] = math.nan
+        out["note_density"] = float(n / length)
+        onsets = np.unique(np.round(start, 6))
+        out["mean_ioi"] = float(np.diff(onsets).mean()) if len(onsets) >= 2 else math.nan
+    else:
+        for name in ("empty_beat_rate", "groove_consistency", "note_density", "mean_ioi"):
+            out[name] = math.nan
+
+    # Consecutive notes within a part (onset, then pitch order).
+    order = np.lexsort((p_pitch, p_start, p_part))
+    sorted_pitch, sorted_part = p_pitch[order], p_part[order]
+    same_part = sorted_part[1:] == sorted_part[:-1]
+    first, second = sorted_pitch[:-1][same_part], sorted_pitch[1:][same_part]
+    out["mean_abs_interval"] = float(np.abs(second - first).mean()) if len(first) else math.nan
+
+    out["pitch_class_histogram"] = pc_counts / n_p if n_p else np.full(12, math.nan)
+    if len(first):
+        pairs = np.bincount((first % 12) * 12 + second % 12, minlength=144).astype(float)
+        out["pitch_class_transition_matrix"] = (pairs / len(first)).reshape(12, 12)
+    else:
+        out["pitch_class_transition_matrix"] = np.full((12, 12), math.nan)
+    if n_p:
+        lengths = p_end - p_start
+        nearest = np.abs(lengths[:, None] - NOTE_LENGTH_CLASSES.to_numpy()[None, :]).argmin(axis=1)
+        out["note_length_histogram"] = np.bincount(nearest, minlength=12) / n_p
+        out["pitch_histogram"] = counts / n_p
+    else:
+        out["note_length_histogram"] = np.full(12, math.nan)
+        out["pitch_histogram"] = np.full(128, math.nan)
+    return out
+
+
+def _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold) -> dict[str, Any]:
+    if not (isinstance(tempo, (int, float)) and 1.0 <= float(tempo) <= 1000.0):
+        raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {tempo!r}")
+    if int(beats_per_measure) != beats_per_measure or beats_per_measure < 1:
+        raise ValueError(f"beats_per_measure must be a positive integer, got {beats_per_measure!r}")
+    if int(steps_per_beat) != steps_per_beat or steps_per_beat < 1:
+        raise ValueError(f"steps_per_beat must be a positive integer, got {steps_per_beat!r}")
+    if polyphony_threshold < 0:
+        raise ValueError(f"polyphony_threshold must be >= 0, got {polyphony_threshold!r}")
+    return {"tempo": float(tempo), "beats_per_measure": int(beats_per_measure),
+            "steps_per_beat": int(steps_per_beat), "scale_index": _scale_index(scale),
+            "polyphony_threshold": polyphony_threshold}
+
+
+class _Prepared:
+    """The usable notes of a raw table as arrays (times in beats), plus problem counts."""
+
+    def __init__(self, notes: pd.DataFrame, tempo: float):
+        _check_columns(notes)
+        masks = _problem_masks(notes)
+        usable = _usable(masks, len(notes))
+        self.masks = masks
+        self.usable = usable
+        self.piece = np.asarray(_column(notes, "piece", ""), dtype=object).astype(str)
+        # Beats where the table has them; seconds at the tempo elsewhere.
+        start = _numeric(notes, "start") * tempo / 60.0
+        end = _numeric(notes, "end") * tempo / 60.0
+        if "start_beat" in notes.columns and "end_beat" in notes.columns:
+            from_beats = ~masks["missing_beats"]
+            start = np.where(from_beats, _numeric(notes, "start_beat"), start)
+            end = np.where(from_beats, _numeric(notes, "end_beat"), end)
+        self.start = start[usable]
+        self.end = end[usable]
+        self.pitch = np.rint(_numeric(notes, "pitch")[usable]).astype(np.int64)
+        self.part = pd.factorize(pd.Series(_column(notes, "part", "0")[usable]).astype(str))[0]
+        drum = _column(notes, "is_drum", False)
+        self.is_drum = pd.Series(drum[usable]).fillna(False).astype(bool).to_numpy()
+        self.part_names = pd.Series(_column(notes, "part", "0")[usable]).astype(str).to_numpy()
+
+
+def _flags(problem_counts: Mapping[str, int], n: int, n_pitched: int, n_onsets: int) -> str:
+    flags = [f"{name}:{count}" for name, count in problem_counts.items() if count]
+    if n == 0:
+        flags.append("no_notes")
+    elif n_pitched == 0:
+        flags.append("no_pitched_notes")
+    if n >= 2 and n_onsets == 1:
+        flags.append("single_onset")
+    return ";".join(flags)
+
+
+def piece_features(
+    notes: pd.DataFrame,
+    *,
+    by_part: bool = False,
+    tempo: float = DEFAULT_TEMPO,
+    beats_per_measure: int = 4,
+    steps_per_beat: int = 24,
+    scale: tuple[int | str, str] = (0, "major"),
+    polyphony_threshold: int = 2,
+) -> dict[str, Any] | pd.DataFrame:
+    """Musical features of one piece (or one generated sample).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        The note table of one piece, possibly broken (unusable notes are left out and
+        flagged). More than one value in its ``piece`` column is an error: use
+        :func:`corpus_features`.
+    by_part : bool
+        False: one set of features over all parts. True: one row per part; the piece
+        length ``L`` stays the whole piece's, so a part that rests has empty beats.
+    tempo : float
+        Quarter notes per minute used to turn seconds into beats when the table has no
+        ``start_beat``/``end_beat`` columns.
+    beats_per_measure : int
+        Measure length for ``groove_consistency``.
+    steps_per_beat : int
+        Onset grid for ``groove_consistency`` (24 is MusPy's default resolution and holds
+        sixteenths and eighth triplets).
+    scale : (root, mode)
+        Scale of ``pitch_in_scale_rate``: root 0-11 or a note name, mode ``"major"`` or
+        ``"minor"``.
+    polyphony_threshold : int
+        ``polyphony_rate`` counts the time with strictly more than this many pitches.
+
+    Returns
+    -------
+    features : dict or pd.DataFrame
+        A dict of the features listed in the module docstring (scalars, and numpy arrays
+        for the vector features) plus ``flag``; with ``by_part=True`` a DataFrame with
+        one row per part (index ``part``, in order of appearance) and those columns.
+    """
+    options = _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold)
+    prepared = _Prepared(notes, options["tempo"])
+    pieces = pd.unique(prepared.piece)
+    if len(pieces) > 1:
+        raise ValueError(
+            f"notes holds {len(pieces)} pieces ({list(pieces[:3])}...); piece_features takes one "
+            "piece: use corpus_features for a table of many pieces"
+        )
+    counts = {name: int(prepared.masks[name].sum()) for name in _DROPPED}
+    length = float(prepared.end.max()) if len(prepared.end) else 0.0
+    if not by_part:
+        feats = _features_of(prepared.pitch, prepared.start, prepared.end, prepared.part,
+                             prepared.is_drum, length, options)
+        feats["flag"] = _flags(counts, len(prepared.pitch), feats["n_pitched_notes"],
+                                len(np.unique(np.round(prepared.start, 6))))
+        return feats
+    rows = {}
+    for code, name in enumerate(pd.unique(prepared.part_names)):
+        keep = prepared.part == code
+        feats = _features_of(prepared.pitch[keep], prepared.start[keep], prepared.end[keep],
+                             prepared.part[keep], prepared.is_drum[keep], length, options)
+        feats["flag"] = _flags({}, int(keep.sum()), feats["n_pitched_notes"],
+                                len(np.unique(np.round(prepared.start[keep], 6))))
+        rows[name] = feats
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "part"
+    return frame
+
+
+def corpus_features(
+    notes: pd.DataFrame | Sequence[pd.DataFrame],
+    *,
+    tempo: float = DEFAULT_TEMPO,
+    beats_per_measure: int = 4,
+    steps_per_beat: int = 24,
+    scale: tuple[int | str, str] = (0, "major"),
+    polyphony_threshold: int = 2,
+) -> pd.DataFrame:
+    """Features of every piece of a note table, one row per piece.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame or sequence of pd.DataFrame
+        A note table with many pieces (grouped by its ``piece`` column), or a list of
+        note tables, one piece each (named by their ``piece`` value when it is unique
+        and unused, else by their position ``"0"``, ``"1"``, ...). Broken tables are
+        accepted, as in :func:`piece_features`.
+    tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold
+        As in :func:`piece_features`.
+
+    Returns
+    -------
+    features : pd.DataFrame
+        Index ``piece`` (in order of first appearance); the scalar features, the vector
+        features (object columns holding numpy arrays) and ``flag``. A piece whose
+        notes are all unusable still has its row (``flag`` says ``no_notes``).
+    """
+    options = _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold)
+    if not isinstance(notes, pd.DataFrame):
+        notes = _concat_pieces(notes)
+    prepared = _Prepared(notes, options["tempo"])
+    codes, names = pd.factorize(pd.Series(prepared.piece), sort=False)
+    n_pieces = len(names)
+    problem_counts = {name: np.bincount(codes[prepared.masks[name]], minlength=n_pieces)
+                      for name in _DROPPED}
+    usable_codes = codes[prepared.usable]
+    order = np.argsort(usable_codes, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(usable_codes, minlength=n_pieces))]
+    arrays = [prepared.pitch[order], prepared.start[order], prepared.end[order],
+              prepared.part[order], prepared.is_drum[order]]
+    rows = []
+    for index in range(n_pieces):
+        lo, hi = bounds[index], bounds[index + 1]
+        pitch, start, end, part, is_drum = (a[lo:hi] for a in arrays)
+        length = float(end.max()) if hi > lo else 0.0
+        feats = _features_of(pitch, start, end, part, is_drum, length, options)
+        counts = {name: int(problem_counts[name][index]) for name in _DROPPED}
+        feats["flag"] = _flags(counts, hi - lo, feats["n_pitched_notes"], len(np.unique(np.round(start, 6))))
+        rows.append(feats)
+    frame = pd.DataFrame(rows, index=pd.Index([str(x) for x in names], name="piece"))
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*SCALAR_FEATURES, *VECTOR_FEATURES, "flag"],
+                             index=pd.Index([], name="piece"))
+    return frame
+
+
+def _concat_pieces(tables: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    frames, used = [], set()
+    for index, table in enumerate(tables):
+        _check_columns(table, f"notes[{index}]")
+        values = pd.unique(table["piece"].astype(str)) if "piece" in table.columns else []
+        name = str(values[0]) if len(values) == 1 and values[0] and values[0] not in used else str(index)
+        while name in used:
+            name = f"{name}_{index}"
+        used.add(name)
+        frames.append(table.assign(piece=name))
+    if not frames:
+        return pd.DataFrame({"piece": [], "pitch": [], "start": [], "end": []})
+    return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------ pitch histograms
+
+
+def pitch_histogram(notes: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """Counts of each MIDI pitch over the pitched (non-drum), usable notes of a table.
+
+    Returns
+    -------
+    counts : np.ndarray, shape=(128,)
+        A 128-count array given as ``notes`` is returned as floats, after checking it.
+    """
+    if isinstance(notes, pd.DataFrame):
+        _check_columns(notes)
+        usable = _usable(_problem_masks(notes), len(notes))
+        drum = pd.Series(_column(notes, "is_drum", False)).fillna(False).astype(bool).to_numpy()
+        keep = usable & ~drum
+        pitches = np.rint(_numeric(notes, "pitch")[keep]).astype(np.int64)
+        return np.bincount(pitches, minlength=128).astype(float)
+    counts = np.asarray(notes, dtype=float)
+    if counts.shape != (128,) or not np.isfinite(counts).all() or (counts < 0).any():
+        raise ValueError(f"a pitch histogram must be 128 finite non-negative counts, got shape {counts.shape}")
+    return counts
+
+
+def pitch_histogram_kl(
+    p: pd.DataFrame | np.ndarray,
+    q: pd.DataFrame | np.ndarray,
+    *,
+    epsilon: float = 1e-4,
+    by_part: bool = False,
+) -> float | pd.Series:
+    """KL divergence ``KL(p || q)`` (nats) between two pooled 128-bin pitch histograms.
+
+    Each histogram is normalized, smoothed by adding ``epsilon`` to every bin and
+    renormalized (add-epsilon smoothing), so the divergence is finite even when ``q``
+    never plays a pitch that ``p`` plays. :func:`compare_sets` reports
+    ``KL(reference || generated)``: how many extra nats per note a coder of reference
+    pitches pays for using the generated pitch distribution.
+
+    Parameters
+    ----------
+    p, q : pd.DataFrame or np.ndarray, shape=(128,)
+        Note tables (all their pieces pooled, drums excluded) or pitch counts.
+    epsilon : float
+        Probability added to every bin before renormalizing (> 0).
+    by_part : bool
+        Note tables only: one divergence per part name present in both (per
+        instrument, as reported for per-instrument HMMs on NES music).
+
+    Returns
+    -------
+    kl : float or pd.Series
+        NaN when either side has no pitched notes.
+    """
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon!r}")
+    if by_part:
+        if not (isinstance(p, pd.DataFrame) and isinstance(q, pd.DataFrame)):
+            raise ValueError("by_part=True needs note tables for both p and q")
+        parts = [x for x in pd.unique(p["part"].astype(str)) if x in set(q["part"].astype(str))]
+        return pd.Series(
+            {part: pitch_histogram_kl(p[p["part"].astype(str) == part], q[q["part"].astype(str) == part],
+                                      epsilon=epsilon) for part in parts},
+            name="pitch_histogram_kl", dtype=float,
+        )
+    counts_p, counts_q = pitch_histogram(p), pitch_histogram(q)
+    if counts_p.sum() == 0 or counts_q.sum() == 0:
+        return math.nan
+    smooth_p = counts_p / counts_p.sum() + epsilon
+    smooth_q = counts_q / counts_q.sum() + epsilon
+    smooth_p, smooth_q = smooth_p / smooth_p.sum(), smooth_q / smooth_q.sum()
+    return float(np.sum(smooth_p * np.log(smooth_p / smooth_q)))
+
+
+# ------------------------------------------------------------------ set vs set
+
+
+def _scott_bandwidth(x: np.ndarray) -> float | None:
+    """Scott's rule, ``std * n ** (-1/5)`` (scipy's ``gaussian_kde`` default); None when
+    the sample has no spread (a KDE would have a singular covariance)."""
+    if len(x) < 2 or np.ptp(x) == 0:
+        return None
+    return float(np.std(x, ddof=1) * len(x) ** (-0.2))
+
+
+def _binned_kde(x: np.ndarray, grid: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Gaussian KDE on a regular grid: linear binning, then a Gaussian filter.
+
+    Equal to the exact KDE up to the grid resolution, at O(grid) cost whatever the
+    sample size (pairwise distances of a few hundred pieces are ~10^5 values)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    step = grid[1] - grid[0]
+    position = (x - grid[0]) / step
+    left = np.clip(np.floor(position).astype(np.int64), 0, len(grid) - 2)
+    weight = np.clip(position - left, 0.0, 1.0)
+    mass = np.bincount(left, 1.0 - weight, minlength=len(grid)) + np.bincount(left + 1, weight, minlength=len(grid))
+    return gaussian_filter1d(mass, sigma=bandwidth / step, mode="constant", truncate=6.0)
+
+
+def kde_overlap(
+    reference: np.ndarray,
+    other: np.ndarray,
+    *,
+    grid_size: int = 2048,
+    degenerate: str = "narrow",
+) -> tuple[float, float, str]:
+    """Overlapping area and KL divergence of two samples' Gaussian KDEs on one grid.
+
+    Each sample is smoothed by a Gaussian KDE on one shared grid that spans both
+    samples plus four bandwidths on each side, and normalized to unit area there. Both
+    curves use **one bandwidth**, the larger of the two samples' Scott bandwidths
+    (``std * n ** (-1/5)``, :class:`scipy.stats.gaussian_kde`'s default): with a
+    bandwidth per sample, two samples of one discrete distribution (pitch counts,
+    ranges) would differ only because the larger sample gets narrower spikes. The KDE
+    is computed by binning onto the grid and filtering with
+    :func:`scipy.ndimage.gaussian_filter1d` (equal to the exact KDE up to the grid
+    step; fast for 10^5 distances). Yang & Lerch's measures follow:
+
+    * ``oa`` = integral of ``min(p_reference, p_other)``, in [0, 1] (1: identical);
+    * ``kl`` = ``KL(p_reference || p_other)`` in nats, from the grid values (densities
+      floored at 1e-12, so it is finite but large when the curves do not overlap).
+
+    A sample with fewer than two values or zero variance has no Scott bandwidth (a KDE
+    of it has a singular covariance). With ``degenerate="narrow"`` the other sample's
+    bandwidth is used, or 5 % of the pooled range when both are constant; two samples
+    of one identical constant give ``oa=1, kl=0``. With ``degenerate="nan"``
+    both measures are NaN. The third value says what happened (``""`` when nothing
+    special did).
+
+    Parameters
+    ----------
+    reference, other : np.ndarray, shape=(n,)
+        Samples, e.g. intra-reference and inter-set distances. NaNs are ignored.
+    grid_size : int
+        Minimum number of grid points; raised (up to 2**16) so that the bandwidth spans
+        at least four grid steps.
+    degenerate : {"narrow", "nan"}
+
+    Returns
+    -------
+    oa : float
+    kl : float
+    flag : str
+    """
+    from scipy.integrate import trapezoid
+
+    if degenerate not in ("narrow", "nan"):
+        raise ValueError(f"degenerate must be 'narrow' or 'nan', got {degenerate!r}")
+    if grid_size < 16:
+        raise ValueError(f"grid_size must be at least 16, got {grid_size}")
+    samples = []
+    for x in (reference, other):
+        x = np.asarray(x, dtype=float).ravel()
+        samples.append(x[np.isfinite(x)])
+    if any(len(x) == 0 for x in samples):
+        return math.nan, math.nan, "empty sample"
+    bandwidths = [_scott_bandwidth(x) for x in samples]
+    flag = ""
+    if None in bandwidths:
+        which = " and ".join(n for n, b in zip(("reference", "other"), bandwidths, strict=True) if b is None)
+        if degenerate == "nan":
+            return math.nan, math.nan, f"constant {which}: KDE undefined"
+        pooled = np.concatenate(samples)
+        if np.ptp(pooled) == 0:
+            return 1.0, 0.0, "all values equal"
+        fallback = next((b for b in bandwidths if b is not None), 0.05 * float(np.ptp(pooled)))
+        bandwidths = [b if b is not None else fallback for b in bandwidths]
+        flag = f"constant {which}: narrow Gaussian (bandwidth {fallback:.3g})"
+    bandwidth = max(bandwidths)
+    low = min(x.min() for x in samples) - 4 * bandwidth
+    high = max(x.max() for x in samples) + 4 * bandwidth
+    size = int(min(max(grid_size, 4 * (high - low) / bandwidth + 1), 2**16))
+    grid = np.linspace(low, high, size)
+    p, q = (_binned_kde(x, grid, bandwidth) for x in samples)
+    p, q = p / trapezoid(p, grid), q / trapezoid(q, grid)
+    oa = float(np.clip(trapezoid(np.minimum(p, q), grid), 0.0, 1.0))
+    p_mass = np.maximum(p, 1e-12)
+    q_mass = np.maximum(q, 1e-12)
+    p_mass, q_mass = p_mass / p_mass.sum(), q_mass / q_mass.sum()
+    kl = float(np.sum(p_mass * np.log(p_mass / q_mass)))
+    return oa, max(kl, 0.0), flag
+
+
+def _as_feature_frame(x: Any, what: str, options: dict[str, Any]) -> pd.DataFrame:
+    if isinstance(x, pd.DataFrame):
+        if "pitch" in x.columns:
+            return corpus_features(x, **options)
+        known = set(SCALAR_FEATURES) | set(VECTOR_FEATURES)
+        if not known & set(x.columns):
+            raise ValueError(f"{what}: neither a note table (no 'pitch' column) nor a feature frame "
+                             f"(none of {sorted(known)[:4]}...)")
+        return x
+    if isinstance(x, (list, tuple)) and all(isinstance(t, pd.DataFrame) for t in x):
+        return corpus_features(list(x), **options)
+    raise TypeError(f"{what} must be a note table, a list of note tables or a feature frame, "
+                    f"got {type(x).__name__}")
+
+
+def _stack(values: pd.Series) -> np.ndarray:
+    """Vectors of a feature column as rows of a 2-D array; rows with NaN dropped."""
+    rows = [np.asarray(v, dtype=float).ravel() for v in values if isinstance(v, (np.ndarray, list, tuple))]
+    if not rows:
+        return np.empty((0, 0))
+    matrix = np.stack(rows)
+    return matrix[np.isfinite(matrix).all(axis=1)]
+
+
+def _subsample(distances: np.ndarray, max_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    if len(distances) > max_pairs:
+        return distances[rng.choice(len(distances), size=max_pairs, replace=False)]
+    return distances
+
+
+def compare_sets(
+    generated: Any,
+    reference: Any,
+    *,
+    features: Sequence[str] | None = None,
+    grid_size: int = 2048,
+    max_pairs: int = 200_000,
+    degenerate: str = "narrow",
+    random_state: int | None = 0,
+    epsilon: float = 1e-4,
+    **feature_options: Any,
+) -> pd.DataFrame:
+    """Compare a generated set of pieces with a reference set, feature by feature.
+
+    For each scalar feature: the mean and standard deviation in each set. For every
+    feature (scalar or vector), Yang & Lerch's (2018) relative measures: distances between
+    pieces (absolute differences for scalars, Euclidean distances for vectors),
+    *intra-set* (all pairs within a set, a piece never paired with itself) and
+    *inter-set* (every generated piece with every reference piece); each distribution
+    is smoothed by a Gaussian KDE on one shared grid (:func:`kde_overlap`), and ``oa`` /
+    ``kl`` compare the intra-reference curve with the inter-set curve. ``oa`` near 1
+    means a generated piece is as far from reference pieces as they are from each other.
+
+    Parameters
+    ----------
+    generated, reference : note table, list of note tables, or feature frame
+        Note tables with a ``piece`` column (or lists of one-piece tables) go through
+        :func:`corpus_features`; a frame from :func:`corpus_features` is used as is.
+    features : sequence of str, optional
+        Which features (default: every scalar and vector feature present in both).
+    grid_size : int
+        KDE grid size (see :func:`kde_overlap`).
+    max_pairs : int
+        Distance samples per distribution above which a random subset of this size is
+        used (pairs grow quadratically with the set size; this bounds the memory).
+    degenerate : {"narrow", "nan"}
+        What to do with a constant distance distribution (see :func:`kde_overlap`).
+    random_state : int, optional
+        Seed of the pair subsampling.
+    epsilon : float
+        Smoothing of :func:`pitch_histogram_kl`.
+    **feature_options
+        Passed to :func:`corpus_features` (``tempo``, ``beats_per_measure``, ...).
+
+    Returns
+    -------
+    comparison : pd.DataFrame
+        Index ``feature``; columns ``kind`` (``scalar``/``vector``), ``n_generated``,
+        ``n_reference`` (pieces where the feature is defined), ``mean_generated``,
+        ``std_generated``, ``mean_reference``, ``std_reference`` (NaN for vectors),
+        ``intra_generated``, ``intra_reference``, ``inter`` (mean distances), ``oa``,
+        ``kl``, ``pooled_kl`` (the ``pitch_histogram`` row only:
+        ``KL(reference || generated)`` of the pooled pitch histograms) and ``flag``
+        (why a value is NaN, or that a narrow bandwidth was used).
+    """
+    from scipy.spatial.distance import cdist, pdist
+
+    gen = _as_feature_frame(generated, "generated", feature_options)
+    ref = _as_feature_frame(reference, "reference", feature_options)
+    available = [f for f in (*SCALAR_FEATURES, *VECTOR_FEATURES) if f in gen.columns and f in ref.columns]
+    if features is None:
+        features = available
+    else:
+        unknown = [f for f in features if f not in available]
+        if unknown:
+            raise ValueError(f"features {unknown} are not in both feature frames; available: {available}")
+    rng = np.random.default_rng(random_state)
+    rows = []
+    for feature in features:
+        vector = feature in VECTOR_FEATURES
+        if vector:
+            g, r = _stack(gen[feature]), _stack(ref[feature])
+        else:
+            g = pd.to_numeric(gen[feature], errors="coerce").to_numpy(float)
+            r = pd.to_numeric(ref[feature], errors="coerce").to_numpy(float)
+            g, r = g[np.isfinite(g)][:, None], r[np.isfinite(r)][:, None]
+        row: dict[str, Any] = {
+            "feature": feature, "kind": "vector" if vector else "scalar",
+            "n_generated": len(g), "n_reference": len(r),
+            "mean_generated": math.nan, "std_generated": math.nan,
+            "mean_reference": math.nan, "std_reference": math.nan,
+            "intra_generated": math.nan, "intra_reference": math.nan, "inter": math.nan,
+            "oa": math.nan, "kl": math.nan, "pooled_kl": math.nan, "flag": "",
+        }
+        if not vector:
+            for name, values in (("generated", g), ("reference", r)):
+                if len(values):
+                    row[f"mean_{name}"] = float(values.mean())
+                    row[f"std_{name}"] = float(values.std(ddof=1)) if len(values) > 1 else math.nan
+        metric = "euclidean" if vector else "cityblock"
+        if len(g) >= 2:
+            row["intra_generated"] = float(pdist(g, metric).mean())
+        if len(r) < 2 or len(g) < 1:
+            row["flag"] = f"needs >= 2 reference and >= 1 generated pieces, has {len(r)} and {len(g)}"
+        else:
+            intra = _subsample(pdist(r, metric), max_pairs, rng)
+            inter = _subsample(cdist(g, r, metric).ravel(), max_pairs, rng)
+            row["intra_reference"] = float(intra.mean())
+            row["inter"] = float(inter.mean())
+            row["oa"], row["kl"], row["flag"] = kde_overlap(intra, inter, grid_size=grid_size,
+                                                            degenerate=degenerate)
+        if feature == "pitch_histogram":
+            pooled = [_pooled_pitch_counts(frame) for frame in (ref, gen)]
+            if all(c is not None for c in pooled):
+                row["pooled_kl"] = pitch_histogram_kl(pooled[0], pooled[1], epsilon=epsilon)
+        rows.append(row)
+    columns = ["feature", "kind", "n_generated", "n_reference", "mean_generated", "std_generated",
+               "mean_reference", "std_reference", "intra_generated", "intra_reference", "inter",
+               "oa", "kl", "pooled_kl", "flag"]
+    return pd.DataFrame(rows, columns=columns).set_index("feature")
+
+
+def _pooled_pitch_counts(frame: pd.DataFrame) -> np.ndarray | None:
+    """Pooled pitch counts from per-piece normalized histograms times pitched-note counts."""
+    if "pitch_histogram" not in frame.columns or "n_pitched_notes" not in frame.columns:
+        return None
+    total = np.zeros(128)
+    for hist, n in zip(frame["pitch_histogram"], frame["n_pitched_notes"], strict=True):
+        hist = np.asarray(hist, dtype=float)
+        if n and np.isfinite(hist).all():
+            total += hist * float(n)
+    return total
+
+
+# ------------------------------------------------------------------ plots
+
+
+def plot_feature_distributions(
+    generated: Any,
+    reference: Any,
+    *,
+    features: Sequence[str] | None = None,
+    kind: str = "violin",
+    labels: tuple[str, str] = ("generated", "reference"),
+    ncols: int = 4,
+    **feature_options: Any,
+):
+    """One panel per scalar feature: the generated vs the reference distribution.
+
+    Parameters
+    ----------
+    generated, reference
+        As in :func:`compare_sets`.
+    features : sequence of str, optional
+        Scalar features to draw (default: all that are defined somewhere).
+    kind : {"violin", "kde"}
+        Split violins (seaborn ``violinplot``) or overlaid KDE curves (``kdeplot``).
+    labels : (str, str)
+        Legend names of the two sets.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if kind not in ("violin", "kde"):
+        raise ValueError(f"kind must be 'violin' or 'kde', got {kind!r}")
+    gen = _as_feature_frame(generated, "generated", feature_options)
+    ref = _as_feature_frame(reference, "reference", feature_options)
+    if features is None:
+        features = [f for f in SCALAR_FEATURES if f in gen.columns and f in ref.columns
+                    and pd.concat([gen[f], ref[f]]).notna().any()]
+    if not features:
+        raise ValueError("no scalar feature to plot")
+    long = pd.concat([
+        frame[list(features)].apply(pd.to_numeric, errors="coerce").assign(set=label)
+        for frame, label in ((gen, labels[0]), (ref, labels[1]))
+    ]).melt(id_vars="set", var_name="feature", value_name="value")
+    nrows = math.ceil(len(features) / ncols)
+    fig, axes = plt.subplots(nrows, min(ncols, len(features)), figsize=(3.2 * min(ncols, len(features)), 2.6 * nrows),
+                             squeeze=False)
+    palette = dict(zip(labels, sns.color_palette("deep", 2), strict=True))
+    for ax, feature in zip(axes.flat, features, strict=False):
+        data = long[(long["feature"] == feature) & long["value"].notna()]
+        if kind == "violin":
+            sns.violinplot(data=data, x="feature", y="value", hue="set", hue_order=list(labels),
+                           split=True, inner="quart", cut=0, palette=palette, ax=ax, legend=False)
+            ax.set_xlabel("")
+            ax.set_xticks([])
+        else:
+            for label in labels:
+                values = data.loc[data["set"] == label, "value"]
+                if values.nunique() > 1:
+                    sns.kdeplot(values, ax=ax, label=label, color=palette[label], fill=True, alpha=0.3)
+                elif len(values):
+                    ax.axvline(values.iloc[0], color=palette[label], label=label)
+            ax.set_xlabel("")
+        ax.set_title(feature, fontsize=9)
+        ax.set_ylabel("")
+    for ax in list(axes.flat)[len(features):]:
+        ax.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[label]) for label in labels]
+    fig.legend(handles, labels, loc="upper right", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+def plot_overlap(comparison: pd.DataFrame | Mapping[str, pd.DataFrame], *, measure: str = "oa", ax=None):
+    """Bar chart of the overlapping area (or another column) per feature.
+
+    Parameters
+    ----------
+    comparison : pd.DataFrame or mapping of str to pd.DataFrame
+        A :func:`compare_sets` result, or several keyed by a label (e.g. the model
+        name), drawn as grouped bars.
+    measure : str
+        The column to draw (``"oa"`` by default; ``"kl"`` works too).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frames = {"": comparison} if isinstance(comparison, pd.DataFrame) else dict(comparison)
+    for label, frame in frames.items():
+        if measure not in frame.columns:
+            raise ValueError(f"comparison {label!r} has no column {measure!r}; columns: {list(frame.columns)}")
+    data = pd.concat(
+        [frame[[measure]].reset_index().assign(set=label) for label, frame in frames.items()],
+        ignore_index=True,
+    )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.28 * data["feature"].nunique() * max(1, len(frames) / 2) + 1.2))
+    hue = "set" if len(frames) > 1 else None
+    sns.barplot(data=data, y="feature", x=measure, hue=hue, orient="h", ax=ax)
+    if measure == "oa":
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("overlapping area (1 = indistinguishable)")
+    ax.set_ylabel("")
+    return ax
+
+
+# ------------------------------------------------------------------ likelihood accounting
+
+
+def bits_per_token(total_log_likelihood: float, n_tokens: int) -> float:
+    """Bits per token from a total log-likelihood in nats: ``-ll / (n_tokens ln 2)``.
+
+    See the module docstring for how each model family gives its total log-likelihood.
+    """
+    if n_tokens <= 0:
+        raise ValueError(f"n_tokens must be positive, got {n_tokens}")
+    return float(-total_log_likelihood / (n_tokens * math.log(2)))
+
+
+def bits_per_note(total_log_likelihood: float, n_notes: int) -> float:
+    """Bits per note from a total log-likelihood in nats: ``-ll / (n_notes ln 2)``.
+
+    ``total_log_likelihood`` is the log-likelihood of whole pieces in any
+    representation, ``n_notes`` the number of notes (note table rows) of those pieces,
+    so models over different representations are compared on one scale.
+    """
+    if n_notes <= 0:
+        raise ValueError(f"n_notes must be positive, got {n_notes}")
+    return float(-total_log_likelihood / (n_notes * math.log(2)))
+
+
+class Leaderboard:
+    """One row per (model, representation, split): likelihoods and musical measures.
+
+    The table lives in a CSV file (default ``outputs/leaderboard.csv`` under
+    :func:`musicalpy.output_dir`). Creating a leaderboard reads the file when it exists;
+    :meth:`add` appends a row, or replaces the row with the same model, representation
+    and split; :meth:`save` re-reads the file first and merges, so rows that another
+    notebook wrote meanwhile are kept, never silently overwritten.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The CSV file.
+
+    Examples
+    --------
+    >>> board = Leaderboard()
+    >>> board.add("markov-1", representation="pitch", split="test",
+    ...           bits_per_token=3.1, bits_per_note=3.1, comparison=comparison)
+    >>> board.save()
+    """
+
+    #: Key columns: a row is replaced when all three match.
+    KEY = ("model", "representation", "split")
+    #: Columns every row has, in this order; ``oa_<feature>`` columns follow.
+    COLUMNS = ("model", "representation", "split", "bits_per_token", "bits_per_note",
+               "pitch_histogram_kl", "mean_oa", "n_samples", "training_time_s", "notes")
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else output_dir() / "leaderboard.csv"
+        self._frame = self._read(self.path)
+        self._added: list[tuple[str, str, str]] = []
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Leaderboard:
+        """Read a leaderboard CSV (an empty board when the file does not exist)."""
+        return cls(path)
+
+    @staticmethod
+    def _read(path: Path) -> pd.DataFrame:
+        if path.exists():
+            frame = pd.read_csv(path, keep_default_na=True)
+            missing = [c for c in Leaderboard.KEY if c not in frame.columns]
+            if missing:
+                raise ValueError(f"{path}: not a leaderboard CSV (lacks column(s) {missing})")
+            for column in Leaderboard.KEY + ("notes",):
+                if column in frame.columns:
+                    frame[column] = frame[column].fillna("").astype(str)
+            return frame
+        return pd.DataFrame(columns=list(Leaderboard.COLUMNS))
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows, as a copy."""
+        return self._frame.copy()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def add(
+        self,
+        model: str,
+        *,
+        representation: str = "",
+        split: str = "test",
+        bits_per_token: float = math.nan,
+        bits_per_note: float = math.nan,
+        comparison: pd.DataFrame | None = None,
+        oa: Mapping[str, float] | None = None,
+        pitch_histogram_kl: float | None = None,
+        n_samples: int | None = None,
+        training_time_s: float = math.nan,
+        notes: str = "",
+        **extra: Any,
+    ) -> Leaderboard:
+        """Add (or replace) the row of one model.
+
+        Parameters
+        ----------
+        model, representation, split : str
+            The row's key.
+        bits_per_token, bits_per_note : float
+            From :func:`bits_per_token` / :func:`bits_per_note`.
+        comparison : pd.DataFrame, optional
+            A :func:`compare_sets` result: gives ``oa_<feature>`` columns, ``mean_oa``
+            (mean over defined features), ``pitch_histogram_kl`` and ``n_samples``
+            unless those are given explicitly.
+        oa : mapping of str to float, optional
+            OA per feature, when there is no comparison frame.
+        pitch_histogram_kl : float, optional
+        n_samples : int, optional
+            Generated pieces the measures come from.
+        training_time_s : float
+        notes : str
+            Anything a reader must know (e.g. "ELBO bound", "pitch part only").
+        **extra
+            More columns.
+
+        Returns
+        -------
+        self
+        """
+        if not model:
+            raise ValueError("model must be a non-empty name")
+        row: dict[str, Any] = {"model": str(model), "representation": str(representation), "split": str(split),
+                               "bits_per_token": bits_per_token, "bits_per_note": bits_per_note,
+                               "training_time_s": training_time_s, "notes": notes}
+        oa_values = dict(oa or {})
+        if comparison is not None:
+            if "oa" not in comparison.columns:
+                raise ValueError("comparison must be a compare_sets result (it has no 'oa' column)")
+            oa_values = {**comparison["oa"].to_dict(), **oa_values}
+            if pitch_histogram_kl is None and "pitch_histogram" in comparison.index:
+                pitch_histogram_kl = float(comparison.loc["pitch_histogram", "pooled_kl"])
+            if n_samples is None and "n_generated" in comparison.columns:
+                n_samples = int(comparison["n_generated"].max())
+        for feature, value in oa_values.items():
+            row[f"oa_{feature}"] = value
+        defined = [v for v in oa_values.values() if v is not None and np.isfinite(v)]
+        row["mean_oa"] = float(np.mean(defined)) if defined else math.nan
+        row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
+        row["n_samples"] = n_samples if n_samples is not None else math.nan
+        row.update(extra)
+        key = (row["model"], row["representation"], row["split"])
+        self._frame = self._merge(self._frame, pd.DataFrame([row]))
+        if key not in self._added:
+            self._added.append(key)
+        return self
+
+    @classmethod
+    def _merge(cls, base: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``base`` whose key is not in ``new``, then ``new``; columns ordered."""
+        if len(base):
+            keys = set(map(tuple, new[list(cls.KEY)].astype(str).to_numpy()))
+            keep = [tuple(k) not in keys for k in base[list(cls.KEY)].astype(str).to_numpy()]
+            base = base[keep]
+        frames = [f for f in (base, new) if len(f)]
+        merged = pd.concat(frames, ignore_index=True) if frames else base
+        front = [c for c in cls.COLUMNS if c in merged.columns]
+        oa_columns = sorted(c for c in merged.columns if c.startswith("oa_"))
+        rest = [c for c in merged.columns if c not in front and c not in oa_columns]
+        return merged[front + oa_columns + rest]
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the CSV, merged with what the file holds now; return its path.
+
+        Rows of the file whose key this board did not add in this session are kept as
+        they are on disk; rows this board added replace the file's rows of the same key.
+        """
+        path = Path(path) if path is not None else self.path
+        on_disk = self._read(path)
+        if self._added:
+            mine = self._frame[[tuple(k) in set(self._added)
+                                for k in self._frame[list(self.KEY)].astype(str).to_numpy()]]
+        else:
+            mine = self._frame.iloc[0:0]
+        if path.resolve() != self.path.resolve():
+            mine = self._frame  # a new file gets everything this board holds
+        merged = self._merge(on_disk, mine)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        merged.to_csv(tmp, index=False)
+        tmp.replace(path)
+        self._frame = merged
+        self.path = path
+        return path

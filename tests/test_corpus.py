@@ -1,0 +1,240 @@
+"""load_corpus: the embedded chorales, MIDI folders with broken files, MAESTRO, the cache."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import musicalpy
+from musicalpy.corpus import CorpusError, check_splits, load_corpus, split_pieces
+
+SATB = ["Soprano", "Alto", "Tenor", "Bass"]
+
+
+@pytest.fixture(scope="module")
+def bach():
+    # Parsed once per machine (about a minute on 2 cores), then read from data/cache/.
+    return load_corpus("bach", progress=False)
+
+
+def test_bach_has_371_chorales_351_with_exactly_four_voices(bach):
+    assert len(bach) == 371
+    assert bach.pieces["piece"].is_unique
+    assert int((bach.pieces["n_parts"] == 4).sum()) == 351
+    satb_only = bach.pieces["parts"] == "|".join(SATB)
+    assert int(satb_only.sum()) == 351
+    # Extra instrumental parts keep their names beside the four voices.
+    assert bach.pieces["parts"].str.contains("Trumpet 1").sum() >= 1
+    row = bach.pieces.set_index("piece").loc["R001_bwv269"]
+    assert row["title"] == "Aus meines Herzens Grunde"
+    assert row["bwv"] == "269" and row["riemenschneider"] == 1
+    assert row["time_signature"] == "3/4" and row["key_signature"] == "G major"
+
+
+def test_bach_note_table_columns_and_values(bach):
+    notes = bach.notes
+    assert list(notes.columns) == musicalpy.midi.NOTE_COLUMNS + ["start_beat", "end_beat"]
+    assert notes["pitch"].between(0, 127).all()
+    assert (notes["end"] > notes["start"]).all()
+    assert 85_000 < len(notes) < 95_000
+    counts = notes.groupby("piece").size()
+    assert (counts == bach.pieces.set_index("piece")["n_notes"]).all()
+
+
+def test_splits_are_disjoint_deterministic_and_grouped(bach):
+    sizes = check_splits(bach)
+    assert sum(sizes.values()) == 371
+    assert 0.75 < sizes["train"] / 371 < 0.85
+    again = split_pieces(bach.pieces, seed=0)
+    assert (again == bach.pieces["split"]).all()
+    other = split_pieces(bach.pieces, seed=1)
+    assert (other != bach.pieces["split"]).any()
+    # Chorales that share a file or identical music never straddle splits.
+    assert (bach.pieces.groupby("group")["split"].nunique() == 1).all()
+    test = bach.split("test")
+    assert set(test.pieces["split"]) == {"test"}
+    assert set(test.notes["piece"]) == set(test.pieces["piece"])
+
+
+def test_check_splits_catches_a_leak(bach):
+    leaked = musicalpy.corpus.Corpus(bach.name, bach.notes, bach.pieces.copy(), bach.report)
+    group = leaked.pieces["group"].iloc[0]
+    twin = leaked.pieces.index[leaked.pieces["group"] == group]
+    leaked.pieces.loc[twin[0], "split"] = "train"
+    other = leaked.pieces.index[leaked.pieces["split"] == "test"][0]
+    leaked.pieces.loc[other, "group"] = group
+    with pytest.raises(AssertionError, match="groups in two splits"):
+        check_splits(leaked)
+
+
+def test_select_parts_and_limit(bach):
+    satb = bach.select_parts(SATB)
+    assert set(satb.notes["part"]) == set(SATB)
+    assert len(satb) == 371
+    four = satb.notes.groupby("piece")["part"].nunique()
+    assert int((four == 4).sum()) == 370  # bwv27.6 has "Soprano 1" and "Soprano 2"
+    small = load_corpus("bach", limit=5, progress=False)
+    assert small.piece_ids == bach.piece_ids[:5]
+    pd.testing.assert_frame_equal(small.notes, bach.notes[bach.notes["piece"].isin(small.piece_ids)].reset_index(drop=True))
+
+
+def test_second_load_is_identical(bach):
+    again = load_corpus("bach", progress=False)
+    pd.testing.assert_frame_equal(again.notes, bach.notes)
+    pd.testing.assert_frame_equal(again.pieces, bach.pieces)
+
+
+# ----------------------------------------------------------------- folders and errors
+
+
+def _write_broken_files(folder):
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480)
+
+    def track(body: bytes) -> bytes:
+        return b"MTrk" + struct.pack(">I", len(body)) + body
+
+    (folder / "not_midi.mid").write_text("hello, I am a text file")
+    (folder / "no_notes.mid").write_bytes(header + track(b"\x00\xff\x2f\x00"))
+    (folder / "zero_length.midi").write_bytes(header + track(b"\x00\x90\x3c\x40\x00\x80\x3c\x40\x00\xff\x2f\x00"))
+    (folder / "absurd.mid").write_bytes(header + track(b"\xff\xff\xff\x7f\x90\x3c\x40" * 200))
+    good = (folder / "good_a.mid").read_bytes()
+    (folder / "truncated.mid").write_bytes(good[: len(good) // 3])
+
+
+@pytest.fixture
+def midi_folder(tmp_path, music21_midi_dir, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "midi"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(music21_midi_dir / "test02.mid", folder / "good_a.mid")
+    shutil.copy(music21_midi_dir / "test11.mid", folder / "sub" / "good_b.MID")
+    shutil.copy(music21_midi_dir / "test17.mid", folder / "sub" / "good_c.midi")
+    (folder / "readme.txt").write_text("not a MIDI file, ignored by extension")
+    _write_broken_files(folder)
+    return folder
+
+
+def test_folder_with_broken_files_loads_good_and_reports_bad(midi_folder):
+    with pytest.warns(UserWarning, match="skipped 5 of 8") as record:
+        corpus = load_corpus(midi_folder, progress=False, n_jobs=1)
+    assert len([w for w in record if "skipped" in str(w.message)]) == 1
+    assert sorted(corpus.pieces["piece"]) == ["good_a", "sub/good_b", "sub/good_c"]
+    assert corpus.notes.groupby("piece").size().to_dict() == {"good_a": 163, "sub/good_b": 48, "sub/good_c": 53}
+    reasons = {r["source"].rsplit("/", 1)[-1]: r["reason"] for _, r in corpus.report.iterrows()}
+    assert "not a readable MIDI file" in reasons["not_midi.mid"]
+    assert reasons["no_notes.mid"].endswith("no notes")
+    assert "only zero-length notes" in reasons["zero_length.midi"]
+    assert "absurd tick values" in reasons["absurd.mid"]
+    assert "truncated.mid" in reasons and reasons["truncated.mid"]
+    assert set(corpus.pieces["split"]) <= {"train", "validation", "test"}
+
+
+def test_folder_parsed_in_parallel_matches_serial(midi_folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        serial = load_corpus(midi_folder, progress=False, n_jobs=1, cache=False)
+        for i in range(8):  # enough files to use the process pool
+            shutil.copy(midi_folder / "good_a.mid", midi_folder / f"copy{i}.mid")
+        parallel = load_corpus(midi_folder, progress=False, n_jobs=2, cache=False)
+    assert len(parallel) == len(serial) + 8
+    pd.testing.assert_frame_equal(
+        parallel.notes[parallel.notes["piece"] == "good_a"].reset_index(drop=True),
+        serial.notes[serial.notes["piece"] == "good_a"].reset_index(drop=True),
+    )
+
+
+def test_corrupt_cache_is_reported_once_and_rebuilt(midi_folder, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = load_corpus(midi_folder, progress=False, n_jobs=1)
+    (cache_file,) = (tmp_path / "cache").glob("*/notes.npz")
+    cache_file.write_bytes(cache_file.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unreadable") as record:
+        rebuilt = load_corpus(midi_folder, progress=False, n_jobs=1)
+    assert len([w for w in record if "unreadable" in str(w.message)]) == 1
+    pd.testing.assert_frame_equal(rebuilt.notes, first.notes)
+    assert cache_file.stat().st_size > 100
+
+
+def test_changed_file_invalidates_cache(midi_folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = load_corpus(midi_folder, progress=False, n_jobs=1)
+        (midi_folder / "not_midi.mid").unlink()
+        after = load_corpus(midi_folder, progress=False, n_jobs=1)
+    assert len(after.report) == len(before.report) - 1
+
+
+def test_single_file(data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path))
+    corpus = load_corpus(data_dir / "flute_and_drums.mid", progress=False)
+    assert len(corpus) == 1 and len(corpus.notes) == 7
+    assert corpus.pieces["n_parts"].iloc[0] == 2
+
+
+def test_maestro_layout_keeps_its_split_and_metadata(data_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path))
+    corpus = load_corpus(data_dir / "maestro-v3.0.0", progress=False)
+    assert len(corpus) == 3
+    table = corpus.pieces.set_index("composer")
+    assert table.loc["Alban Berg", "split"] == "train"
+    assert table.loc["Franz Schubert", "split"] == "validation"
+    assert table.loc["Frédéric Chopin", "split"] == "test"
+    assert table.loc["Frédéric Chopin", "title"] == "Ballade No. 1"
+    assert table.loc["Frédéric Chopin", "year"] == 2006
+    assert corpus.notes.groupby("piece").size().sort_values().tolist() == [12, 16, 20]
+
+
+def test_maestro_registry_has_checksums():
+    for url, size, sha256 in musicalpy.corpus.MAESTRO_RELEASES.values():
+        assert url.startswith("https://storage.googleapis.com/magentadata/datasets/maestro/")
+        assert size > 50_000_000 and len(sha256) == 64 and int(sha256, 16) >= 0
+    with pytest.raises(ValueError, match="unknown MAESTRO version"):
+        musicalpy.corpus.download_maestro(version="v9")
+
+
+def test_unknown_name_and_missing_path_list_what_exists(tmp_path):
+    with pytest.raises(CorpusError, match='"bach", "essen", "composers"'):
+        load_corpus("bachh")
+    with pytest.raises(CorpusError, match="no such corpus name or path"):
+        load_corpus(tmp_path / "missing")
+
+
+def test_empty_results_raise(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path / "cache"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CorpusError, match="no .mid or .midi files"):
+        load_corpus(empty)
+    (empty / "bad.mid").write_text("nope")
+    with pytest.warns(UserWarning), pytest.raises(CorpusError, match="no readable piece"):
+        load_corpus(empty, progress=False)
+    with pytest.raises(ValueError, match="limit"):
+        load_corpus("bach", limit=0)
+
+
+def test_composers_plan_interleaves_composers():
+    jobs = musicalpy.corpus._plan_composers(per_composer=5)
+    first = [job["composer"] for job in jobs[:8]]
+    assert len(set(first)) == 8
+    assert {"Bach", "Beethoven", "Mozart", "Haydn", "Schumann", "Chopin", "Palestrina", "Monteverdi"} <= {
+        job["composer"] for job in jobs}
+    counts = pd.Series([job["composer"] for job in jobs]).value_counts()
+    assert counts.max() <= 5
+
+
+def test_essen_tunes_parse(monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path))
+    essen = load_corpus("essen", limit=3, progress=False)
+    assert len(essen) == 3
+    assert essen.pieces["title"].iloc[0] == "Das Hildebrandslied"
+    # Folk tunes are monophonic: one part, no two notes sounding at once.
+    assert (essen.pieces["n_parts"] == 1).all()
+    for _, notes in essen.notes.groupby("piece"):
+        assert (notes["start"].to_numpy()[1:] >= notes["end"].to_numpy()[:-1] - 1e-9).all()
+    assert np.isfinite(essen.pieces["duration"]).all()
