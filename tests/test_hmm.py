@@ -360,8 +360,10 @@ def test_stops_at_relative_tolerance_and_records_it(capsys):
 
 def test_symbols_outside_the_vocabulary_are_rejected_at_score():
     model = HMM(2, n_iter=2, random_state=0, verbose=False).fit([np.array([0, 1, 2, 1])])
-    with pytest.raises(ValueError, match="symbol 3 is outside the fitted vocabulary 0..2"):
-        model.score(np.array([0, 3]))
+    with pytest.raises(ValueError, match="sequence 1: symbol 3 is outside the fitted vocabulary 0..2"):
+        model.score([np.array([0, 1]), np.array([0, 3])])
+    with pytest.raises(ValueError, match="sequence 0, feature 1: symbol 4 is outside"):
+        HMM.from_parameters(**random_params(2, [3, 4], seed=1)).score(np.array([[0, 3], [2, 4]]))
     with pytest.raises(ValueError, match=">= 0"):
         model.score(np.array([0, -1]))
     with pytest.raises(ValueError, match="integer symbol ids"):
