@@ -1,0 +1,75 @@
+"""The headless runner behind `make run`, and the output stripping for committed notebooks."""
+
+from __future__ import annotations
+
+import wave
+
+import nbformat
+import pytest
+
+from musicalpy.runner import PIN_MARKER, list_notebooks, render_demo, run_notebook, strip_outputs
+
+
+def _notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A title"),
+        nbformat.v4.new_code_cell("import os\nprint(os.environ['MUSICALPY_NOTEBOOK'])"),
+        nbformat.v4.new_code_cell(f"{PIN_MARKER}\nprint(6 * 7)"),
+    ]
+    path = tmp_path / "07_example.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_run_notebook_writes_executed_copy_and_html(tmp_path):
+    path = _notebook(tmp_path)
+    row = run_notebook(path, tmp_path / "out", timeout=120)
+    assert row["status"] == "ok", row
+    executed = nbformat.read(tmp_path / "out" / "07_example.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0]["text"].strip() == "07_example"
+    assert executed.cells[2].outputs[0]["text"].strip() == "42"
+    assert "42" in (tmp_path / "out" / "07_example.html").read_text()
+    assert (tmp_path / "out" / "07_example").is_dir()
+
+
+def test_strip_keeps_only_pinned_outputs_with_their_count(tmp_path):
+    path = _notebook(tmp_path)
+    run_notebook(path, tmp_path / "out", timeout=120)
+    executed = tmp_path / "out" / "07_example.ipynb"
+    assert strip_outputs(executed) is True
+    nb = nbformat.read(executed, as_version=4)
+    assert nb.cells[1].outputs == [] and nb.cells[1].execution_count is None
+    assert nb.cells[2].outputs[0]["text"].strip() == "42"
+    assert nb.cells[2].execution_count == 2
+    assert strip_outputs(executed) is False  # idempotent
+
+
+def test_failing_notebook_is_reported_not_raised(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    path = tmp_path / "08_broken.ipynb"
+    nbformat.write(nb, path)
+    row = run_notebook(path, tmp_path / "out", timeout=120)
+    assert row["status"] == "failed" and "boom" in row["error"]
+    assert (tmp_path / "out" / "08_broken.html").exists()
+
+
+def test_render_demo_writes_playable_music_and_a_score(tmp_path):
+    paths = render_demo(tmp_path)
+    import musicalpy
+
+    assert len(musicalpy.read_midi(paths["midi"])) == 163
+    with wave.open(str(paths["wav"])) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert seconds == pytest.approx(22.5, abs=1.5)  # 36 quarter notes at 96 per minute
+    svg = paths["svg"].read_text()
+    assert svg.count('class="staff"') >= 4 and 'class="note"' in svg
+
+
+def test_list_notebooks_is_numbered_and_ordered():
+    names = [p.name for p in list_notebooks()]
+    assert names == sorted(names)
+    assert all(name[:2].isdigit() and name[2] == "_" for name in names)
