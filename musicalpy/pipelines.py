@@ -1,0 +1,693 @@
+"""tf.data pipelines: encoded pieces -> training windows, and TFRecord shards.
+
+The models train on fixed-length windows cut **inside** each piece, so that no window
+joins the end of one piece to the start of the next:
+
+>>> data = corpus_datasets(corpus, "pitch_step_duration", seq_length=32)
+>>> x, y = next(iter(data.train))          # x: (batch, 32, 3); y: {"pitch", "step", "duration"}
+>>> data = corpus_datasets(corpus, "note_strings", seq_length=64, target="sequence")
+>>> x, y = next(iter(data.train))          # token ids, y is x shifted by one
+
+Two kinds of sequences flow through the same code:
+
+* **features**: float arrays of shape ``(n_notes, 3)`` holding the (pitch, step,
+  duration) of the TensorFlow "Generate music with an RNN" tutorial
+  (:func:`feature_sequences`);
+* **tokens**: 1-D int arrays of vocabulary ids, framed by START and END so that a model
+  learns how a piece begins and ends (:func:`token_sequences`, decoded back to a note
+  table by :func:`decode_token_ids`).
+
+A window of ``seq_length + 1`` elements becomes ``(x, y)``: ``target="next"`` predicts
+the element after the window (the tutorial), ``target="sequence"`` gives
+``(w[:-1], w[1:])`` for sequence-to-sequence training (every position predicts its
+successor). Training windows can be transposed at random by up to ``max_transpose``
+semitones, kept inside the MIDI range (and, for tokens, inside the vocabulary).
+
+Corpora that do not fit in memory go to sharded TFRecord files
+(:func:`write_tfrecords`) and come back interleaved (:func:`read_tfrecords`); the
+dataset of sequences it returns feeds :func:`window_dataset` like an in-memory list.
+
+TensorFlow is imported only when a dataset is built, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .representations import (
+    HOLD,
+    NOTE_OFF_OFFSET,
+    NOTE_ON_OFFSET,
+    REST,
+    REST_TOKEN,
+    Vocabulary,
+    decode_events,
+    decode_note_strings,
+    decode_pitch_hold,
+    encode_pieces,
+    event_vocabulary,
+    name_to_pitch,
+    pitch_hold_vocabulary,
+    pitch_to_name,
+)
+
+__all__ = [
+    "FEATURE_NAMES",
+    "TOKEN_ENCODINGS",
+    "SplitDatasets",
+    "feature_sequences",
+    "token_sequences",
+    "decode_token_ids",
+    "transposition_table",
+    "count_windows",
+    "sequence_dataset",
+    "window_dataset",
+    "corpus_datasets",
+    "write_tfrecords",
+    "read_tfrecords",
+]
+
+#: Names of the three float features, also the target keys of ``target="next"``.
+FEATURE_NAMES = ("pitch", "step", "duration")
+#: Token encodings :func:`token_sequences` and :func:`decode_token_ids` understand.
+TOKEN_ENCODINGS = ("note_strings", "events", "pitch_hold")
+_TARGETS = ("next", "sequence")
+_SPEC_FILE = "spec.json"
+_SPEC_FORMAT = "musicalpy.tfrecords"
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- encoding
+
+
+def feature_sequences(notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The (pitch, step, duration) features of every piece, all parts merged.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Note table of any number of pieces.
+
+    Returns
+    -------
+    sequences : dict of str to np.ndarray, shape=(n_notes, 3), dtype=float32
+        ``{piece: features}`` in corpus order (see
+        :func:`musicalpy.representations.encode_pitch_step_duration`).
+    """
+    encoded = encode_pieces(notes, "pitch_step_duration")
+    return {piece: np.asarray(values, dtype=np.float32) for piece, values in encoded.items()}
+
+
+def _note_string_tokens(frame: pd.DataFrame) -> list[tuple[str, float]]:
+    # Durations come from a grid, so rounding only removes float noise; it keeps
+    # 1/3-beat triplets apart from 0.333 written elsewhere.
+    return list(zip(frame["token"].tolist(), np.round(frame["duration"].to_numpy(dtype=float), 6).tolist(), strict=True))
+
+
+def token_sequences(
+    notes: pd.DataFrame,
+    encoding: str = "note_strings",
+    *,
+    vocabulary: Vocabulary | None = None,
+    add_start_end: bool = True,
+    min_count: int = 1,
+    **options: Any,
+) -> tuple[dict[Hashable, np.ndarray], Vocabulary]:
+    """Encode every piece (or part) as vocabulary ids.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Note table of any number of pieces.
+    encoding : {"note_strings", "events", "pitch_hold"}
+        ``"note_strings"``: one token per note or chord *with its duration*, the pair
+        ``("C4.E4.G4", 1.0)`` (per part; ``merge_parts=True`` merges them;
+        ``steps_per_quarter`` defaults to 4 so durations stay few). ``"events"``: the
+        388 performance events, all parts merged. ``"pitch_hold"``: one token per
+        sixteenth, per part.
+    vocabulary : Vocabulary, optional
+        Use this one (tokens it lacks become UNK). Default: the fixed vocabulary of
+        ``events`` and ``pitch_hold``; for note strings, one built from these notes
+        (build it on the training split only, then pass it for the others).
+    add_start_end : bool, default True
+        Frame each sequence with START and END.
+    min_count : int, default 1
+        When building a note-string vocabulary, tokens seen fewer times become UNK.
+    **options
+        Keyword arguments of the encoder (see :func:`musicalpy.representations.encode_pieces`).
+
+    Returns
+    -------
+    sequences : dict of key to np.ndarray, shape=(n_tokens,), dtype=int32
+        ``{piece: ids}`` or ``{(piece, part): ids}``.
+    vocabulary : Vocabulary
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    if encoding == "note_strings":
+        options.setdefault("steps_per_quarter", 4)
+    raw = encode_pieces(notes, encoding, **options)
+    if encoding == "note_strings":
+        tokens = {key: _note_string_tokens(frame) for key, frame in raw.items()}
+    else:
+        tokens = {key: np.asarray(values, dtype=np.int64) for key, values in raw.items()}
+    if vocabulary is None:
+        if encoding == "events":
+            vocabulary = event_vocabulary()
+        elif encoding == "pitch_hold":
+            vocabulary = pitch_hold_vocabulary()
+        else:
+            vocabulary = Vocabulary.from_sequences(tokens.values(), min_count=min_count)
+    if add_start_end and not vocabulary.start_end:
+        raise ValueError("add_start_end=True needs a vocabulary with START and END ids")
+    sequences = {key: vocabulary.encode(values, add_start_end=add_start_end).astype(np.int32) for key, values in tokens.items()}
+    return sequences, vocabulary
+
+
+def decode_token_ids(
+    ids: Sequence[int] | np.ndarray,
+    vocabulary: Vocabulary,
+    encoding: str = "note_strings",
+    **options: Any,
+) -> pd.DataFrame:
+    """Decode vocabulary ids into a note table (inverse of :func:`token_sequences`).
+
+    Special ids (PAD, START, UNK) are skipped and decoding stops at the first END, so
+    a sampled sequence ends where the model ended the piece.
+
+    Parameters
+    ----------
+    ids : sequence of int, shape=(n_tokens,)
+    vocabulary : Vocabulary
+    encoding : {"note_strings", "events", "pitch_hold"}
+    **options
+        Keyword arguments of the decoder (``tempo``, ``velocity``, ``piece``, ``part``,
+        ``program``; ``steps_per_quarter`` for pitch/hold).
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    tokens = vocabulary.decode(np.asarray(ids).astype(np.int64).reshape(-1))
+    if encoding == "events":
+        return decode_events(np.asarray(tokens, dtype=np.int64), **options)
+    if encoding == "pitch_hold":
+        return decode_pitch_hold(np.asarray(tokens, dtype=np.int64), **options)
+    if tokens and not all(isinstance(t, tuple) and len(t) == 2 for t in tokens):
+        return decode_note_strings([str(t) for t in tokens], **options)
+    names = [t[0] for t in tokens]
+    durations = [float(t[1]) for t in tokens]
+    return decode_note_strings(names, durations, **options)
+
+
+def _shift_note_string(token: Any, shift: int) -> Any:
+    if isinstance(token, tuple):
+        moved = _shift_note_string(token[0], shift)
+        return None if moved is None else (moved, *token[1:])
+    if token == REST_TOKEN:
+        return token
+    pitches = [name_to_pitch(name) + shift for name in str(token).split(".")]
+    if min(pitches) < 0 or max(pitches) > 127:
+        return None
+    return ".".join(pitch_to_name(p) for p in pitches)
+
+
+def _shift_int_token(token: int, shift: int, encoding: str) -> int | None:
+    if encoding == "pitch_hold":
+        if token in (HOLD, REST):
+            return token
+        moved = token + shift
+        return moved if 0 <= moved <= 127 else None
+    for offset in (NOTE_ON_OFFSET, NOTE_OFF_OFFSET):
+        if offset <= token < offset + 128:
+            moved = token - offset + shift
+            return offset + moved if 0 <= moved <= 127 else None
+    return token  # time shifts and velocities do not move
+
+
+def transposition_table(vocabulary: Vocabulary, encoding: str, max_shift: int) -> np.ndarray:
+    """Where every id goes when the music moves by -max_shift..+max_shift semitones.
+
+    Parameters
+    ----------
+    vocabulary : Vocabulary
+    encoding : {"note_strings", "events", "pitch_hold"}
+    max_shift : int
+        Largest transposition in semitones (>= 0).
+
+    Returns
+    -------
+    table : np.ndarray, shape=(2 * max_shift + 1, len(vocabulary)), dtype=int32
+        Row ``max_shift + s`` maps an id to the id of its token moved by ``s``
+        semitones, or -1 when that token leaves 0-127 or the vocabulary. Special ids
+        map to themselves.
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    max_shift = _check_int("max_shift", max_shift, 0)
+    table = np.full((2 * max_shift + 1, len(vocabulary)), -1, dtype=np.int32)
+    table[:, : vocabulary.n_reserved] = np.arange(vocabulary.n_reserved)
+    for token_id, token in enumerate(vocabulary.tokens, start=vocabulary.n_reserved):
+        for row, shift in enumerate(range(-max_shift, max_shift + 1)):
+            if encoding == "note_strings":
+                moved = _shift_note_string(token, shift)
+            else:
+                moved = _shift_int_token(int(token), shift, encoding)
+            if moved is not None and moved in vocabulary:
+                table[row, token_id] = vocabulary.id_of(moved)
+    return table
+
+
+# ----------------------------------------------------------------------------- windows
+
+
+def _as_sequence_list(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarray]) -> list[np.ndarray]:
+    values = list(sequences.values()) if isinstance(sequences, Mapping) else list(sequences)
+    if not values:
+        raise ValueError("sequences is empty: there is nothing to cut windows from")
+    arrays = [np.asarray(v) for v in values]
+    first = arrays[0]
+    if first.ndim not in (1, 2):
+        raise ValueError(f"each sequence must be 1-D token ids or 2-D features, got shape {first.shape}")
+    for index, array in enumerate(arrays):
+        if array.ndim != first.ndim or array.shape[1:] != first.shape[1:]:
+            raise ValueError(f"sequence {index} has shape {array.shape}, unlike the first one's {first.shape}")
+    return arrays
+
+
+def count_windows(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarray], seq_length: int, shift: int = 1) -> int:
+    """Number of windows of ``seq_length + 1`` elements, cut every ``shift`` elements
+    inside each sequence (a sequence shorter than a window gives none)."""
+    seq_length = _check_int("seq_length", seq_length)
+    shift = _check_int("shift", shift)
+    lengths = np.array([len(s) for s in _as_sequence_list(sequences)])
+    return int(np.maximum(0, (lengths - (seq_length + 1)) // shift + 1).sum())
+
+
+def sequence_dataset(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarray]):
+    """A ``tf.data.Dataset`` with one element per sequence (piece), from in-memory arrays.
+
+    Token ids become int32, features float32. The arrays are stored once, as one ragged
+    tensor, not copied per window.
+    """
+    tf = _tf()
+    arrays = _as_sequence_list(sequences)
+    dtype = np.int32 if np.issubdtype(arrays[0].dtype, np.integer) else np.float32
+    flat = np.concatenate([a.astype(dtype) for a in arrays], axis=0)
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    ragged = tf.RaggedTensor.from_row_lengths(flat, lengths)
+    return tf.data.Dataset.from_tensor_slices(ragged)
+
+
+def _transpose_features(tf, windows, seed, max_transpose: int):
+    """Move each window's pitches by its own random shift, among those that stay in 0-127."""
+    pitch = windows[..., 0]
+    shifts = tf.range(-max_transpose, max_transpose + 1, dtype=windows.dtype)
+    lowest = tf.reduce_min(pitch, axis=1, keepdims=True)
+    highest = tf.reduce_max(pitch, axis=1, keepdims=True)
+    allowed = (lowest + shifts >= 0) & (highest + shifts <= 127)
+    logits = tf.where(allowed, 0.0, -np.inf)
+    choice = tf.random.stateless_categorical(logits, 1, seed=seed)[:, 0]
+    moved = pitch + tf.gather(shifts, choice)[:, None]
+    return tf.concat([moved[..., None], windows[..., 1:]], axis=-1)
+
+
+def _transpose_tokens(tf, windows, seed, table):
+    """Move each window by a random shift under which every token stays in the vocabulary."""
+    moved = tf.gather(table, windows, axis=1)  # (n_shifts, batch, length)
+    allowed = tf.transpose(tf.reduce_all(moved >= 0, axis=-1))  # (batch, n_shifts)
+    logits = tf.where(allowed, 0.0, -np.inf)
+    choice = tf.random.stateless_categorical(logits, 1, seed=seed)[:, 0]
+    return tf.gather(tf.transpose(moved, [1, 0, 2]), choice, batch_dims=1)
+
+
+def _split_window(windows, target: str):
+    inputs = windows[:, :-1]
+    if target == "sequence":
+        return inputs, windows[:, 1:]
+    last = windows[:, -1]
+    if windows.shape.rank == 3:
+        # Pitch is a class (sparse cross-entropy), step and duration are values.
+        import tensorflow as tf
+
+        return inputs, {"pitch": tf.cast(last[:, 0], tf.int32), "step": last[:, 1], "duration": last[:, 2]}
+    return inputs, last
+
+
+def window_dataset(
+    sequences: Any,
+    seq_length: int,
+    *,
+    shift: int = 1,
+    target: str = "next",
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+    shuffle_buffer: int | None = None,
+    cache: bool | str = False,
+    max_transpose: int = 0,
+    transposition: np.ndarray | None = None,
+    drop_remainder: bool = False,
+    prefetch: bool = True,
+):
+    """Batches of ``(x, y)`` windows cut inside each sequence.
+
+    Parameters
+    ----------
+    sequences : dict or list of np.ndarray, or tf.data.Dataset
+        Per-piece feature arrays ``(n_notes, 3)`` or token-id arrays ``(n_tokens,)``
+        (e.g. from :func:`feature_sequences` or :func:`token_sequences`), or a dataset
+        yielding one such sequence per element (:func:`read_tfrecords`).
+    seq_length : int
+        Input length; each window holds ``seq_length + 1`` elements.
+    shift : int, default 1
+        Distance between the starts of consecutive windows of a piece.
+    target : {"next", "sequence"}
+        ``"next"``: ``y`` is the element after the window (for features a dict
+        ``{"pitch", "step", "duration"}`` of shape ``(batch,)`` each). ``"sequence"``:
+        ``y`` is the window shifted by one, ``(batch, seq_length[, 3])``.
+    batch_size : int, default 64
+    shuffle : bool, default False
+        Shuffle windows (reshuffled every epoch, reproducibly for a given ``seed``).
+    seed : int, default 0
+        Seed of the shuffle and of the transpositions.
+    shuffle_buffer : int, optional
+        Default: every window (a full shuffle) for in-memory sequences, else 10,000.
+    cache : bool or str, default False
+        Cache the cut windows in memory (True) or in files with this prefix (str), so
+        later epochs skip reading and cutting.
+    max_transpose : int, default 0
+        Move each window by a random number of semitones in ``-max_transpose..+max_transpose``,
+        chosen among the shifts that keep every pitch in 0-127 (and, for tokens, in the
+        vocabulary).
+    transposition : np.ndarray, optional
+        For tokens with ``max_transpose > 0``: the table of :func:`transposition_table`
+        with ``max_shift == max_transpose``.
+    drop_remainder : bool, default False
+        Drop the last, smaller batch (for strategies that need equal batches).
+    prefetch : bool, default True
+        Prefetch batches (``tf.data.AUTOTUNE``) so training never waits for input.
+
+    Returns
+    -------
+    dataset : tf.data.Dataset
+    """
+    tf = _tf()
+    seq_length = _check_int("seq_length", seq_length)
+    shift = _check_int("shift", shift)
+    batch_size = _check_int("batch_size", batch_size)
+    max_transpose = _check_int("max_transpose", max_transpose, 0)
+    if target not in _TARGETS:
+        raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
+    if isinstance(sequences, tf.data.Dataset):
+        pieces = sequences
+        n_windows = None
+    else:
+        n_windows = count_windows(sequences, seq_length, shift)
+        if n_windows == 0:
+            raise ValueError(f"no sequence is longer than seq_length={seq_length}: there are no windows to train on")
+        pieces = sequence_dataset(sequences)
+    is_tokens = pieces.element_spec.shape.rank == 1
+    if max_transpose and is_tokens:
+        if transposition is None:
+            raise ValueError("max_transpose > 0 on tokens needs transposition=transposition_table(vocabulary, encoding, max_transpose)")
+        transposition = np.asarray(transposition, dtype=np.int32)
+        if transposition.ndim != 2 or transposition.shape[0] != 2 * max_transpose + 1:
+            raise ValueError(f"transposition must have {2 * max_transpose + 1} rows for max_transpose={max_transpose}, got shape {transposition.shape}")
+
+    window = seq_length + 1
+    windows = pieces.map(
+        lambda piece: tf.signal.frame(piece, window, shift, axis=0),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    ).unbatch()
+    if cache:
+        windows = windows.cache("" if cache is True else str(cache))
+    if shuffle:
+        buffer = shuffle_buffer or (n_windows if n_windows else 10_000)
+        windows = windows.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    batches = windows.batch(batch_size, drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if max_transpose:
+        # One seed per batch from a seeded stream, so the shifts repeat for a seed.
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        table = None if not is_tokens else tf.constant(transposition)
+        if is_tokens:
+            batches = tf.data.Dataset.zip((batches, seeds)).map(
+                lambda w, s: _transpose_tokens(tf, w, s, table), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+        else:
+            batches = tf.data.Dataset.zip((batches, seeds)).map(
+                lambda w, s: _transpose_features(tf, w, s, max_transpose), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+            )
+    batches = batches.map(lambda w: _split_window(w, target), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if prefetch:
+        batches = batches.prefetch(tf.data.AUTOTUNE)
+    return batches
+
+
+@dataclass
+class SplitDatasets:
+    """Train, validation and test datasets of one corpus, and what made them.
+
+    Attributes
+    ----------
+    train, validation, test : tf.data.Dataset or None
+        ``None`` for a split without pieces long enough for a window.
+    sequences : dict
+        ``{split: {key: array}}``, the encoded pieces of each split.
+    n_windows : dict
+        ``{split: number of windows}`` (before batching).
+    vocabulary : Vocabulary or None
+        For token encodings (built on the training split).
+    encoding : str
+    """
+
+    train: Any
+    validation: Any
+    test: Any
+    sequences: dict[str, dict] = field(repr=False)
+    n_windows: dict[str, int]
+    vocabulary: Vocabulary | None
+    encoding: str
+
+
+def corpus_datasets(
+    corpus: Any,
+    encoding: str = "pitch_step_duration",
+    *,
+    seq_length: int = 32,
+    target: str = "next",
+    batch_size: int = 64,
+    shift: int = 1,
+    seed: int = 0,
+    max_transpose: int = 0,
+    cache: bool = True,
+    drop_remainder: bool = False,
+    vocabulary: Vocabulary | None = None,
+    min_count: int = 1,
+    **options: Any,
+) -> SplitDatasets:
+    """Datasets of windows for the train, validation and test splits of a corpus.
+
+    The splits are the corpus's own piece-level splits (``corpus.split(name)``). Only
+    the training set is shuffled and transposed; validation and test are read in order.
+
+    Parameters
+    ----------
+    corpus : musicalpy.corpus.Corpus
+    encoding : str, default "pitch_step_duration"
+        ``"pitch_step_duration"`` for float features, or a token encoding of
+        :data:`TOKEN_ENCODINGS`.
+    seq_length, target, batch_size, shift, seed, max_transpose, cache, drop_remainder
+        See :func:`window_dataset`.
+    vocabulary : Vocabulary, optional
+        For tokens; default: built on the training split (see :func:`token_sequences`).
+    min_count : int, default 1
+        For a vocabulary built here.
+    **options
+        Keyword arguments of the encoder.
+    """
+    sequences: dict[str, dict] = {}
+    for split in ("train", "validation", "test"):
+        notes = corpus.split(split).notes
+        if encoding == "pitch_step_duration":
+            if options:
+                raise ValueError(f"pitch_step_duration takes no encoder options, got {sorted(options)}")
+            sequences[split] = feature_sequences(notes) if len(notes) else {}
+        else:
+            if len(notes) == 0:
+                sequences[split] = {}
+                continue
+            sequences[split], built = token_sequences(notes, encoding, vocabulary=vocabulary, min_count=min_count, **options)
+            vocabulary = vocabulary or built
+    table = None
+    if max_transpose and encoding != "pitch_step_duration":
+        table = transposition_table(vocabulary, encoding, max_transpose)
+    datasets: dict[str, Any] = {}
+    n_windows: dict[str, int] = {}
+    for split, seqs in sequences.items():
+        n_windows[split] = count_windows(seqs, seq_length, shift) if seqs else 0
+        if n_windows[split] == 0:
+            datasets[split] = None
+            continue
+        training = split == "train"
+        datasets[split] = window_dataset(
+            seqs,
+            seq_length,
+            shift=shift,
+            target=target,
+            batch_size=batch_size,
+            shuffle=training,
+            seed=seed,
+            cache=cache,
+            max_transpose=max_transpose if training else 0,
+            transposition=table if training else None,
+            drop_remainder=drop_remainder,
+        )
+    if datasets["train"] is None:
+        raise ValueError(f"the training split has no piece longer than seq_length={seq_length}")
+    return SplitDatasets(
+        datasets["train"], datasets["validation"], datasets["test"], sequences, n_windows,
+        None if encoding == "pitch_step_duration" else vocabulary, encoding,
+    )
+
+
+# ----------------------------------------------------------------------------- TFRecord
+
+
+def write_tfrecords(
+    sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarray],
+    directory: str | os.PathLike,
+    *,
+    n_shards: int = 4,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write encoded pieces to sharded TFRecord files, one ``tf.train.Example`` per piece.
+
+    Pieces go round-robin to ``shard-00000-of-0000N.tfrecord`` files; ``spec.json``
+    records the dtype and width so that :func:`read_tfrecords` needs no arguments.
+
+    Parameters
+    ----------
+    sequences : dict or list of np.ndarray
+        Token ids ``(n,)`` (stored as int64) or features ``(n, width)`` (float32).
+    directory : path
+        Created if needed.
+    n_shards : int, default 4
+        At most one shard per piece.
+    overwrite : bool, default False
+        Existing shards are never replaced silently: FileExistsError unless True.
+
+    Returns
+    -------
+    shards : list of Path
+    """
+    tf = _tf()
+    arrays = _as_sequence_list(sequences)
+    n_shards = min(_check_int("n_shards", n_shards), len(arrays))
+    directory = Path(directory)
+    existing = sorted(directory.glob("shard-*.tfrecord")) if directory.exists() else []
+    if existing and not overwrite:
+        raise FileExistsError(f"{directory}: holds {len(existing)} TFRecord shard(s) already; pass overwrite=True to replace them")
+    for path in existing:
+        path.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    is_int = np.issubdtype(arrays[0].dtype, np.integer)
+    width = 0 if arrays[0].ndim == 1 else int(arrays[0].shape[1])
+    paths = [directory / f"shard-{i:05d}-of-{n_shards:05d}.tfrecord" for i in range(n_shards)]
+    writers = [tf.io.TFRecordWriter(str(p)) for p in paths]
+    try:
+        for index, array in enumerate(arrays):
+            flat = array.reshape(-1)
+            values = (
+                tf.train.Feature(int64_list=tf.train.Int64List(value=flat.astype(np.int64)))
+                if is_int
+                else tf.train.Feature(float_list=tf.train.FloatList(value=flat.astype(np.float32)))
+            )
+            example = tf.train.Example(features=tf.train.Features(feature={"values": values}))
+            writers[index % n_shards].write(example.SerializeToString())
+    finally:
+        for writer in writers:
+            writer.close()
+    spec = {"format": _SPEC_FORMAT, "version": 1, "dtype": "int64" if is_int else "float32", "width": width,
+            "n_sequences": len(arrays), "shards": [p.name for p in paths]}
+    (directory / _SPEC_FILE).write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+    return paths
+
+
+def read_tfrecords(
+    directory: str | os.PathLike,
+    *,
+    cycle_length: int | None = None,
+    shuffle_shards: bool = False,
+    seed: int = 0,
+    deterministic: bool = True,
+):
+    """Read the pieces written by :func:`write_tfrecords`, interleaving the shards.
+
+    Parameters
+    ----------
+    directory : path
+    cycle_length : int, optional
+        Shards read at once (default: all, up to the number of cores).
+    shuffle_shards : bool, default False
+        Shuffle the order of the shards (each epoch), reproducibly for ``seed``.
+    deterministic : bool, default True
+        False lets the interleave return whichever shard is ready first (faster, order
+        varies).
+
+    Returns
+    -------
+    dataset : tf.data.Dataset
+        One sequence per element: int32 ``(n,)`` ids or float32 ``(n, width)`` features,
+        ready for :func:`window_dataset`.
+    """
+    tf = _tf()
+    directory = Path(directory)
+    spec_path = directory / _SPEC_FILE
+    try:
+        spec = json.loads(spec_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{directory}: no {_SPEC_FILE}; write the shards with write_tfrecords") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{spec_path}: not readable JSON ({exc})") from exc
+    if spec.get("format") != _SPEC_FORMAT:
+        raise ValueError(f"{spec_path}: not a MusicalPy TFRecord spec")
+    paths = [str(directory / name) for name in spec["shards"]]
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"{directory}: shard(s) missing: {missing[:3]}")
+    is_int = spec["dtype"] == "int64"
+    width = int(spec["width"])
+    description = {"values": tf.io.VarLenFeature(tf.int64 if is_int else tf.float32)}
+
+    def parse(record):
+        values = tf.sparse.to_dense(tf.io.parse_single_example(record, description)["values"])
+        values = tf.cast(values, tf.int32) if is_int else values
+        return tf.reshape(values, (-1, width)) if width else values
+
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if shuffle_shards:
+        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    cycle = cycle_length or max(1, min(len(paths), os.cpu_count() or 1))
+    records = files.interleave(
+        tf.data.TFRecordDataset, cycle_length=cycle, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic
+    )
+    return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
