@@ -13,9 +13,12 @@ STAMP  := $(VENV)/.musicalpy-installed
 run: setup
 	$(VENV)/bin/musicalpy run --out outputs
 
+# Smoke runs write figures and music under outputs/test/, never over the committed
+# full-run figures in images/.
 test: setup
-	MUSICALPY_SMOKE=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks \
-		--nbval-lax --nbval-current-env -p no:cacheprovider
+	MUSICALPY_SMOKE=1 MPLBACKEND=Agg MUSICALPY_IMAGES_DIR=outputs/test/images \
+	MUSICALPY_OUTPUT_DIR=outputs/test MUSICALPY_LEADERBOARD=outputs/test/leaderboard.csv \
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
 
 setup: $(STAMP) system-audio
 

@@ -13,6 +13,7 @@ __all__ = [
     "cache_dir",
     "output_dir",
     "images_dir",
+    "leaderboard_path",
     "NOTE_COLUMNS",
 ]
 
@@ -74,3 +75,11 @@ def images_dir() -> Path:
     """Where :func:`musicalpy.render.save_fig` writes figures: ``MUSICALPY_IMAGES_DIR``,
     else ``images/`` of the checkout, else ``~/.cache/musicalpy/images``."""
     return _dir_from("MUSICALPY_IMAGES_DIR", "images", "images")
+
+
+def leaderboard_path() -> Path:
+    """The shared leaderboard CSV: ``MUSICALPY_LEADERBOARD``, else
+    ``leaderboard.csv`` in :func:`output_dir`. The notebook runner points it at the
+    top of ``outputs/`` so that every notebook's rows land in one file."""
+    value = os.environ.get("MUSICALPY_LEADERBOARD")
+    return Path(value).expanduser() if value else output_dir() / "leaderboard.csv"

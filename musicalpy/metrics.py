@@ -147,7 +147,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import output_dir
+from ._config import leaderboard_path, output_dir
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
 
 __all__ = [
@@ -1198,8 +1198,8 @@ def bits_per_note(total_log_likelihood: float, n_notes: int) -> float:
 class Leaderboard:
     """One row per (model, representation, split): likelihoods and musical measures.
 
-    The table lives in a CSV file (default ``outputs/leaderboard.csv`` under
-    :func:`musicalpy.output_dir`). Creating a leaderboard reads the file when it exists;
+    The table lives in a CSV file (default :func:`musicalpy._config.leaderboard_path`:
+    ``MUSICALPY_LEADERBOARD``, else ``leaderboard.csv`` under :func:`musicalpy.output_dir`). Creating a leaderboard reads the file when it exists;
     :meth:`add` appends a row, or replaces the row with the same model, representation
     and split; :meth:`save` re-reads the file first and merges, so rows that another
     notebook wrote meanwhile are kept, never silently overwritten.
@@ -1224,7 +1224,7 @@ class Leaderboard:
                "pitch_histogram_kl", "mean_oa", "n_samples", "training_time_s", "notes")
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else output_dir() / "leaderboard.csv"
+        self.path = Path(path) if path is not None else leaderboard_path()
         self._frame = self._read(self.path)
         self._added: list[tuple[str, str, str]] = []
 

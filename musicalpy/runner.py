@@ -34,8 +34,9 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     """Execute one notebook; write ``<out_dir>/<name>.ipynb`` and ``.html``.
 
     The kernel runs with the notebook's folder as working directory,
-    ``MUSICALPY_OUTPUT_DIR=<out_dir>/<name>`` (where the notebook writes its music) and
-    ``MUSICALPY_NOTEBOOK=<name>`` (where ``save_fig`` puts its figures).
+    ``MUSICALPY_OUTPUT_DIR=<out_dir>/<name>`` (where the notebook writes its music),
+    ``MUSICALPY_NOTEBOOK=<name>`` (where ``save_fig`` puts its figures) and
+    ``MUSICALPY_LEADERBOARD=<out_dir>/leaderboard.csv`` (one leaderboard for all).
     Returns a summary row: name, seconds, status, error.
     """
     import nbformat
@@ -52,6 +53,7 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     env_backup = dict(os.environ)
     os.environ["MUSICALPY_OUTPUT_DIR"] = str(music_dir)
     os.environ["MUSICALPY_NOTEBOOK"] = name
+    os.environ.setdefault("MUSICALPY_LEADERBOARD", str(out_dir / "leaderboard.csv"))
     if smoke is not None:
         os.environ["MUSICALPY_SMOKE"] = "1" if smoke else "0"
     started = time.perf_counter()
