@@ -8,6 +8,12 @@ Examples
     musicalpy run --out outputs        # the main job: demo chorale + every notebook
     musicalpy corpus list              # embedded corpora and what is cached
     musicalpy corpus describe bach     # pieces, notes, splits and the load report
+    musicalpy corpus export bach --format midi --out chorales/
+    musicalpy train hmm --corpus bach                  # -> models/hmm (card.json + .npz)
+    musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
+    musicalpy render samples/hmm_sample_0.mid --wav --svg --pianoroll
+    musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
+    musicalpy evaluate models/markov models/hmm --corpus bach
 
 Errors are one line on stderr: exit code 2 for a usage error, 1 for a failure.
 """
@@ -110,13 +116,203 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
             print(cached.to_string(index=False))
         return 0
     if not args.source:
-        raise _UsageError("corpus describe needs a corpus name or path")
+        raise _UsageError(f"corpus {args.action} needs a corpus name or path")
+    if args.action == "export":
+        return _corpus_export(args)
     corpus = load_corpus(args.source, limit=args.limit)
     print(corpus)
     print(corpus.describe().round(3).to_string())
     if not corpus.report.empty:
         print("\ncould not load:")
         print(corpus.report.to_string(index=False))
+    return 0
+
+
+def _safe_stem(name: str) -> str:
+    """A piece id as a file name: folders and odd characters become underscores."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)).strip("._") or "piece"
+
+
+def _check_free(paths: list[Path], force: bool) -> None:
+    """Refuse to overwrite what a user made, unless --force."""
+    taken = [p for p in paths if p.exists()]
+    if taken and not force:
+        more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise FileExistsError(f"{taken[0]} exists{more}; pass --force to overwrite")
+
+
+def _corpus_export(args: argparse.Namespace) -> int:
+    from .corpus import load_corpus
+    from .midi import write_midi
+
+    if not args.out:
+        raise _UsageError("corpus export needs --out DIR")
+    corpus = load_corpus(args.source, limit=args.limit)
+    out = Path(args.out)
+    targets = {piece: out / f"{_safe_stem(piece)}.mid" for piece in corpus.piece_ids}
+    _check_free(list(targets.values()), args.force)
+    for piece, path in targets.items():
+        write_midi(corpus.piece(piece), path)
+    print(f"wrote {len(targets)} MIDI files to {out}")
+    return 0
+
+
+def _quiet_tensorflow() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from . import zoo
+
+    out = Path(args.out) if args.out else zoo.models_dir() / args.kind
+    if out.exists() and not args.force:  # before spending minutes on training
+        raise FileExistsError(f"{out} exists; pass --force to replace it or --out to choose another folder")
+    _quiet_tensorflow()
+    model = zoo.train(args.kind, args.corpus, epochs=args.epochs, limit=args.limit,
+                      smoke=True if args.smoke else None, progress=True)
+    path = model.save(out, force=args.force)
+    print(f"saved {args.kind} model to {path} (card: {path / 'card.json'})")
+    return 0
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from . import zoo
+    from .midi import read_midi, write_midi
+    from .render import write_score_svg, write_wav
+
+    if (args.notes is None) == (args.seconds is None):
+        raise _UsageError("give exactly one of --notes N and --seconds S")
+    _quiet_tensorflow()
+    model = zoo.load(args.model_dir)
+    primer = None
+    if args.primer:
+        primer = read_midi(args.primer)
+    out = Path(args.out)
+    stems = [out / f"{_safe_stem(model.name)}_sample_{k}" for k in range(args.n_samples)]
+    suffixes = [".mid"] + ([] if args.no_audio else [".wav"]) + ([] if args.no_score else [".svg"])
+    _check_free([stem.with_suffix(s) for stem in stems for s in suffixes], args.force)
+    notes = model.generate(n_notes=args.notes, seconds=args.seconds, n_samples=args.n_samples,
+                           temperature=args.temperature, top_p=args.top_p, primer=primer, seed=args.seed)
+    for k, stem in enumerate(stems):
+        sample = notes[notes["piece"] == f"sample_{k}"]
+        if sample.empty:
+            print(f"sample {k}: the model wrote no notes; nothing saved")
+            continue
+        written = [write_midi(sample, stem.with_suffix(".mid"))]
+        if not args.no_audio:
+            written.append(write_wav(sample, stem.with_suffix(".wav")))
+        if not args.no_score:
+            written.append(write_score_svg(sample, stem.with_suffix(".svg")))
+        print(f"sample {k}: {len(sample)} notes, {sample['end'].max():.1f} s -> "
+              + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .midi import read_midi
+
+    source = Path(args.file)
+    notes = read_midi(source)
+    wanted = [w for w in ("wav", "svg", "pianoroll") if getattr(args, w)] or ["wav", "svg", "pianoroll"]
+    out = Path(args.out) if args.out else source.parent
+    paths = {"wav": out / f"{source.stem}.wav", "svg": out / f"{source.stem}.svg",
+             "pianoroll": out / f"{source.stem}_pianoroll.png"}
+    _check_free([paths[w] for w in wanted], args.force)
+    for what in wanted:
+        if what == "wav":
+            from .render import write_wav
+
+            write_wav(notes, paths[what])
+        elif what == "svg":
+            from .render import write_score_svg
+
+            write_score_svg(notes, paths[what], measures=args.measures)
+        else:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+
+            from .render import plot_pianoroll
+
+            ax = plot_pianoroll(notes, title=source.name)
+            paths[what].parent.mkdir(parents=True, exist_ok=True)
+            ax.figure.savefig(paths[what], dpi=120, bbox_inches="tight")
+            plt.close(ax.figure)
+        print(f"{what}: {paths[what]}")
+    return 0
+
+
+def _time_signature(path: Path) -> str:
+    from .midi import load_pretty_midi
+
+    changes = load_pretty_midi(path).time_signature_changes
+    return f"{changes[0].numerator}/{changes[0].denominator}" if changes else "4/4"
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import analysis
+    from .metrics import SCALAR_FEATURES, piece_features
+    from .midi import read_midi
+
+    source = Path(args.file)
+    notes = read_midi(source)
+    pitched = notes[~notes["is_drum"]]
+    print(f"{source.name}: {len(notes)} notes, {notes['part'].nunique()} part(s), {notes['end'].max():.1f} s")
+    if pitched.empty:
+        print("key: none (only drum notes)")
+    else:
+        key = analysis.find_key(pitched, profile=args.profile)
+        print(f"key ({args.profile}): {analysis.key_name(key)} (r = {key.correlationCoefficient:.3f}); "
+              f"next: {', '.join(analysis.key_name(k) for k in key.alternateInterpretations[:2])}")
+        meter = args.time_signature or _time_signature(source)
+        windows = analysis.windowed_keys(pitched, meter)
+        size = min(args.window, int(windows["window"].max()))
+        chosen = windows[(windows["window"] == size) & (windows["key"] != "")]
+        counts = chosen["key"].value_counts()
+        print(f"keys of the {len(chosen)} windows of {size} bar(s) in {meter}: "
+              + ", ".join(f"{k} {n}" for k, n in counts.head(6).items()))
+    features = piece_features(notes)
+    print("features:")
+    for name in SCALAR_FEATURES:
+        value = features.get(name)
+        if value is None:
+            continue
+        shown = "nan" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.4g}"
+        print(f"  {name:<22} {shown}")
+    if features.get("flag"):
+        print(f"  flag: {features['flag']}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import zoo
+    from .metrics import Leaderboard
+
+    _quiet_tensorflow()
+    models = [zoo.load(path) for path in args.model_dirs]  # every folder checked before any work
+    corpus = zoo.training_corpus(args.corpus, limit=args.limit)
+    reference = corpus.split("test").notes
+    if reference.empty:
+        raise ValueError(f"{args.corpus}: the test split is empty; load more pieces")
+    board = Leaderboard(args.leaderboard)
+    for model in models:
+        row, comparison, _ = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes, seed=args.seed)
+        board.add(comparison=comparison, **row)
+        print(f"{model.name}: {row['bits_per_note']:.3f} bits/note, {row['bits_per_token']:.3f} bits/token, "
+              f"mean OA {board.frame.set_index('model').loc[model.name, 'mean_oa']:.3f}")
+    path = board.save()
+    columns = ["model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "pitch_histogram_kl",
+               "training_time_s", "generation_notes_per_s"]
+    frame = board.frame
+    names = {m.name for m in models}
+    shown = frame[frame["model"].isin(names)][[c for c in columns if c in frame.columns]]
+    print(shown.round(3).to_string(index=False))
+    print(f"leaderboard saved: {path}")
     return 0
 
 
@@ -129,28 +325,120 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0")
+    return value
+
+
+def _sub(sub, name: str, help_text: str, examples: str, func) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=f"{help_text}\n\nexamples:\n{examples}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
+    from .zoo import KINDS
+
     parser = _Parser(prog="musicalpy", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    doctor = sub.add_parser("doctor", help="check versions, audio, sheet music and corpora",
-                            description="Print what MusicalPy found and the command that fixes each missing piece.")
-    doctor.set_defaults(func=_cmd_doctor)
-    run = sub.add_parser("run", help="the main job: execute every notebook, write outputs/",
-                         description="Render a demo chorale, then execute the notebooks in order.\n\n"
-                                     "example: musicalpy run --out outputs --notebooks 01 02",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _sub(sub, "doctor", "check versions, audio, sheet music and corpora",
+         "  musicalpy doctor", _cmd_doctor)
+    run = _sub(sub, "run", "the main job: execute every notebook, write outputs/",
+               "  musicalpy run --out outputs --notebooks 01 02", _cmd_run)
     run.add_argument("--out", default=None, help="output folder (default: outputs/)")
     run.add_argument("--notebooks", nargs="*", help="name prefixes to run (default: all)")
     run.add_argument("--smoke", action="store_true", help="smoke settings (as MUSICALPY_SMOKE=1)")
     run.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
-    run.set_defaults(func=_cmd_run)
-    corpus = sub.add_parser("corpus", help="list or describe corpora",
-                            description="examples: musicalpy corpus list; musicalpy corpus describe bach",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    corpus.add_argument("action", choices=["list", "describe"])
-    corpus.add_argument("source", nargs="?", help="corpus name or path (for describe)")
-    corpus.add_argument("--limit", type=int, default=None, help="load at most N pieces")
-    corpus.set_defaults(func=_cmd_corpus)
+
+    corpus = _sub(sub, "corpus", "list, describe or export corpora",
+                  "  musicalpy corpus list\n  musicalpy corpus describe bach\n"
+                  "  musicalpy corpus export bach --format midi --out chorales/", _cmd_corpus)
+    corpus.add_argument("action", choices=["list", "describe", "export"])
+    corpus.add_argument("source", nargs="?", help="corpus name or path (describe, export)")
+    corpus.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
+    corpus.add_argument("--format", choices=["midi"], default="midi", help="export format (midi)")
+    corpus.add_argument("--out", help="export folder")
+    corpus.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    train = _sub(sub, "train", "train a model with its notebook's defaults and save it with a card",
+                 "  musicalpy train markov --corpus bach\n"
+                 "  musicalpy train lstm --corpus bach --epochs 5 --out models/lstm-5\n"
+                 "  musicalpy train hmm --corpus data/maestro-v3.0.0 --limit 20 --force", _cmd_train)
+    train.add_argument("kind", choices=KINDS, help="model kind")
+    train.add_argument("--corpus", default="bach", help="corpus name or path (default: bach)")
+    train.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
+    train.add_argument("--epochs", type=_positive_int, default=None,
+                       help="training epochs (Baum-Welch iterations for hmm; none for unigram/markov)")
+    train.add_argument("--out", help="model folder (default: models/KIND)")
+    train.add_argument("--force", action="store_true", help="replace an existing model folder")
+    train.add_argument("--smoke", action="store_true", help="tiny settings, for a quick check")
+
+    generate = _sub(sub, "generate", "generate music with a trained model: .mid, .wav and .svg per sample",
+                    "  musicalpy generate models/hmm --notes 200 --out samples/\n"
+                    "  musicalpy generate models/lstm --seconds 30 --temperature 0.8 --top-p 0.9 "
+                    "--n-samples 4 --seed 1 --out samples/\n"
+                    "  musicalpy generate models/markov --notes 100 --primer opening.mid --out samples/",
+                    _cmd_generate)
+    generate.add_argument("model_dir", help="a folder written by musicalpy train")
+    generate.add_argument("--notes", type=_positive_int, help="notes per sample")
+    generate.add_argument("--seconds", type=_positive_float, help="seconds per sample")
+    generate.add_argument("--temperature", type=_positive_float, default=1.0, help="below 1 safer, above 1 wilder")
+    generate.add_argument("--top-p", type=_positive_float, default=None, help="nucleus sampling (lstm, wavenet)")
+    generate.add_argument("--primer", help="a MIDI file to continue (unigram, markov, lstm, wavenet)")
+    generate.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
+    generate.add_argument("--n-samples", type=_positive_int, default=1, help="how many pieces")
+    generate.add_argument("--out", required=True, help="output folder")
+    generate.add_argument("--no-audio", action="store_true", help="skip the .wav files")
+    generate.add_argument("--no-score", action="store_true", help="skip the .svg scores")
+    generate.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    render = _sub(sub, "render", "render a MIDI file as audio, sheet music and a piano roll",
+                  "  musicalpy render piece.mid                 # all three, next to the file\n"
+                  "  musicalpy render piece.mid --svg --measures 8 --out scores/", _cmd_render)
+    render.add_argument("file", help="a .mid file")
+    render.add_argument("--wav", action="store_true", help="audio (FluidSynth)")
+    render.add_argument("--svg", action="store_true", help="sheet music (verovio)")
+    render.add_argument("--pianoroll", action="store_true", help="piano-roll PNG")
+    render.add_argument("--measures", type=_positive_int, default=None, help="engrave the first N measures")
+    render.add_argument("--out", help="output folder (default: the file's folder)")
+    render.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    analyze = _sub(sub, "analyze", "key, keys per window of bars, and the musical features of a MIDI file",
+                   "  musicalpy analyze piece.mid\n  musicalpy analyze piece.mid --profile temperley --window 2",
+                   _cmd_analyze)
+    analyze.add_argument("file", help="a .mid file")
+    analyze.add_argument("--profile", default="krumhansl",
+                         choices=["krumhansl", "aarden", "bellman", "temperley", "simple"], help="key profile")
+    analyze.add_argument("--window", type=_positive_int, default=4, help="bars per window (default 4)")
+    analyze.add_argument("--time-signature", help="bars of this meter (default: the file's, else 4/4)")
+
+    evaluate = _sub(sub, "evaluate", "score models on the test split, compare their samples, save the leaderboard",
+                    "  musicalpy evaluate models/markov models/hmm models/lstm --corpus bach\n"
+                    "  musicalpy evaluate models/* --corpus bach --n-samples 16 --leaderboard board.csv",
+                    _cmd_evaluate)
+    evaluate.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="folders written by musicalpy train")
+    evaluate.add_argument("--corpus", default="bach", help="corpus name or path (its test split is used)")
+    evaluate.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
+    evaluate.add_argument("--n-samples", type=_positive_int, default=8, help="generated pieces per model")
+    evaluate.add_argument("--notes", type=_positive_int, default=200, help="notes per generated piece")
+    evaluate.add_argument("--seed", type=int, default=0, help="random seed")
+    evaluate.add_argument("--leaderboard", help="CSV file (default: outputs/leaderboard.csv)")
     return parser
 
 
@@ -168,8 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"musicalpy: {exc} (see musicalpy --help)", file=sys.stderr)
         return 2
-    except (MusicalPyError, FileNotFoundError, ValueError, OSError) as exc:
-        print(f"musicalpy: {exc}", file=sys.stderr)
+    except (MusicalPyError, FileNotFoundError, ValueError, OSError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"musicalpy: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("musicalpy: interrupted", file=sys.stderr)

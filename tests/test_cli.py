@@ -51,3 +51,151 @@ def test_corpus_describe_maestro_fixture(data_dir, tmp_path):
     result = _run("corpus", "describe", str(data_dir / "maestro-v3.0.0"), env=env)
     assert result.returncode == 0, result.stderr
     assert "3 pieces, 48 notes" in result.stdout
+
+
+# ------------------------------------------------------------------ the model commands
+
+
+@pytest.fixture
+def env(tmp_path):
+    """Outputs and models in a temporary folder, never in the checkout."""
+    import os
+
+    return {**os.environ, "MUSICALPY_OUTPUT_DIR": str(tmp_path / "outputs"),
+            "MUSICALPY_MODELS_DIR": str(tmp_path / "models"), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.fixture(scope="module")
+def markov_dir(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("zoo") / "markov"
+    result = _run("train", "markov", "--corpus", "bach", "--limit", "6", "--out", str(folder),
+                  env={**os.environ, "MUSICALPY_OUTPUT_DIR": str(folder.parent / "outputs")})
+    assert result.returncode == 0, result.stderr
+    assert "validation bits per note" in result.stdout
+    return folder
+
+
+def test_train_writes_a_card_and_refuses_to_overwrite(markov_dir, env):
+    import json
+
+    card = json.loads((markov_dir / "card.json").read_text())
+    assert card["kind"] == "markov" and card["data"]["corpus"] == "bach" and card["data"]["limit"] == 6
+    assert card["data"]["pieces"] == {"train": 4, "validation": 1, "test": 1}
+    assert card["validation"]["bits_per_note"] > 0
+    again = _run("train", "markov", "--corpus", "bach", "--limit", "6", "--out", str(markov_dir), env=env)
+    assert again.returncode == 1 and "exists; pass --force" in again.stderr
+    assert json.loads((markov_dir / "card.json").read_text())["created"] == card["created"]
+
+
+def test_train_default_folder_and_force(env, tmp_path):
+    first = _run("train", "unigram", "--corpus", "bach", "--limit", "6", env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "models" / "unigram" / "card.json").exists()
+    forced = _run("train", "unigram", "--corpus", "bach", "--limit", "6", "--force", env=env)
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_generate_writes_midi_audio_and_score(markov_dir, env, tmp_path):
+    import pretty_midi
+
+    out = tmp_path / "samples"
+    result = _run("generate", str(markov_dir), "--notes", "24", "--n-samples", "2", "--seed", "1", "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"markov_sample_{k}{ext}" for k in (0, 1) for ext in (".mid", ".svg", ".wav")]
+    midi = pretty_midi.PrettyMIDI(str(out / "markov_sample_0.mid"))
+    assert sum(len(i.notes) for i in midi.instruments) == 24
+    assert (out / "markov_sample_0.svg").read_text().lstrip().startswith("<")
+    again = _run("generate", str(markov_dir), "--notes", "24", "--out", str(out), env=env)
+    assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_generate_seconds_and_primer(markov_dir, env, tmp_path):
+    import pretty_midi
+
+    out = tmp_path / "timed"
+    result = _run("generate", str(markov_dir), "--seconds", "5", "--out", str(out), "--no-audio", "--no-score", env=env)
+    assert result.returncode == 0, result.stderr
+    midi = pretty_midi.PrettyMIDI(str(out / "markov_sample_0.mid"))
+    assert 0 < midi.get_end_time() <= 5.0 + 1e-3
+    primed = _run("generate", str(markov_dir), "--notes", "8", "--primer", str(out / "markov_sample_0.mid"),
+                  "--out", str(tmp_path / "primed"), "--no-audio", "--no-score", env=env)
+    assert primed.returncode == 0, primed.stderr
+
+
+def test_render_and_analyze_a_known_chorale(env, tmp_path):
+    from music21 import corpus
+
+    from musicalpy.midi import from_music21, write_midi
+
+    path = write_midi(from_music21(corpus.parse("bach/bwv66.6"), piece="bwv66.6"), tmp_path / "bwv66.6.mid")
+    result = _run("analyze", str(path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "key (krumhansl): F# minor" in result.stdout
+    assert "windows of 4 bar(s)" in result.stdout and "pitch_class_entropy" in result.stdout
+    rendered = _run("render", str(path), "--pianoroll", "--wav", env=env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert (tmp_path / "bwv66.6_pianoroll.png").stat().st_size > 1000
+    assert (tmp_path / "bwv66.6.wav").stat().st_size > 1000
+    assert not (tmp_path / "bwv66.6.svg").exists()
+
+
+def test_evaluate_saves_the_leaderboard(markov_dir, env, tmp_path):
+    import pandas as pd
+
+    board = tmp_path / "board.csv"
+    result = _run("evaluate", str(markov_dir), "--corpus", "bach", "--limit", "12", "--n-samples", "3",
+                  "--notes", "40", "--leaderboard", str(board), env=env)
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(board)
+    row = frame.set_index("model").loc["markov"]
+    assert row["split"] == "test" and row["n_samples"] == 3
+    assert 0 < row["bits_per_note"] < 20 and row["generation_notes_per_s"] > 0
+    assert "oa_pitch_range" in frame.columns
+    assert "leaderboard saved" in result.stdout
+
+
+def test_corpus_export_midi(data_dir, env, tmp_path):
+    out = tmp_path / "midi"
+    env = {**env, "MUSICALPY_CACHE_DIR": str(tmp_path / "cache")}
+    result = _run("corpus", "export", str(data_dir / "maestro-v3.0.0"), "--format", "midi", "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(list(out.glob("*.mid"))) == 3
+    again = _run("corpus", "export", str(data_dir / "maestro-v3.0.0"), "--out", str(out), env=env)
+    assert again.returncode == 1 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "generate", "render", "analyze", "evaluate", "corpus"])
+def test_every_command_has_help_with_examples(command):
+    result = _run(command, "--help")
+    assert result.returncode == 0
+    assert "examples:" in result.stdout and f"musicalpy {command}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("train", "gan"), 2, "invalid choice"),
+        (("train", "hmm", "--epochs", "0"), 2, "must be at least 1"),
+        (("train", "markov", "--epochs", "3", "--limit", "6", "--out", "{tmp}/m"), 1, "has no epochs"),
+        (("train", "markov", "--corpus", "/no/such/corpus"), 1, "no such corpus name or path"),
+        (("generate", "{tmp}", "--out", "{tmp}/x"), 2, "exactly one of --notes N and --seconds S"),
+        (("generate", "{tmp}/nothing", "--notes", "5", "--out", "{tmp}/x"), 1, "no such model folder"),
+        (("generate", "{tmp}", "--notes", "5", "--out", "{tmp}/x"), 1, "not a model folder"),
+        (("generate", "{tmp}/bad", "--notes", "5", "--out", "{tmp}/x"), 1, "unreadable"),
+        (("render", "{tmp}/missing.mid"), 1, "missing.mid"),
+        (("analyze", "{tmp}/bad/card.json"), 1, "card.json"),
+        (("evaluate", "{tmp}/nothing"), 1, "no such model folder"),
+        (("corpus", "export", "bach"), 2, "needs --out DIR"),
+    ],
+)
+def test_model_command_errors_are_one_line(args, code, message, tmp_path, env):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "card.json").write_text("{not json")
+    result = _run(*(a.replace("{tmp}", str(tmp_path)) for a in args), env=env)
+    assert result.returncode == code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("musicalpy:")]) == 1
