@@ -59,7 +59,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import MusicalPyError, cache_dir
-from .midi import BEAT_COLUMNS, NOTE_COLUMNS, as_note_table, empty_notes, from_music21, read_midi
+from .midi import BEAT_COLUMNS, NOTE_COLUMNS, empty_notes, from_music21, read_midi
 
 __all__ = [
     "Corpus",
@@ -535,7 +535,7 @@ def _name_chorale_voices(notes: pd.DataFrame) -> pd.DataFrame:
     names = list(dict.fromkeys(notes["part"]))
     mapping: dict[str, str] = {}
     if len(names) == 4 and all(n.startswith("spine_") for n in names):
-        mapping = dict(zip(names, VOICES))
+        mapping = dict(zip(names, VOICES, strict=True))
     else:
         for voice in VOICES:
             if voice in names:
@@ -613,7 +613,7 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
             bar.update()
     bar.close()
     frames, rows, failures = [], [], []
-    for job, (notes, row, reason) in zip(jobs, results):
+    for job, (notes, row, reason) in zip(jobs, results, strict=True):
         if reason is not None:
             failures.append({"source": job["source"] + (f"#X:{job['number']}" if "number" in job else ""),
                              "reason": reason})

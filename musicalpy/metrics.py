@@ -147,7 +147,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import leaderboard_path, output_dir
+from ._config import leaderboard_path
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
 
 __all__ = [

@@ -385,7 +385,8 @@ def to_music21(notes: pd.DataFrame, *, tempo: float | None = None, title: str | 
     :func:`from_music21` gives the table back; for engraving, use
     :func:`musicalpy.render.show_score`, which quantizes and resolves overlaps.
     """
-    from music21 import chord, instrument, metadata, note, stream, tempo as m21tempo
+    from music21 import chord, instrument, metadata, note, stream
+    from music21 import tempo as m21tempo
 
     table = as_note_table(notes)
     if tempo is None:
@@ -420,7 +421,7 @@ def to_music21(notes: pd.DataFrame, *, tempo: float | None = None, title: str | 
             starts = rows["start"].to_numpy(float) / seconds_per_quarter
             ends = rows["end"].to_numpy(float) / seconds_per_quarter
         grouped: dict[tuple[float, float, int], list[int]] = {}
-        for start, end, pitch, velocity in zip(starts, ends, rows["pitch"], rows["velocity"]):
+        for start, end, pitch, velocity in zip(starts, ends, rows["pitch"], rows["velocity"], strict=True):
             grouped.setdefault((round(start, 9), round(end, 9), int(velocity)), []).append(int(pitch))
         for (start, end, velocity), pitches in grouped.items():
             length = max(end - start, 1e-6)

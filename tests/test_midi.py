@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import struct
 
 import hypothesis.strategies as st
 import numpy as np
 import pandas as pd
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 

@@ -159,7 +159,7 @@ def test_tfrecord_round_trip(tmp_path):
 
 def _tiny_corpus() -> Corpus:
     rows = []
-    for index, split in enumerate(["train", "train", "validation", "test"]):
+    for index, _split in enumerate(["train", "train", "validation", "test"]):
         base = 50 + 10 * index
         for note in range(12):
             rows.append({"piece": f"p{index}", "part": "0", "pitch": base + note % 5, "start": note * 0.5, "end": note * 0.5 + 0.5})

@@ -41,7 +41,12 @@ import pandas as pd
 from keras import ops
 
 from ..midi import DEFAULT_TEMPO, as_note_table
-from ..representations import decode_piano_roll, encode_piano_roll, fit_transposition, piano_roll_windows
+from ..representations import (
+    decode_piano_roll,
+    encode_piano_roll,
+    fit_transposition,
+    piano_roll_windows,
+)
 
 __all__ = [
     "DEFAULT_LOWEST_PITCH",
