@@ -121,6 +121,8 @@ MAESTRO_RELEASES = {
 }
 _MUSIC21_SUFFIXES = {".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mid", ".midi"}
 _MIDI_SUFFIXES = {".mid", ".midi"}
+#: When music21 ships one piece in several formats, the first of these wins.
+_SCORE_PREFERENCE = [".mxl", ".musicxml", ".xml", ".krn", ".abc", ".mid", ".midi"]
 _PIECE_COLUMNS = [
     "piece", "title", "composer", "source", "group", "key_signature", "time_signature",
     "tempo", "duration", "n_notes", "n_parts", "parts", "split",
@@ -287,7 +289,10 @@ def load_corpus(
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of pieces, got {limit}")
     name, jobs, extra_key = _plan(source, per_composer)
-    options = {"per_composer": per_composer} if name == "composers" else {}
+    options = {}
+    if name == "composers":  # the file selection depends on per_composer and music21's corpus
+        chosen = "\n".join(job["source"] for job in jobs)
+        options = {"per_composer": per_composer, "files": hashlib.sha1(chosen.encode()).hexdigest()}
     full_key = _cache_key(name, options, extra_key, None)
     cached = _read_cache(full_key) if cache else None
     if cached is None and limit is not None and limit < len(jobs):
@@ -440,6 +445,14 @@ def _plan_composers(per_composer: int) -> list[dict]:
             if p.suffix.lower() == ".abc" and p.stat().st_size > 50_000:
                 continue  # large multi-tune collections are not one composer's pieces
             paths.append((rel, p))
+        # music21 ships some movements twice (Humdrum and MusicXML): keep one per name.
+        best: dict[str, tuple[str, Path]] = {}
+        for rel, p in paths:
+            stem = rel.rsplit(".", 1)[0]
+            if stem not in best or _SCORE_PREFERENCE.index(p.suffix.lower()) < _SCORE_PREFERENCE.index(
+                    best[stem][1].suffix.lower()):
+                best[stem] = (rel, p)
+        paths = sorted(best.values())
         if not paths:
             continue
         if folder == "bach":  # keep Bach's chorales out of the count when other works exist

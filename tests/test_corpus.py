@@ -226,6 +226,10 @@ def test_composers_plan_interleaves_composers():
         job["composer"] for job in jobs}
     counts = pd.Series([job["composer"] for job in jobs]).value_counts()
     assert counts.max() <= 5
+    full = musicalpy.corpus._plan_composers(per_composer=1000)
+    ids = [job["piece"] for job in full]
+    assert len(ids) == len(set(ids))  # Beethoven's op. 18 movements ship as .krn and .mxl
+    assert any(job["source"].endswith("opus18no1/movement1.mxl") for job in full)
 
 
 def test_essen_tunes_parse(monkeypatch, tmp_path):
