@@ -7,7 +7,10 @@ trained on the Bach chorales) generates from the same primer:
     sampling the pitch with temperature in Python and shifting the window;
 (b) ours, one sequence: :func:`musicalpy.models.sampling.generate_notes`, one compiled
     ``tf.function`` that advances the LSTM cell one step per note, keeping its state;
-(c) ours, 64 sequences in one batch.
+(c) ours, 64 sequences in one batch;
+(d) notebook 04's WaveNet at receptive fields 16 and 255: the study's ``model.predict``
+    per token, the naive full-window pass and the cached fast-wavenet step
+    (``--skip-wavenet`` leaves these rows out).
 
 Compilation (the first call) is timed apart and not counted. Run from the repository
 root::
@@ -55,6 +58,7 @@ def main() -> None:
     parser.add_argument("--tutorial-notes", type=int, default=60)
     parser.add_argument("--notes", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--skip-wavenet", action="store_true", help="omit the WaveNet rows (d)")
     args = parser.parse_args()
 
     import keras
@@ -93,6 +97,24 @@ def main() -> None:
     batch_rate = len(notes) / (time.perf_counter() - start)
     print(f"(c) ours, {args.batch} sequences in one batch: {batch_rate:,.0f} notes/s "
           f"({batch_rate / single_rate:.1f}x one sequence)")
+    if not args.skip_wavenet:
+        # (d) the WaveNet of notebook 04: the study's model.predict per token, the naive
+        # full-window pass and the cached (fast-wavenet) step, at two receptive fields.
+        from musicalpy.models import wavenet
+
+        tokens = pipelines.corpus_datasets(corpus, "note_strings", seq_length=32, target="sequence", batch_size=64)
+        for max_dilation, cycles in ((16, 1), (64, 2)):
+            keras.utils.set_random_seed(0)
+            net = wavenet.build_wavenet(len(tokens.vocabulary), channels=64,
+                                        dilations=wavenet.dilation_cycles(max_dilation, cycles))
+            net.fit(tokens.train.take(20), epochs=1, verbose=0)
+            for batch in (1, args.batch):
+                speed = wavenet.benchmark_generation(net, tokens.vocabulary, n_tokens=512, n_samples=batch,
+                                                     predict_tokens=20)
+                print(f"(d) WaveNet, receptive field {speed['receptive_field']}, {batch} sequence(s): "
+                      f"model.predict per token {speed['predict_tokens_per_s']:,.0f} tokens/s, naive full window "
+                      f"{speed['naive_tokens_per_s']:,.0f}, cached {speed['cached_tokens_per_s']:,.0f} "
+                      f"({speed['speedup']:.1f}x naive, {speed['speedup_vs_predict']:.0f}x predict)")
     print(f"speedup_vs_tutorial: {single_rate / tutorial_rate:.0f}")
 
 

@@ -188,3 +188,12 @@ def test_training_records_the_piece_loss_and_checkpoints(vocab, tmp_path):
     assert history["val_piece_loss"].iloc[-1] < math.log(len(vocab))  # learnt something
     assert (tmp_path / "run" / "best.keras").exists()
     assert wavenet.model_receptive_field(wavenet.load_model(tmp_path / "run" / "best.keras")) == 4
+
+
+def test_benchmark_generation_reports_both_paths(model, vocab):
+    speed = wavenet.benchmark_generation(model, vocab, n_tokens=6, n_samples=2, predict_tokens=2)
+    assert speed["receptive_field"] == 15 and speed["window"] == 15
+    assert speed["naive_tokens_per_s"] > 0 and speed["cached_tokens_per_s"] > 0 and speed["predict_tokens_per_s"] > 0
+    assert speed["speedup"] == pytest.approx(speed["cached_tokens_per_s"] / speed["naive_tokens_per_s"])
+    with pytest.raises(ValueError, match="not a WaveNet"):
+        wavenet.benchmark_generation(lstm.build_token_lstm(len(vocab), embedding_dim=4, units=(4,)), vocab)

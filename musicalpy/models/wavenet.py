@@ -815,6 +815,20 @@ def piece_loss_callback(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarra
 # ----------------------------------------------------------------------------- benchmark
 
 
+def _predict_loop(model, window_ids: np.ndarray, n_tokens: int, banned: np.ndarray, seed: int) -> int:
+    """The study's generation: one ``model.predict`` on the whole window per token."""
+    rng = np.random.default_rng(seed)
+    window_ids = window_ids.copy()
+    for _ in range(n_tokens):
+        logits = np.asarray(model.predict(window_ids, verbose=0), dtype=np.float64)[:, -1]
+        logits[:, banned] = -np.inf
+        probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        probs /= probs.sum(axis=-1, keepdims=True)
+        drawn = np.array([rng.choice(len(p), p=p) for p in probs])
+        window_ids = np.concatenate([window_ids[:, 1:], drawn[:, None]], axis=1)
+    return n_tokens * len(window_ids)
+
+
 def benchmark_generation(
     model,
     vocabulary: Vocabulary,
@@ -822,6 +836,7 @@ def benchmark_generation(
     n_tokens: int = 256,
     n_samples: int = 1,
     window: int | None = None,
+    predict_tokens: int = 0,
     seed: int = 0,
 ) -> dict[str, float]:
     """Tokens per second of naive full-window generation against cached generation.
@@ -829,7 +844,8 @@ def benchmark_generation(
     Both run inside the same compiled loop of :mod:`musicalpy.models.sampling`, from
     the START token, with END allowed but never stopping the run early (``stop_at_end``
     off), so both generate exactly ``n_tokens`` per sample. The first call of each
-    (tracing and compiling) is timed apart and not counted.
+    (tracing and compiling) is timed apart and not counted. Optionally, the study's own
+    way is timed too: a Python loop calling ``model.predict`` on the window per token.
 
     Parameters
     ----------
@@ -841,17 +857,22 @@ def benchmark_generation(
         Sequences generated side by side.
     window : int, optional
         Window of the naive path (default: the receptive field).
+    predict_tokens : int, default 0
+        Tokens for the ``model.predict`` loop (0: skip it; it is slow).
+    seed : int, default 0
 
     Returns
     -------
     result : dict
         ``receptive_field``, ``window``, ``naive_tokens_per_s``, ``cached_tokens_per_s``,
-        ``speedup`` (cached over naive) and the two ``*_compile_s``.
+        ``speedup`` (cached over naive), the two ``*_compile_s`` and, with
+        ``predict_tokens``, ``predict_tokens_per_s`` and ``speedup_vs_predict``.
     """
     if not _blocks(model):
         raise ValueError(f"model {model.name!r} is not a WaveNet from build_wavenet")
     n_tokens = _check_int("n_tokens", n_tokens)
     n_samples = _check_int("n_samples", n_samples)
+    predict_tokens = _check_int("predict_tokens", predict_tokens, 0)
     window = window or model_receptive_field(model)
     result: dict[str, float] = {"receptive_field": model_receptive_field(model), "window": window}
     for label, cached in (("naive", False), ("cached", True)):
@@ -863,4 +884,12 @@ def benchmark_generation(
         ids = sample_ids(model, vocabulary, n_tokens=n_tokens, **common)
         result[f"{label}_tokens_per_s"] = ids.size / (time.perf_counter() - start)
     result["speedup"] = result["cached_tokens_per_s"] / result["naive_tokens_per_s"]
+    if predict_tokens:
+        banned = np.array([i for i in (vocabulary.pad_id, vocabulary.start_id, vocabulary.unk_id) if i is not None])
+        start_window = np.repeat(left_pad([vocabulary.start_id], window, vocabulary.pad_id), n_samples, axis=0)
+        _predict_loop(model, start_window, 1, banned, seed)  # warm up predict
+        start = time.perf_counter()
+        count = _predict_loop(model, start_window, predict_tokens, banned, seed)
+        result["predict_tokens_per_s"] = count / (time.perf_counter() - start)
+        result["speedup_vs_predict"] = result["cached_tokens_per_s"] / result["predict_tokens_per_s"]
     return result
