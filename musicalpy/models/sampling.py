@@ -567,6 +567,7 @@ def sample_token_ids(
     seed: int = 0,
     window: int | None = None,
     stop_at_end: bool = True,
+    stepper: Any = None,
 ) -> np.ndarray:
     """Sample token ids from a model whose (single) output is logits over the vocabulary.
 
@@ -587,6 +588,10 @@ def sample_token_ids(
         For non-recurrent models with a free input length.
     stop_at_end : bool, default True
         Stop once every sample has drawn END. PAD, START and UNK are never drawn.
+    stepper : object, optional
+        A stepper for ``model`` (``initial_state``, ``advance``, ``heads_of``,
+        ``window``, ``output_names``) used instead of :func:`make_stepper`, e.g. the
+        WaveNet's cached stepper.
 
     Returns
     -------
@@ -603,7 +608,7 @@ def sample_token_ids(
             ids = np.repeat(ids, n_samples, axis=0)
         elif ids.shape[0] != n_samples:
             raise ValueError(f"primer holds {ids.shape[0]} sequences but n_samples={n_samples}")
-    stepper = make_stepper(model, window)
+    stepper = stepper if stepper is not None else make_stepper(model, window)
     if len(stepper.output_names) != 1:
         raise ValueError(f"model {model.name!r} has outputs {stepper.output_names}; token sampling needs one")
     if stepper.window is not None and ids.shape[1] < stepper.window:

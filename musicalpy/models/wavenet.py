@@ -657,37 +657,12 @@ def sample_ids(
 
 
 def _sample_cached(model, vocabulary, ids, *, n_tokens, n_samples, temperature, top_k, top_p, seed, stop_at_end):
-    # The sampler has no hook for a custom stepper yet, so this mirrors the token
-    # "choose" rule of sampling.sample_token_ids around its compiled loop.
     from . import sampling
 
-    tf = _tf()
-    temperature, top_k, top_p = sampling.check_sampling_options(temperature, top_k, top_p)
-    n_tokens = _check_int("n_tokens", n_tokens)
-    ids = sampling._token_primer(ids, vocabulary)
-    if n_samples is not None:
-        if ids.shape[0] == 1:
-            ids = np.repeat(ids, n_samples, axis=0)
-        elif ids.shape[0] != n_samples:
-            raise ValueError(f"primer holds {ids.shape[0]} sequences but n_samples={n_samples}")
-    stepper = CachedWaveNetStepper(model)
-    banned = np.zeros(len(vocabulary), dtype=bool)
-    banned[[i for i in (vocabulary.pad_id, vocabulary.start_id, vocabulary.unk_id) if i is not None]] = True
-    n_logits = stepper.head[-1].filters
-    if n_logits != len(banned):
-        raise ValueError(f"model gives {n_logits} logits but the vocabulary has {len(banned)} ids")
-    end_id = vocabulary.end_id if (stop_at_end and vocabulary.end_id is not None) else -1
-
-    def choose(outputs, seed_pair, temperature, top_k, top_p, carry, limit):
-        logits = tf.where(tf.constant(banned)[None, :], -np.inf, tf.cast(outputs["token"], tf.float32))
-        token = sampling.sample_logits(logits, sampling._seed_pair(tf, seed_pair, 0), temperature, top_k, top_p)
-        return token, tf.equal(token, end_id), carry
-
-    loop = sampling._compiled_loop(stepper, f"tokens/{end_id}/{len(vocabulary)}", choose)
-    return loop(
-        tf.constant(ids), tf.constant(n_tokens), tf.constant(int(seed), tf.int64), tf.constant(temperature),
-        tf.constant(top_k), tf.constant(top_p), tf.zeros([ids.shape[0]]), tf.constant(0.0),
-    ).numpy()
+    return sampling.sample_token_ids(
+        model, vocabulary, ids, n_tokens=n_tokens, n_samples=n_samples, temperature=temperature,
+        top_k=top_k, top_p=top_p, seed=seed, stop_at_end=stop_at_end, stepper=CachedWaveNetStepper(model),
+    )
 
 
 def generate(
