@@ -54,6 +54,7 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     os.environ["MUSICALPY_OUTPUT_DIR"] = str(music_dir)
     os.environ["MUSICALPY_NOTEBOOK"] = name
     os.environ.setdefault("MUSICALPY_LEADERBOARD", str(out_dir / "leaderboard.csv"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides progress
     if smoke is not None:
         os.environ["MUSICALPY_SMOKE"] = "1" if smoke else "0"
     started = time.perf_counter()
