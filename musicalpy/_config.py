@@ -14,6 +14,7 @@ __all__ = [
     "output_dir",
     "images_dir",
     "leaderboard_path",
+    "check_int",
     "NOTE_COLUMNS",
 ]
 
@@ -83,3 +84,13 @@ def leaderboard_path() -> Path:
     top of ``outputs/`` so that every notebook's rows land in one file."""
     value = os.environ.get("MUSICALPY_LEADERBOARD")
     return Path(value).expanduser() if value else output_dir() / "leaderboard.csv"
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise a ValueError naming the argument when it is
+    not an integer (booleans excluded) of at least ``minimum``."""
+    import numpy as np
+
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

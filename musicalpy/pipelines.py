@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._config import check_int as _check_int
 from .representations import (
     HOLD,
     NOTE_OFF_OFFSET,
@@ -88,12 +89,6 @@ def _tf():
     import tensorflow as tf
 
     return tf
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------- encoding

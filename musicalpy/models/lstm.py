@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._config import check_int as _check_int
+
 __all__ = [
     "TUTORIAL_LOSS_WEIGHTS",
     "rhythm_bins",
@@ -49,12 +51,6 @@ def _keras():
     import keras
 
     return keras
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 # ------------------------------------------------------------------- registered pieces
