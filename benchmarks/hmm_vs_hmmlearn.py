@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from musicalpy.hmm import HMM, init_mat  # noqa: E402
+from musicalpy.hmm import HMM, hmmlearn_reference, init_mat  # noqa: E402
 
 #: Largest relative difference of log-likelihoods accepted as "the same computation".
 AGREEMENT = 1e-6
@@ -68,16 +68,7 @@ def ours(params: dict, n_iter: int) -> HMM:
 
 
 def hmmlearn_model(params: dict, n_iter: int, implementation: str):
-    from hmmlearn.hmm import CategoricalHMM
-
-    model = CategoricalHMM(
-        n_components=len(params["startprob"]), n_features=params["emissionprob"].shape[1],
-        n_iter=n_iter, tol=-np.inf, init_params="", implementation=implementation,
-    )
-    model.startprob_ = params["startprob"].copy()
-    model.transmat_ = params["transmat"].copy()
-    model.emissionprob_ = params["emissionprob"].copy()
-    return model
+    return hmmlearn_reference(params, n_iter=n_iter, implementation=implementation)
 
 
 def fit_timed(model, X: np.ndarray, lengths: np.ndarray) -> float:

@@ -84,6 +84,7 @@ __all__ = [
     "forward",
     "backward",
     "viterbi",
+    "hmmlearn_reference",
     "CHUNK_ROWS",
     "FORMAT_VERSION",
 ]
@@ -1292,3 +1293,23 @@ def _check_parameters(startprob: np.ndarray, transmat: np.ndarray, emissions: li
         if emission.ndim != 2:
             raise ValueError(f"emissionprob[{feature}] must be 2-D (n_states, n_symbols); got shape {emission.shape}")
         _check_distribution(f"emissionprob[{feature}]", emission, (k, emission.shape[1]))
+
+
+def hmmlearn_reference(params: dict, *, n_iter: int = 20, implementation: str = "scaling"):
+    """An ``hmmlearn.hmm.CategoricalHMM`` starting from exactly these parameters.
+
+    ``params`` holds ``startprob``, ``transmat`` and ``emissionprob`` (single feature).
+    The reference never re-initialises (``init_params=""``) and never stops early
+    (``tol=-inf``), so its ``monitor_.history`` lines up with our ``history_``. Used by
+    the tests and ``benchmarks/hmm_vs_hmmlearn.py``; needs hmmlearn installed.
+    """
+    from hmmlearn.hmm import CategoricalHMM
+
+    model = CategoricalHMM(
+        n_components=len(params["startprob"]), n_features=params["emissionprob"].shape[1],
+        n_iter=n_iter, tol=-np.inf, init_params="", implementation=implementation,
+    )
+    model.startprob_ = params["startprob"].copy()
+    model.transmat_ = params["transmat"].copy()
+    model.emissionprob_ = params["emissionprob"].copy()
+    return model

@@ -17,6 +17,7 @@ from musicalpy.hmm import (
     PackedBatch,
     backward,
     forward,
+    hmmlearn_reference,
     init_mat,
     naive_forward,
     softmax,
@@ -71,14 +72,7 @@ def brute_force(obs: np.ndarray, start: np.ndarray, trans: np.ndarray, emissions
 
 
 def reference(params: dict, implementation: str, n_iter: int = 20) -> CategoricalHMM:
-    model = CategoricalHMM(
-        n_components=len(params["startprob"]), n_features=params["emissionprob"].shape[1],
-        n_iter=n_iter, tol=-np.inf, init_params="", implementation=implementation,
-    )
-    model.startprob_ = params["startprob"].copy()
-    model.transmat_ = params["transmat"].copy()
-    model.emissionprob_ = params["emissionprob"].copy()
-    return model
+    return hmmlearn_reference(params, n_iter=n_iter, implementation=implementation)
 
 
 # ------------------------------------------------------------------ hmmlearn agreement
