@@ -107,14 +107,22 @@ def filter_logits(logits, temperature=1.0, top_k=0, top_p=1.0):
     logits = (logits - tf.reduce_max(logits, axis=-1, keepdims=True)) / tf.cast(temperature, tf.float32)
     n_classes = tf.shape(logits)[-1]
     top_k = tf.cast(top_k, tf.int32)
-    k = tf.where((top_k > 0) & (top_k < n_classes), top_k, n_classes)
-    kth = tf.math.top_k(logits, k=k).values[:, -1:]
-    logits = tf.where(logits < kth, -np.inf, logits)
-    ordered = tf.sort(logits, axis=-1, direction="DESCENDING")
-    mass_before = tf.math.cumsum(tf.nn.softmax(ordered, axis=-1), axis=-1, exclusive=True)
-    kept = mass_before < tf.cast(top_p, tf.float32)
-    threshold = tf.reduce_min(tf.where(kept, ordered, np.inf), axis=-1, keepdims=True)
-    return tf.where(logits < threshold, -np.inf, logits)
+    top_p = tf.cast(top_p, tf.float32)
+
+    def keep_top_k(values):
+        kth = tf.math.top_k(values, k=top_k).values[:, -1:]
+        return tf.where(values < kth, -np.inf, values)
+
+    def keep_nucleus(values):
+        ordered = tf.sort(values, axis=-1, direction="DESCENDING")
+        mass_before = tf.math.cumsum(tf.nn.softmax(ordered, axis=-1), axis=-1, exclusive=True)
+        threshold = tf.reduce_min(tf.where(mass_before < top_p, ordered, np.inf), axis=-1, keepdims=True)
+        return tf.where(values < threshold, -np.inf, values)
+
+    # The sorts only run when a filter is on: plain temperature sampling of a batch
+    # would otherwise spend most of each step sorting.
+    logits = tf.cond((top_k > 0) & (top_k < n_classes), lambda: keep_top_k(logits), lambda: logits)
+    return tf.cond(top_p < 1.0, lambda: keep_nucleus(logits), lambda: logits)
 
 
 def sample_logits(logits, seed, temperature=1.0, top_k=0, top_p=1.0):
