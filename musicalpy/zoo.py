@@ -75,6 +75,7 @@ __all__ = [
     "models_dir",
     "training_corpus",
     "train",
+    "from_trained",
     "load",
     "evaluate",
 ]
@@ -135,6 +136,17 @@ def defaults(kind: str, *, smoke: bool | None = None) -> dict[str, Any]:
             "latent_dim": 16, "filters": [16, 32], "dense_units": 128, "warmup_epochs": 5, "free_bits": 0.5,
             "learning_rate": 2e-3, "batch_size": 64, "epochs": 2 if smoke else 40, "threshold": 0.5,
             "tempo": DEFAULT_TEMPO, "seed": 42}
+
+
+def _settings(kind: str, smoke: bool | None, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The defaults of a kind with the overrides applied; unknown keys raise."""
+    _check_kind(kind)
+    chosen = defaults(kind, smoke=smoke)
+    unknown = set(overrides or {}) - set(chosen)
+    if unknown:
+        raise ValueError(f"unknown setting(s) for {kind}: {sorted(unknown)}; known: {sorted(chosen)}")
+    chosen.update({k: list(v) if isinstance(v, tuple) else v for k, v in (overrides or {}).items()})
+    return chosen
 
 
 def _check_kind(kind: str) -> None:
@@ -435,14 +447,13 @@ def _train_counting(kind: str, corpus, settings: dict, progress: bool) -> ZooMod
 
     notes = corpus.split("train").notes
     voices = _voices_of(notes)
-    parts, beats = {}, []
+    parts = {}
     for voice in voices:
         sequences = _quantized(notes, voice, settings)
         if not sequences:
             raise ValueError(f"voice {voice!r} has no notes in the training split")
         vocabulary = Vocabulary.from_sequences(sequences, start_end=False)
         ids = [vocabulary.encode(s) for s in sequences]
-        beats.extend(settings["duration_classes"][t[1]] for s in sequences for t in s)
         if kind == "hmm":
             if progress:
                 print(f"{voice}: Baum-Welch, {settings['n_states']} states, at most {settings['epochs']} iterations", flush=True)
@@ -454,8 +465,15 @@ def _train_counting(kind: str, corpus, settings: dict, progress: bool) -> ZooMod
         else:
             model = UnigramModel(alpha=settings["alpha"], vocabulary=range(len(vocabulary))).fit(ids)
         parts[voice] = (model, vocabulary)
-    settings["beats_per_token"] = float(np.mean(beats))
     return ZooModel(kind, settings, voices, parts)
+
+
+def _derive_counting(model: ZooModel, corpus) -> None:
+    """What sampling needs besides the fitted models: the mean beats per token."""
+    notes = corpus.split("train").notes
+    classes = model.settings["duration_classes"]
+    beats = [classes[t[1]] for voice in model.voices for s in _quantized(notes, voice, model.settings) for t in s]
+    model.settings["beats_per_token"] = float(np.mean(beats)) if beats else 1.0
 
 
 def _save_counting(model: ZooModel, folder: Path) -> None:
@@ -569,16 +587,24 @@ def _train_network(kind: str, corpus, settings: dict, progress: bool) -> ZooMode
         lambda: _build_network(kind, len(vocabulary), settings), train_data, data.validation,
         epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"], patience=settings["patience"],
         verbose=2 if progress else 0)
-    voices = _voices_of(corpus.split("train").notes)
-    openings: dict[str, list] = {voice: [] for voice in voices}
-    for (_, part), ids in data.sequences["train"].items():
-        if part in openings and len(ids) > 2:
-            openings[part].append(list(vocabulary.token_of(int(ids[1]))))
-    settings["openings"] = openings
-    beats = [t[1] for t in vocabulary.tokens[vocabulary.n_reserved:]]
-    settings["beats_per_token"] = float(np.mean(beats)) if beats else 1.0
     settings["epochs_run"] = len(history)
-    return ZooModel(kind, settings, voices, {"all": (network, vocabulary)})
+    return ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, vocabulary)})
+
+
+def _derive_network(model: ZooModel, corpus) -> None:
+    """What sampling needs besides the network: each voice's opening tokens in the
+    training pieces (a sample starts like one of them) and the mean beats per token."""
+    from .pipelines import token_sequences
+
+    vocabulary = model.parts["all"][1]
+    sequences = token_sequences(corpus.split("train").notes, "note_strings", vocabulary=vocabulary)[0]
+    openings: dict[str, list] = {voice: [] for voice in model.voices}
+    for (_, part), ids in sequences.items():
+        if part in openings and len(ids) > 2 and int(ids[1]) >= vocabulary.n_reserved:
+            openings[part].append(list(vocabulary.token_of(int(ids[1]))))
+    model.settings["openings"] = openings
+    beats = [t[1] for t in vocabulary.tokens[vocabulary.n_reserved:]]
+    model.settings["beats_per_token"] = float(np.mean(beats)) if beats else 1.0
 
 
 def _save_keras(model: ZooModel, folder: Path) -> None:
@@ -692,10 +718,20 @@ def _train_vae(kind: str, corpus, settings: dict, progress: bool) -> ZooModel:
     network.fit(V.window_dataset(train_windows, batch_size=settings["batch_size"], seed=settings["seed"]),
                 validation_data=V.window_dataset(val_windows, batch_size=settings["batch_size"], shuffle=False),
                 epochs=settings["epochs"], shuffle=False, verbose=2 if progress else 0)
-    rolls = train_windows.reshape(len(train_windows), -1)
-    settings["notes_per_window"] = float(np.mean([len(V.windows_to_notes(w, **_decode_options(settings))) for w in train_windows[:64]])) or 1.0
-    settings["active_cells"] = float(rolls.mean())
     return ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, None)})
+
+
+def _derive_vae(model: ZooModel, corpus) -> None:
+    """What sampling needs besides the VAE: notes per window and the share of active
+    cells in the training windows."""
+    from .models import vae as V
+
+    settings = model.settings
+    windows, _ = V.corpus_windows(corpus.split("train").notes, hop_steps=settings["hop_steps"], **_window_options(settings))
+    if len(windows) == 0:
+        raise ValueError("the training split gives no piano-roll window")
+    settings["notes_per_window"] = float(np.mean([len(V.windows_to_notes(w, **_decode_options(settings))) for w in windows[:64]])) or 1.0
+    settings["active_cells"] = float(windows.mean())
 
 
 def _decode_options(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -738,6 +774,8 @@ def _score_vae(model: ZooModel, notes: pd.DataFrame) -> tuple[float, int, str, s
 
 _TRAINERS = {"unigram": _train_counting, "markov": _train_counting, "hmm": _train_counting,
              "lstm": _train_network, "wavenet": _train_network, "vae": _train_vae}
+_DERIVERS = {"unigram": _derive_counting, "markov": _derive_counting, "hmm": _derive_counting,
+             "lstm": _derive_network, "wavenet": _derive_network, "vae": _derive_vae}
 _GENERATORS = {"unigram": _generate_counting, "markov": _generate_counting, "hmm": _generate_counting,
                "lstm": _generate_network, "wavenet": _generate_network, "vae": _generate_vae}
 _SCORERS = {"unigram": _score_counting, "markov": _score_counting, "hmm": _score_counting,
@@ -786,18 +824,29 @@ def train(
         Not saved yet (see :meth:`ZooModel.save`); ``card`` holds the data, the
         validation score and the training time.
     """
-    _check_kind(kind)
-    chosen = defaults(kind, smoke=smoke)
-    unknown = set(settings or {}) - set(chosen)
-    if unknown:
-        raise ValueError(f"unknown setting(s) for {kind}: {sorted(unknown)}; known: {sorted(chosen)}")
-    chosen.update(settings or {})
+    chosen = _settings(kind, smoke, settings)
     if epochs is not None:
         if chosen["epochs"] is None:
             raise ValueError(f"the {kind} kind counts tokens and has no epochs; leave out epochs")
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
         chosen["epochs"] = int(epochs)
+    corpus, source = _corpus_and_source(corpus, limit)
+    if progress:
+        print(f"training {kind} on {corpus}", flush=True)
+    started = time.perf_counter()
+    model = _TRAINERS[kind](kind, corpus, chosen, progress)
+    seconds = time.perf_counter() - started
+    _finish(model, corpus, source=source, limit=limit, seconds=seconds, smoke=smoke_mode() if smoke is None else smoke)
+    if progress:
+        score = model.card["validation"]
+        shown = f"{score['bits_per_note']:.3f} validation bits per note" if score else "no validation split"
+        print(f"trained {kind} in {seconds:.1f} s; {shown}", flush=True)
+    return model
+
+
+def _corpus_and_source(corpus: Any, limit: int | None):
+    """A loaded corpus with a training split, and the name the card records."""
     if isinstance(corpus, (str, os.PathLike)):
         source = str(corpus)
         corpus = training_corpus(corpus, limit=limit)
@@ -805,28 +854,99 @@ def train(
         source = str(getattr(corpus, "name", "corpus"))
     if len(corpus.split("train")) == 0:
         raise ValueError("the corpus has no piece in its training split")
-    if progress:
-        print(f"training {kind} on {corpus}", flush=True)
-    started = time.perf_counter()
-    model = _TRAINERS[kind](kind, corpus, chosen, progress)
-    seconds = time.perf_counter() - started
+    return corpus, source
+
+
+def _finish(model: ZooModel, corpus, *, source: str, limit: int | None, seconds: float, smoke: bool,
+            trained_by: str | None = None) -> None:
+    """Derive what sampling needs from the training split, score the validation split
+    and write the card."""
+    _DERIVERS[model.kind](model, corpus)
     validation = corpus.split("validation").notes
     score = model.score(validation) if len(validation) else {}
     counts = corpus.pieces["split"].value_counts()
     model.card = {
-        "kind": kind,
+        "kind": model.kind,
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "data": {"corpus": source, "limit": limit, "voices": model.voices,
                  "pieces": {s: int(counts.get(s, 0)) for s in ("train", "validation", "test")},
                  "train_notes": len(corpus.split("train").notes)},
         "validation": {k: score[k] for k in ("bits_per_token", "bits_per_note", "n_tokens", "n_notes", "representation", "notes")
                        if k in score},
-        "training_time_s": round(seconds, 2),
-        "smoke": bool(smoke_mode() if smoke is None else smoke),
+        "training_time_s": round(float(seconds), 2),
+        "smoke": bool(smoke),
     }
-    if progress:
-        shown = f"{score['bits_per_note']:.3f} validation bits per note" if score else "no validation split"
-        print(f"trained {kind} in {seconds:.1f} s; {shown}", flush=True)
+    if trained_by:
+        model.card["trained_by"] = trained_by
+
+
+def from_trained(
+    kind: str,
+    fitted: Any,
+    corpus: Any = "bach",
+    *,
+    vocabulary: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    training_time_s: float = math.nan,
+    trained_by: str | None = None,
+    limit: int | None = None,
+    smoke: bool | None = None,
+) -> ZooModel:
+    """Wrap a model a notebook trained itself into a :class:`ZooModel`, without training.
+
+    This is how notebooks 02-05 hand their models to notebook 06 (and to ``musicalpy
+    generate``): each saves its own trained model with
+    ``from_trained(...).save(models_dir() / kind, force=True)``, so ``make run`` never
+    trains a model twice.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    fitted
+        ``unigram`` / ``markov`` / ``hmm``: ``{voice: (model, vocabulary)}`` with one
+        :class:`~musicalpy.markov.MarkovChain`, :class:`~musicalpy.markov.UnigramModel`
+        or :class:`~musicalpy.hmm.HMM` per voice over that voice's quantized tokens.
+        ``lstm`` / ``wavenet``: the Keras token model over note/chord strings (pass its
+        ``vocabulary``). ``vae``: the trained convolutional VAE.
+    corpus : str, path-like or musicalpy.corpus.Corpus
+        The corpus it was trained on, with the same splits: the card records it, the
+        validation split is scored and the training split gives what sampling needs.
+    vocabulary : musicalpy.representations.Vocabulary, optional
+        The token vocabulary (``lstm`` and ``wavenet`` only; required there).
+    settings : mapping, optional
+        The settings the model was trained with, where they differ from
+        :func:`defaults` (e.g. ``units``, ``duration_classes``); unknown keys raise.
+    training_time_s : float, optional
+        Seconds the training took, for the leaderboard.
+    trained_by : str, optional
+        Recorded in the card, e.g. ``"notebooks/03_lstm.ipynb"``.
+
+    Returns
+    -------
+    ZooModel
+        Not saved yet; its card holds the validation score.
+    """
+    smoke = smoke_mode() if smoke is None else smoke
+    chosen = _settings(kind, smoke, settings)
+    corpus, source = _corpus_and_source(corpus, limit)
+    if kind in ("unigram", "markov", "hmm"):
+        if not isinstance(fitted, Mapping) or not fitted:
+            raise ValueError(f"fitted must map each voice to (model, vocabulary) for the {kind} kind")
+        for voice, pair in fitted.items():
+            if not (isinstance(pair, tuple) and len(pair) == 2 and hasattr(pair[0], "score") and hasattr(pair[1], "encode")):
+                raise ValueError(f"fitted[{voice!r}] must be a (model, vocabulary) pair")
+        model = ZooModel(kind, chosen, [str(v) for v in fitted], {str(v): p for v, p in fitted.items()})
+    else:
+        import keras
+
+        if not isinstance(fitted, keras.Model):
+            raise ValueError(f"fitted must be a Keras model for the {kind} kind, got {type(fitted).__name__}")
+        if kind in ("lstm", "wavenet") and vocabulary is None:
+            raise ValueError(f"the {kind} kind needs the vocabulary the model was trained with")
+        model = ZooModel(kind, chosen, _voices_of(corpus.split("train").notes),
+                         {"all": (fitted, vocabulary if kind != "vae" else None)})
+    _finish(model, corpus, source=source, limit=limit, seconds=training_time_s, smoke=smoke, trained_by=trained_by)
     return model
 
 
