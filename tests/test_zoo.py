@@ -156,3 +156,46 @@ def test_keras_kinds_round_trip(corpus, kind, tmp_path):
     notes = loaded.generate(seconds=4.0, n_samples=2, seed=1)
     assert notes.equals(loaded.generate(seconds=4.0, n_samples=2, seed=1))
     assert notes.empty or notes["end"].max() <= 4.0 + 1e-9
+    # A notebook's own trained network wraps into the same model without training.
+    network, vocabulary = model.parts["all"]
+    wrapped = zoo.from_trained(kind, network, corpus, vocabulary=vocabulary, settings=_trained_settings(model),
+                               training_time_s=12.5, trained_by="notebooks/test.ipynb", smoke=True)
+    derived = ("notes_per_window", "active_cells") if kind == "vae" else ("openings", "beats_per_token")
+    for key in derived:
+        expected = pytest.approx(model.settings[key]) if kind == "vae" else model.settings[key]
+        assert wrapped.settings[key] == expected
+    assert wrapped.card["validation"]["bits_per_note"] == pytest.approx(model.card["validation"]["bits_per_note"], rel=1e-5)
+    assert wrapped.card["training_time_s"] == 12.5 and wrapped.card["trained_by"] == "notebooks/test.ipynb"
+
+
+def _trained_settings(model):
+    """The settings a notebook would pass: everything but what from_trained derives."""
+    derived = {"openings", "beats_per_token", "notes_per_window", "active_cells", "epochs_run"}
+    return {k: v for k, v in model.settings.items() if k not in derived}
+
+
+@pytest.mark.parametrize("kind", ["markov", "hmm"])
+def test_from_trained_wraps_per_voice_models(counting, corpus, kind, tmp_path):
+    model = counting[kind]
+    wrapped = zoo.from_trained(kind, model.parts, corpus, settings=_trained_settings(model), smoke=True)
+    assert wrapped.voices == model.voices
+    assert wrapped.settings["beats_per_token"] == pytest.approx(model.settings["beats_per_token"])
+    test = corpus.split("test").notes
+    assert wrapped.score(test)["log_likelihood"] == pytest.approx(model.score(test)["log_likelihood"])
+    loaded = zoo.load(wrapped.save(tmp_path / kind))
+    assert loaded.generate(n_notes=40, n_samples=2, seed=3).equals(model.generate(n_notes=40, n_samples=2, seed=3))
+    assert math.isnan(loaded.card["training_time_s"])
+
+
+def test_from_trained_rejects_what_it_cannot_use(counting, corpus):
+    with pytest.raises(ValueError, match="unknown setting"):
+        zoo.from_trained("markov", counting["markov"].parts, corpus, settings={"n_layers": 3})
+    with pytest.raises(ValueError, match=r"fitted\['Soprano'\] must be a \(model, vocabulary\) pair"):
+        zoo.from_trained("hmm", {"Soprano": counting["hmm"].parts["Soprano"][0]}, corpus)
+    with pytest.raises(ValueError, match="must be a Keras model"):
+        zoo.from_trained("lstm", counting["markov"].parts, corpus)
+    import keras
+
+    network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="needs the vocabulary"):
+        zoo.from_trained("wavenet", network, corpus)
