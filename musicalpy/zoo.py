@@ -76,6 +76,8 @@ __all__ = [
     "training_corpus",
     "train",
     "from_trained",
+    "save_for_comparison",
+    "split_digest",
     "load",
     "evaluate",
 ]
@@ -870,7 +872,7 @@ def _finish(model: ZooModel, corpus, *, source: str, limit: int | None, seconds:
         "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "data": {"corpus": source, "limit": limit, "voices": model.voices,
                  "pieces": {s: int(counts.get(s, 0)) for s in ("train", "validation", "test")},
-                 "train_notes": len(corpus.split("train").notes)},
+                 "split_digest": split_digest(corpus), "train_notes": len(corpus.split("train").notes)},
         "validation": {k: score[k] for k in ("bits_per_token", "bits_per_note", "n_tokens", "n_notes", "representation", "notes")
                        if k in score},
         "training_time_s": round(float(seconds), 2),
@@ -878,6 +880,34 @@ def _finish(model: ZooModel, corpus, *, source: str, limit: int | None, seconds:
     }
     if trained_by:
         model.card["trained_by"] = trained_by
+
+
+def split_digest(corpus) -> str:
+    """A short fingerprint of which piece is in which split.
+
+    Two corpora with the same digest hold the same held-out pieces, so a model folder
+    whose card carries the digest of the corpus at hand was never trained on its test
+    split (notebook 06 checks this before reusing a saved model).
+    """
+    import hashlib
+
+    lines = sorted(f"{piece}\t{split}" for piece, split in zip(corpus.pieces["piece"].astype(str),
+                                                                corpus.pieces["split"].astype(str), strict=True))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
+def save_for_comparison(model: ZooModel, *, smoke: bool | None = None) -> Path:
+    """Save a notebook's model where notebook 06 looks for it, replacing an older one.
+
+    Full runs write ``models_dir() / kind`` (what ``make run`` fills and notebook 06
+    reuses); smoke runs write under :func:`musicalpy.output_dir` instead, so a quick test
+    never replaces a fully trained model.
+    """
+    from ._config import output_dir
+
+    smoke = smoke_mode() if smoke is None else smoke
+    folder = (output_dir() / "models" if smoke else models_dir()) / model.kind
+    return model.save(folder, force=True)
 
 
 def from_trained(

@@ -199,3 +199,22 @@ def test_from_trained_rejects_what_it_cannot_use(counting, corpus):
     network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="needs the vocabulary"):
         zoo.from_trained("wavenet", network, corpus)
+
+
+def test_split_digest_tells_splits_apart(corpus, counting):
+    same = zoo.training_corpus("bach", limit=6)
+    assert zoo.split_digest(same) == zoo.split_digest(corpus) == counting["markov"].card["data"]["split_digest"]
+    moved = corpus.pieces.copy()
+    moved.loc[moved.index[0], "split"] = "test" if moved["split"].iloc[0] != "test" else "train"
+    assert zoo.split_digest(type(corpus)(corpus.name, corpus.notes, moved, corpus.report)) != zoo.split_digest(corpus)
+
+
+def test_save_for_comparison_keeps_smoke_models_out_of_models_dir(counting, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("MUSICALPY_OUTPUT_DIR", str(tmp_path / "outputs"))
+    assert zoo.save_for_comparison(counting["markov"], smoke=True) == tmp_path / "outputs" / "models" / "markov"
+    assert not (tmp_path / "models").exists()
+    path = zoo.save_for_comparison(counting["markov"], smoke=False)
+    assert path == tmp_path / "models" / "markov"
+    assert zoo.save_for_comparison(counting["markov"], smoke=False) == path  # replaces its own earlier copy
+    assert zoo.load(path).card["data"]["split_digest"] == zoo.split_digest(zoo.training_corpus("bach", limit=6))
