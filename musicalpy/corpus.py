@@ -18,7 +18,8 @@ Sources
     get their plain names, so ``parts=VOICES`` selects the four voices in 370
     chorales (bwv27.6 has two soprano parts, kept as "Soprano 1"/"Soprano 2").
 ``"essen"``
-    The Essen folk song collection bundled with music21 (monophonic tunes; thousands).
+    The Essen folk song collection bundled with music21: 8,514 monophonic tunes in 31
+    files, interleaved across the files so that ``limit=`` samples every collection.
 ``"composers"``
     A mixed set for EDA with a ``composer`` column: Bach, Beethoven, Mozart, Haydn,
     Schumann, Chopin, Palestrina, Monteverdi and the other composers music21 ships, at
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -290,6 +292,8 @@ def load_corpus(
         raise ValueError(f"limit must be a positive number of pieces, got {limit}")
     name, jobs, extra_key = _plan(source, per_composer)
     options = {}
+    if name == "essen":  # tunes interleaved across files (cache entries of the old file order differ)
+        options = {"order": "round robin over files"}
     if name == "composers":  # the file selection depends on per_composer and music21's corpus
         chosen = "\n".join(job["source"] for job in jobs)
         options = {"per_composer": per_composer, "files": hashlib.sha1(chosen.encode()).hexdigest()}
@@ -418,16 +422,21 @@ def _plan_bach() -> list[dict]:
 def _plan_essen() -> list[dict]:
     from music21 import corpus as m21corpus
 
-    jobs = []
+    per_file: list[list[dict]] = []
     for path in sorted(p for p in m21corpus.getCorePaths() if "essenFolksong" in str(p)):
         path = Path(path)
         text = path.read_text(encoding="latin-1")
+        tunes = []
         for match in re.finditer(r"^X:\s*(\d+)", text, flags=re.MULTILINE):
             number = int(match.group(1))
             piece = f"{path.stem}-{number}"
-            jobs.append({"kind": "abc_tune", "source": str(path), "number": number, "piece": piece,
-                         "group": piece, "title": "", "composer": "Traditional (Essen)"})
-    return jobs
+            tunes.append({"kind": "abc_tune", "source": str(path), "number": number, "piece": piece,
+                          "group": piece, "title": "", "composer": "Traditional (Essen)"})
+        per_file.append(tunes)
+    # Round robin over the collection's 31 files (German ballads, children's songs,
+    # Chinese, Irish, Lorraine...), so that limit=N samples all of them rather than
+    # the first file or two.
+    return [tune for row in itertools.zip_longest(*per_file) for tune in row if tune is not None]
 
 
 def _plan_composers(per_composer: int) -> list[dict]:

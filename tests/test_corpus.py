@@ -242,3 +242,10 @@ def test_essen_tunes_parse(monkeypatch, tmp_path):
     for _, notes in essen.notes.groupby("piece"):
         assert (notes["start"].to_numpy()[1:] >= notes["end"].to_numpy()[:-1] - 1e-9).all()
     assert np.isfinite(essen.pieces["duration"]).all()
+
+
+def test_essen_limit_samples_every_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path))
+    essen = load_corpus("essen", limit=40, progress=False)
+    files = essen.pieces["piece"].str.rsplit("-", n=1).str[0]
+    assert files.iloc[0] == "altdeu10" and files.nunique() >= 30  # 31 files; a file may lose an unreadable tune
