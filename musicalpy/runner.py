@@ -14,10 +14,14 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._config import output_dir, project_root, smoke_mode
 
-__all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "render_demo", "strip_outputs"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "output_summary", "render_demo", "strip_outputs"]
 
 #: Cells whose first line carries this marker keep their outputs and are checked by nbval.
 PIN_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -117,15 +121,54 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
         row = run_notebook(path, out_dir, timeout=timeout, smoke=smoke)
         print(f"  {path.name}: {row['status']} in {row['seconds']} s {row['error']}", flush=True)
         rows.append(row)
-    summary = pd.DataFrame(rows, columns=["notebook", "seconds", "status", "error"])
     if rows:
-        print(summary.to_string(index=False))
+        print()
+        print(output_summary(out_dir, rows).to_string(index=False))
+    total = sum(float(r["seconds"]) for r in rows)
+    print(f"\nnotebooks: {total / 60:.1f} min in all; executed notebooks and HTML: {out_dir}/NN_name.ipynb|.html")
+    models = models_summary()
+    if models:
+        print(f"models kept for notebook 06 and `musicalpy generate`: {', '.join(models)}")
     leaderboard = out_dir / "leaderboard.csv"
     if leaderboard.exists():
-        print(f"\nleaderboard ({leaderboard}):")
-        print(pd.read_csv(leaderboard).to_string(index=False))
-    print(f"\noutputs: {out_dir}")
+        board = pd.read_csv(leaderboard)
+        shown = [c for c in ("model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "training_time_s")
+                 if c in board.columns]
+        print(f"\nleaderboard ({len(board)} rows; every column in {leaderboard}):")
+        with pd.option_context("display.width", 160, "display.max_colwidth", 40):
+            print(board[shown].round(3).to_string(index=False))
     return rows
+
+
+def output_summary(out_dir: str | os.PathLike, rows: Sequence[dict]) -> pd.DataFrame:
+    """One row per executed notebook: its status and time, and where its music and
+    figures went, with the number of files of each kind."""
+    import pandas as pd
+
+    from ._config import images_dir
+
+    out_dir = Path(out_dir)
+    table = []
+    for row in rows:
+        name = row["notebook"]
+        music = out_dir / name
+        figures = images_dir() / name
+        count = {ext: len(list(music.rglob(f"*.{ext}"))) if music.is_dir() else 0 for ext in ("mid", "wav", "svg")}
+        table.append({
+            "notebook": name, "status": row["status"], "seconds": row["seconds"],
+            "music": f"{music}/ ({count['mid']} .mid, {count['wav']} .wav, {count['svg']} .svg)",
+            "figures": f"{figures}/ ({len(list(figures.glob('*.png'))) if figures.is_dir() else 0} .png)",
+            "error": row["error"],
+        })
+    return pd.DataFrame(table, columns=["notebook", "status", "seconds", "music", "figures", "error"])
+
+
+def models_summary() -> list[str]:
+    """The model folders under :func:`musicalpy.zoo.models_dir` that have a card."""
+    from .zoo import models_dir
+
+    folder = models_dir()
+    return sorted(str(p.parent) for p in folder.glob("*/card.json")) if folder.is_dir() else []
 
 
 def strip_outputs(path: str | os.PathLike) -> bool:

@@ -7,6 +7,7 @@ import wave
 import nbformat
 import pytest
 
+from musicalpy import runner
 from musicalpy.runner import PIN_MARKER, list_notebooks, render_demo, run_notebook, strip_outputs
 
 
@@ -73,3 +74,20 @@ def test_list_notebooks_is_numbered_and_ordered():
     names = [p.name for p in list_notebooks()]
     assert names == sorted(names)
     assert all(name[:2].isdigit() and name[2] == "_" for name in names)
+
+
+def test_output_summary_says_where_each_notebooks_files_are(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_IMAGES_DIR", str(tmp_path / "images"))
+    music = tmp_path / "out" / "02_hmm"
+    (music / "sub").mkdir(parents=True)
+    for name in ("a.mid", "a.wav", "sub/b.mid", "a.svg", "notes.txt"):
+        (music / name).write_bytes(b"x")
+    (tmp_path / "images" / "02_hmm").mkdir(parents=True)
+    (tmp_path / "images" / "02_hmm" / "curve.png").write_bytes(b"x")
+    rows = [{"notebook": "02_hmm", "seconds": 12.5, "status": "ok", "error": ""},
+            {"notebook": "03_lstm", "seconds": 3.0, "status": "failed", "error": "ValueError: x"}]
+    table = runner.output_summary(tmp_path / "out", rows).set_index("notebook")
+    assert table.loc["02_hmm", "music"] == f"{music}/ (2 .mid, 1 .wav, 1 .svg)"
+    assert table.loc["02_hmm", "figures"].endswith("02_hmm/ (1 .png)")
+    assert table.loc["03_lstm", "music"].endswith("(0 .mid, 0 .wav, 0 .svg)")
+    assert table.loc["03_lstm", "error"] == "ValueError: x"
