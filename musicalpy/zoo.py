@@ -896,17 +896,19 @@ def split_digest(corpus) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
-def save_for_comparison(model: ZooModel, *, smoke: bool | None = None) -> Path:
+def save_for_comparison(model: ZooModel, *, name: str | None = None, smoke: bool | None = None) -> Path:
     """Save a notebook's model where notebook 06 looks for it, replacing an older one.
 
-    Full runs write ``models_dir() / kind`` (what ``make run`` fills and notebook 06
-    reuses); smoke runs write under :func:`musicalpy.output_dir` instead, so a quick test
-    never replaces a fully trained model.
+    Full runs write ``models_dir() / name`` (default: the kind; what ``make run`` fills
+    and notebook 06 reuses); smoke runs write under :func:`musicalpy.output_dir`
+    instead, so a quick test never replaces a fully trained model. Pass another
+    ``name`` for a model of other data (notebook 03 on MAESTRO writes ``lstm_maestro``)
+    so it does not replace the chorale model either.
     """
     from ._config import output_dir
 
     smoke = smoke_mode() if smoke is None else smoke
-    folder = (output_dir() / "models" if smoke else models_dir()) / model.kind
+    folder = (output_dir() / "models" if smoke else models_dir()) / (name or model.kind)
     return model.save(folder, force=True)
 
 
