@@ -449,9 +449,9 @@ def _train_counting(kind: str, corpus, settings: dict, progress: bool) -> ZooMod
 
     notes = corpus.split("train").notes
     voices = _voices_of(notes)
-    parts = {}
+    parts, per_voice = {}, {}
     for voice in voices:
-        sequences = _quantized(notes, voice, settings)
+        sequences = per_voice[voice] = _quantized(notes, voice, settings)
         if not sequences:
             raise ValueError(f"voice {voice!r} has no notes in the training split")
         vocabulary = Vocabulary.from_sequences(sequences, start_end=False)
@@ -467,14 +467,19 @@ def _train_counting(kind: str, corpus, settings: dict, progress: bool) -> ZooMod
         else:
             model = UnigramModel(alpha=settings["alpha"], vocabulary=range(len(vocabulary))).fit(ids)
         parts[voice] = (model, vocabulary)
-    return ZooModel(kind, settings, voices, parts)
+    model = ZooModel(kind, settings, voices, parts)
+    _derive_counting(model, corpus, per_voice)
+    return model
 
 
-def _derive_counting(model: ZooModel, corpus) -> None:
-    """What sampling needs besides the fitted models: the mean beats per token."""
-    notes = corpus.split("train").notes
+def _derive_counting(model: ZooModel, corpus, sequences: Mapping[str, list] | None = None) -> None:
+    """What sampling needs besides the fitted models: the mean beats per token.
+    ``sequences``: the training tokens per voice, when the caller has them already."""
+    if sequences is None:
+        notes = corpus.split("train").notes
+        sequences = {voice: _quantized(notes, voice, model.settings) for voice in model.voices}
     classes = model.settings["duration_classes"]
-    beats = [classes[t[1]] for voice in model.voices for s in _quantized(notes, voice, model.settings) for t in s]
+    beats = [classes[t[1]] for voice in model.voices for s in sequences[voice] for t in s]
     model.settings["beats_per_token"] = float(np.mean(beats)) if beats else 1.0
 
 
@@ -590,16 +595,20 @@ def _train_network(kind: str, corpus, settings: dict, progress: bool) -> ZooMode
         epochs=settings["epochs"], steps_per_epoch=settings["steps_per_epoch"], patience=settings["patience"],
         verbose=2 if progress else 0)
     settings["epochs_run"] = len(history)
-    return ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, vocabulary)})
+    model = ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, vocabulary)})
+    _derive_network(model, corpus, data.sequences["train"])
+    return model
 
 
-def _derive_network(model: ZooModel, corpus) -> None:
+def _derive_network(model: ZooModel, corpus, sequences: Mapping[Any, np.ndarray] | None = None) -> None:
     """What sampling needs besides the network: each voice's opening tokens in the
-    training pieces (a sample starts like one of them) and the mean beats per token."""
+    training pieces (a sample starts like one of them) and the mean beats per token.
+    ``sequences``: the training voices as framed ids, when the caller has them already."""
     from .pipelines import token_sequences
 
     vocabulary = model.parts["all"][1]
-    sequences = token_sequences(corpus.split("train").notes, "note_strings", vocabulary=vocabulary)[0]
+    if sequences is None:
+        sequences = token_sequences(corpus.split("train").notes, "note_strings", vocabulary=vocabulary)[0]
     openings: dict[str, list] = {voice: [] for voice in model.voices}
     for (_, part), ids in sequences.items():
         if part in openings and len(ids) > 2 and int(ids[1]) >= vocabulary.n_reserved:
@@ -720,16 +729,19 @@ def _train_vae(kind: str, corpus, settings: dict, progress: bool) -> ZooModel:
     network.fit(V.window_dataset(train_windows, batch_size=settings["batch_size"], seed=settings["seed"]),
                 validation_data=V.window_dataset(val_windows, batch_size=settings["batch_size"], shuffle=False),
                 epochs=settings["epochs"], shuffle=False, verbose=2 if progress else 0)
-    return ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, None)})
+    model = ZooModel(kind, settings, _voices_of(corpus.split("train").notes), {"all": (network, None)})
+    _derive_vae(model, corpus, train_windows)
+    return model
 
 
-def _derive_vae(model: ZooModel, corpus) -> None:
+def _derive_vae(model: ZooModel, corpus, windows: np.ndarray | None = None) -> None:
     """What sampling needs besides the VAE: notes per window and the share of active
-    cells in the training windows."""
+    cells in the training windows (``windows``, when the caller has them already)."""
     from .models import vae as V
 
     settings = model.settings
-    windows, _ = V.corpus_windows(corpus.split("train").notes, hop_steps=settings["hop_steps"], **_window_options(settings))
+    if windows is None:
+        windows, _ = V.corpus_windows(corpus.split("train").notes, hop_steps=settings["hop_steps"], **_window_options(settings))
     if len(windows) == 0:
         raise ValueError("the training split gives no piano-roll window")
     settings["notes_per_window"] = float(np.mean([len(V.windows_to_notes(w, **_decode_options(settings))) for w in windows[:64]])) or 1.0
@@ -861,9 +873,7 @@ def _corpus_and_source(corpus: Any, limit: int | None):
 
 def _finish(model: ZooModel, corpus, *, source: str, limit: int | None, seconds: float, smoke: bool,
             trained_by: str | None = None) -> None:
-    """Derive what sampling needs from the training split, score the validation split
-    and write the card."""
-    _DERIVERS[model.kind](model, corpus)
+    """Score the validation split and write the card."""
     validation = corpus.split("validation").notes
     score = model.score(validation) if len(validation) else {}
     counts = corpus.pieces["split"].value_counts()
@@ -978,6 +988,7 @@ def from_trained(
             raise ValueError(f"the {kind} kind needs the vocabulary the model was trained with")
         model = ZooModel(kind, chosen, _voices_of(corpus.split("train").notes),
                          {"all": (fitted, vocabulary if kind != "vae" else None)})
+    _DERIVERS[kind](model, corpus)  # train() derives inside each trainer, from what it computed
     _finish(model, corpus, source=source, limit=limit, seconds=training_time_s, smoke=smoke, trained_by=trained_by)
     return model
 
