@@ -151,7 +151,8 @@ def _load_checked(data: bytes, name: str):
     try:
         midi = mido.MidiFile(file=io.BytesIO(data), clip=True)
     except Exception as exc:  # mido raises many kinds on damaged input
-        raise MidiError(f"{name}: not a readable MIDI file ({type(exc).__name__}: {exc})") from exc
+        cause = "the data ends before the MIDI header or a track is complete" if isinstance(exc, EOFError) else exc
+        raise MidiError(f"{name}: not a readable MIDI file ({type(exc).__name__}: {cause})") from exc
     if midi.type not in (0, 1, 2):
         raise MidiError(f"{name}: unsupported MIDI file type {midi.type}")
     if not isinstance(midi.ticks_per_beat, int) or midi.ticks_per_beat <= 0:

@@ -138,6 +138,7 @@ def test_missing_file_is_named(tmp_path):
     "payload, cause",
     [
         (b"this is a text file, not MIDI", "not a readable MIDI file"),
+        (b"MThd\x00\x00", "data ends before the MIDI header or a track is complete"),
         (_midi_bytes(b"\x00\xff\x2f\x00"), "no notes"),
         (_midi_bytes(b"\x00\x90\x3c\x40\x00\x80\x3c\x40\x00\xff\x2f\x00"), "only zero-length notes"),
         # one note-on after a delta of 0x0FFFFFFF ticks, repeated: absurd timing
