@@ -62,6 +62,7 @@ import pandas as pd
 
 from ._config import MusicalPyError, cache_dir
 from .midi import BEAT_COLUMNS, NOTE_COLUMNS, empty_notes, from_music21, read_midi
+from .names import VOICES
 
 __all__ = [
     "Corpus",
@@ -542,8 +543,6 @@ def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]
     row["parts"] = "|".join(names)
     return notes, row, None
 
-
-VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 
 
 def _name_chorale_voices(notes: pd.DataFrame) -> pd.DataFrame:

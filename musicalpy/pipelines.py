@@ -34,30 +34,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ._config import check_int as _check_int
-from .representations import (
-    HOLD,
-    NOTE_OFF_OFFSET,
-    NOTE_ON_OFFSET,
-    REST,
-    REST_TOKEN,
+from .representations import (  # compat: these moved to representations; removed at merge
+    TOKEN_ENCODINGS,
     Vocabulary,
-    decode_events,
-    decode_note_strings,
-    decode_pitch_hold,
-    encode_pieces,
-    event_vocabulary,
-    name_to_pitch,
-    pitch_hold_vocabulary,
-    pitch_to_name,
+    decode_token_ids,
+    feature_sequences,
+    token_sequences,
+    transposition_table,
 )
 
 __all__ = [
@@ -78,8 +69,6 @@ __all__ = [
 
 #: Names of the three float features, also the target keys of ``target="next"``.
 FEATURE_NAMES = ("pitch", "step", "duration")
-#: Token encodings :func:`token_sequences` and :func:`decode_token_ids` understand.
-TOKEN_ENCODINGS = ("note_strings", "events", "pitch_hold")
 _TARGETS = ("next", "sequence")
 _SPEC_FILE = "spec.json"
 _SPEC_FORMAT = "musicalpy.tfrecords"
@@ -89,185 +78,6 @@ def _tf():
     import tensorflow as tf
 
     return tf
-
-
-# ----------------------------------------------------------------------------- encoding
-
-
-def feature_sequences(notes: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The (pitch, step, duration) features of every piece, all parts merged.
-
-    Parameters
-    ----------
-    notes : pd.DataFrame
-        Note table of any number of pieces.
-
-    Returns
-    -------
-    sequences : dict of str to np.ndarray, shape=(n_notes, 3), dtype=float32
-        ``{piece: features}`` in corpus order (see
-        :func:`musicalpy.representations.encode_pitch_step_duration`).
-    """
-    encoded = encode_pieces(notes, "pitch_step_duration")
-    return {piece: np.asarray(values, dtype=np.float32) for piece, values in encoded.items()}
-
-
-def _note_string_tokens(frame: pd.DataFrame) -> list[tuple[str, float]]:
-    # Durations come from a grid, so rounding only removes float noise; it keeps
-    # 1/3-beat triplets apart from 0.333 written elsewhere.
-    return list(zip(frame["token"].tolist(), np.round(frame["duration"].to_numpy(dtype=float), 6).tolist(), strict=True))
-
-
-def token_sequences(
-    notes: pd.DataFrame,
-    encoding: str = "note_strings",
-    *,
-    vocabulary: Vocabulary | None = None,
-    add_start_end: bool = True,
-    min_count: int = 1,
-    **options: Any,
-) -> tuple[dict[Hashable, np.ndarray], Vocabulary]:
-    """Encode every piece (or part) as vocabulary ids.
-
-    Parameters
-    ----------
-    notes : pd.DataFrame
-        Note table of any number of pieces.
-    encoding : {"note_strings", "events", "pitch_hold"}
-        ``"note_strings"``: one token per note or chord *with its duration*, the pair
-        ``("C4.E4.G4", 1.0)`` (per part; ``merge_parts=True`` merges them;
-        ``steps_per_quarter`` defaults to 4 so durations stay few). ``"events"``: the
-        388 performance events, all parts merged. ``"pitch_hold"``: one token per
-        sixteenth, per part.
-    vocabulary : Vocabulary, optional
-        Use this one (tokens it lacks become UNK). Default: the fixed vocabulary of
-        ``events`` and ``pitch_hold``; for note strings, one built from these notes
-        (build it on the training split only, then pass it for the others).
-    add_start_end : bool, default True
-        Frame each sequence with START and END.
-    min_count : int, default 1
-        When building a note-string vocabulary, tokens seen fewer times become UNK.
-    **options
-        Keyword arguments of the encoder (see :func:`musicalpy.representations.encode_pieces`).
-
-    Returns
-    -------
-    sequences : dict of key to np.ndarray, shape=(n_tokens,), dtype=int32
-        ``{piece: ids}`` or ``{(piece, part): ids}``.
-    vocabulary : Vocabulary
-    """
-    if encoding not in TOKEN_ENCODINGS:
-        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
-    if encoding == "note_strings":
-        options.setdefault("steps_per_quarter", 4)
-    raw = encode_pieces(notes, encoding, **options)
-    if encoding == "note_strings":
-        tokens = {key: _note_string_tokens(frame) for key, frame in raw.items()}
-    else:
-        tokens = {key: np.asarray(values, dtype=np.int64) for key, values in raw.items()}
-    if vocabulary is None:
-        if encoding == "events":
-            vocabulary = event_vocabulary()
-        elif encoding == "pitch_hold":
-            vocabulary = pitch_hold_vocabulary()
-        else:
-            vocabulary = Vocabulary.from_sequences(tokens.values(), min_count=min_count)
-    if add_start_end and not vocabulary.start_end:
-        raise ValueError("add_start_end=True needs a vocabulary with START and END ids")
-    sequences = {key: vocabulary.encode(values, add_start_end=add_start_end).astype(np.int32) for key, values in tokens.items()}
-    return sequences, vocabulary
-
-
-def decode_token_ids(
-    ids: Sequence[int] | np.ndarray,
-    vocabulary: Vocabulary,
-    encoding: str = "note_strings",
-    **options: Any,
-) -> pd.DataFrame:
-    """Decode vocabulary ids into a note table (inverse of :func:`token_sequences`).
-
-    Special ids (PAD, START, UNK) are skipped and decoding stops at the first END, so
-    a sampled sequence ends where the model ended the piece.
-
-    Parameters
-    ----------
-    ids : sequence of int, shape=(n_tokens,)
-    vocabulary : Vocabulary
-    encoding : {"note_strings", "events", "pitch_hold"}
-    **options
-        Keyword arguments of the decoder (``tempo``, ``velocity``, ``piece``, ``part``,
-        ``program``; ``steps_per_quarter`` for pitch/hold).
-    """
-    if encoding not in TOKEN_ENCODINGS:
-        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
-    tokens = vocabulary.decode(np.asarray(ids).astype(np.int64).reshape(-1))
-    if encoding == "events":
-        return decode_events(np.asarray(tokens, dtype=np.int64), **options)
-    if encoding == "pitch_hold":
-        return decode_pitch_hold(np.asarray(tokens, dtype=np.int64), **options)
-    if tokens and not all(isinstance(t, tuple) and len(t) == 2 for t in tokens):
-        return decode_note_strings([str(t) for t in tokens], **options)
-    names = [t[0] for t in tokens]
-    durations = [float(t[1]) for t in tokens]
-    return decode_note_strings(names, durations, **options)
-
-
-def _shift_note_string(token: Any, shift: int) -> Any:
-    if isinstance(token, tuple):
-        moved = _shift_note_string(token[0], shift)
-        return None if moved is None else (moved, *token[1:])
-    if token == REST_TOKEN:
-        return token
-    pitches = [name_to_pitch(name) + shift for name in str(token).split(".")]
-    if min(pitches) < 0 or max(pitches) > 127:
-        return None
-    return ".".join(pitch_to_name(p) for p in pitches)
-
-
-def _shift_int_token(token: int, shift: int, encoding: str) -> int | None:
-    if encoding == "pitch_hold":
-        if token in (HOLD, REST):
-            return token
-        moved = token + shift
-        return moved if 0 <= moved <= 127 else None
-    for offset in (NOTE_ON_OFFSET, NOTE_OFF_OFFSET):
-        if offset <= token < offset + 128:
-            moved = token - offset + shift
-            return offset + moved if 0 <= moved <= 127 else None
-    return token  # time shifts and velocities do not move
-
-
-def transposition_table(vocabulary: Vocabulary, encoding: str, max_shift: int) -> np.ndarray:
-    """Where every id goes when the music moves by -max_shift..+max_shift semitones.
-
-    Parameters
-    ----------
-    vocabulary : Vocabulary
-    encoding : {"note_strings", "events", "pitch_hold"}
-    max_shift : int
-        Largest transposition in semitones (>= 0).
-
-    Returns
-    -------
-    table : np.ndarray, shape=(2 * max_shift + 1, len(vocabulary)), dtype=int32
-        Row ``max_shift + s`` maps an id to the id of its token moved by ``s``
-        semitones, or -1 when that token leaves 0-127 or the vocabulary. Special ids
-        map to themselves.
-    """
-    if encoding not in TOKEN_ENCODINGS:
-        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
-    max_shift = _check_int("max_shift", max_shift, 0)
-    table = np.full((2 * max_shift + 1, len(vocabulary)), -1, dtype=np.int32)
-    table[:, : vocabulary.n_reserved] = np.arange(vocabulary.n_reserved)
-    for token_id, token in enumerate(vocabulary.tokens, start=vocabulary.n_reserved):
-        for row, shift in enumerate(range(-max_shift, max_shift + 1)):
-            if encoding == "note_strings":
-                moved = _shift_note_string(token, shift)
-            else:
-                moved = _shift_int_token(int(token), shift, encoding)
-            if moved is not None and moved in vocabulary:
-                table[row, token_id] = vocabulary.id_of(moved)
-    return table
 
 
 # ----------------------------------------------------------------------------- windows

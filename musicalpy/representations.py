@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from functools import cache
@@ -52,7 +51,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ._config import check_int as _check_int
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
+from .names import PITCH_NAMES as _PITCH_NAMES
+from .names import name_to_pitch, pitch_to_name
 
 __all__ = [
     # pitch / hold / rest
@@ -102,7 +104,16 @@ __all__ = [
     # shared
     "Vocabulary",
     "encode_pieces",
+    # token ids <-> note tables
+    "TOKEN_ENCODINGS",
+    "feature_sequences",
+    "token_sequences",
+    "decode_token_ids",
+    "transposition_table",
 ]
+
+#: Token encodings :func:`token_sequences` and :func:`decode_token_ids` understand.
+TOKEN_ENCODINGS = ("note_strings", "events", "pitch_hold")
 
 # ---------------------------------------------------------------------------- constants
 
@@ -1159,44 +1170,6 @@ def decode_quantized_tokens(
 
 # ---------------------------------------------------------------- note / chord strings
 
-_STEP_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
-_PITCH_NAMES = tuple(
-    f"{_STEP_NAMES[p % 12]}{p // 12 - 1 if p >= 12 else 'm1'}" for p in range(128)
-)
-_NAME_TO_PITCH = {name: p for p, name in enumerate(_PITCH_NAMES)}
-_LETTER_SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-_NAME_PATTERN = re.compile(r"([A-Ga-g])([#\-]*)(m1|\d+)")
-
-
-def pitch_to_name(pitch: int) -> str:
-    """Name of a MIDI pitch as music21's ``nameWithOctave``: 60 -> ``"C4"``,
-    61 -> ``"C#4"``, 58 -> ``"B-3"`` (sharps for C#, F#, G#; flats for E-, B-).
-
-    Pitches 0-11 (octave -1) are written with octave ``m1`` (``"Cm1"``) because
-    music21's ``"B-1"`` would mean both B in octave -1 and B-flat in octave 1.
-    """
-    if isinstance(pitch, bool) or not isinstance(pitch, (int, np.integer)) or not 0 <= pitch <= 127:
-        raise ValueError(f"pitch must be an integer 0-127, got {pitch!r}")
-    return _PITCH_NAMES[pitch]
-
-
-def name_to_pitch(name: str) -> int:
-    """MIDI pitch of a name such as ``"C4"``, ``"C#4"``, ``"B-3"``, ``"E--4"``, ``"B#3"``
-    or ``"Cm1"`` (octave -1; see :func:`pitch_to_name`)."""
-    known = _NAME_TO_PITCH.get(name)
-    if known is not None:
-        return known
-    match = _NAME_PATTERN.fullmatch(name) if isinstance(name, str) else None
-    if match is None:
-        raise ValueError(f"not a pitch name: {name!r} (expected a letter, optional # or -, and an octave, e.g. 'C#4')")
-    letter, accidentals, octave = match.groups()
-    octave_number = -1 if octave == "m1" else int(octave)
-    pitch = 12 * (octave_number + 1) + _LETTER_SEMITONE[letter.upper()] + accidentals.count("#") - accidentals.count("-")
-    if not 0 <= pitch <= 127:
-        raise ValueError(f"pitch name {name!r} is outside the MIDI range 0-127")
-    return pitch
-
-
 def encode_note_strings(
     notes: pd.DataFrame,
     *,
@@ -1784,3 +1757,182 @@ def encode_pieces(notes: pd.DataFrame, encoding: str, *, skip_drums: bool = True
         for part in dict.fromkeys(in_piece.part.tolist()):
             result[(piece, part)] = encoder(in_piece.take(in_piece.part == part), **options)
     return result
+
+
+# ----------------------------------------------------------------- token ids <-> note tables
+
+
+def feature_sequences(notes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The (pitch, step, duration) features of every piece, all parts merged.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Note table of any number of pieces.
+
+    Returns
+    -------
+    sequences : dict of str to np.ndarray, shape=(n_notes, 3), dtype=float32
+        ``{piece: features}`` in corpus order (see
+        :func:`musicalpy.representations.encode_pitch_step_duration`).
+    """
+    encoded = encode_pieces(notes, "pitch_step_duration")
+    return {piece: np.asarray(values, dtype=np.float32) for piece, values in encoded.items()}
+
+
+def _note_string_tokens(frame: pd.DataFrame) -> list[tuple[str, float]]:
+    # Durations come from a grid, so rounding only removes float noise; it keeps
+    # 1/3-beat triplets apart from 0.333 written elsewhere.
+    return list(zip(frame["token"].tolist(), np.round(frame["duration"].to_numpy(dtype=float), 6).tolist(), strict=True))
+
+
+def token_sequences(
+    notes: pd.DataFrame,
+    encoding: str = "note_strings",
+    *,
+    vocabulary: Vocabulary | None = None,
+    add_start_end: bool = True,
+    min_count: int = 1,
+    **options: Any,
+) -> tuple[dict[Hashable, np.ndarray], Vocabulary]:
+    """Encode every piece (or part) as vocabulary ids.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Note table of any number of pieces.
+    encoding : {"note_strings", "events", "pitch_hold"}
+        ``"note_strings"``: one token per note or chord *with its duration*, the pair
+        ``("C4.E4.G4", 1.0)`` (per part; ``merge_parts=True`` merges them;
+        ``steps_per_quarter`` defaults to 4 so durations stay few). ``"events"``: the
+        388 performance events, all parts merged. ``"pitch_hold"``: one token per
+        sixteenth, per part.
+    vocabulary : Vocabulary, optional
+        Use this one (tokens it lacks become UNK). Default: the fixed vocabulary of
+        ``events`` and ``pitch_hold``; for note strings, one built from these notes
+        (build it on the training split only, then pass it for the others).
+    add_start_end : bool, default True
+        Frame each sequence with START and END.
+    min_count : int, default 1
+        When building a note-string vocabulary, tokens seen fewer times become UNK.
+    **options
+        Keyword arguments of the encoder (see :func:`musicalpy.representations.encode_pieces`).
+
+    Returns
+    -------
+    sequences : dict of key to np.ndarray, shape=(n_tokens,), dtype=int32
+        ``{piece: ids}`` or ``{(piece, part): ids}``.
+    vocabulary : Vocabulary
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    if encoding == "note_strings":
+        options.setdefault("steps_per_quarter", 4)
+    raw = encode_pieces(notes, encoding, **options)
+    if encoding == "note_strings":
+        tokens = {key: _note_string_tokens(frame) for key, frame in raw.items()}
+    else:
+        tokens = {key: np.asarray(values, dtype=np.int64) for key, values in raw.items()}
+    if vocabulary is None:
+        if encoding == "events":
+            vocabulary = event_vocabulary()
+        elif encoding == "pitch_hold":
+            vocabulary = pitch_hold_vocabulary()
+        else:
+            vocabulary = Vocabulary.from_sequences(tokens.values(), min_count=min_count)
+    if add_start_end and not vocabulary.start_end:
+        raise ValueError("add_start_end=True needs a vocabulary with START and END ids")
+    sequences = {key: vocabulary.encode(values, add_start_end=add_start_end).astype(np.int32) for key, values in tokens.items()}
+    return sequences, vocabulary
+
+
+def decode_token_ids(
+    ids: Sequence[int] | np.ndarray,
+    vocabulary: Vocabulary,
+    encoding: str = "note_strings",
+    **options: Any,
+) -> pd.DataFrame:
+    """Decode vocabulary ids into a note table (inverse of :func:`token_sequences`).
+
+    Special ids (PAD, START, UNK) are skipped and decoding stops at the first END, so
+    a sampled sequence ends where the model ended the piece.
+
+    Parameters
+    ----------
+    ids : sequence of int, shape=(n_tokens,)
+    vocabulary : Vocabulary
+    encoding : {"note_strings", "events", "pitch_hold"}
+    **options
+        Keyword arguments of the decoder (``tempo``, ``velocity``, ``piece``, ``part``,
+        ``program``; ``steps_per_quarter`` for pitch/hold).
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    tokens = vocabulary.decode(np.asarray(ids).astype(np.int64).reshape(-1))
+    if encoding == "events":
+        return decode_events(np.asarray(tokens, dtype=np.int64), **options)
+    if encoding == "pitch_hold":
+        return decode_pitch_hold(np.asarray(tokens, dtype=np.int64), **options)
+    if tokens and not all(isinstance(t, tuple) and len(t) == 2 for t in tokens):
+        return decode_note_strings([str(t) for t in tokens], **options)
+    names = [t[0] for t in tokens]
+    durations = [float(t[1]) for t in tokens]
+    return decode_note_strings(names, durations, **options)
+
+
+def _shift_note_string(token: Any, shift: int) -> Any:
+    if isinstance(token, tuple):
+        moved = _shift_note_string(token[0], shift)
+        return None if moved is None else (moved, *token[1:])
+    if token == REST_TOKEN:
+        return token
+    pitches = [name_to_pitch(name) + shift for name in str(token).split(".")]
+    if min(pitches) < 0 or max(pitches) > 127:
+        return None
+    return ".".join(pitch_to_name(p) for p in pitches)
+
+
+def _shift_int_token(token: int, shift: int, encoding: str) -> int | None:
+    if encoding == "pitch_hold":
+        if token in (HOLD, REST):
+            return token
+        moved = token + shift
+        return moved if 0 <= moved <= 127 else None
+    for offset in (NOTE_ON_OFFSET, NOTE_OFF_OFFSET):
+        if offset <= token < offset + 128:
+            moved = token - offset + shift
+            return offset + moved if 0 <= moved <= 127 else None
+    return token  # time shifts and velocities do not move
+
+
+def transposition_table(vocabulary: Vocabulary, encoding: str, max_shift: int) -> np.ndarray:
+    """Where every id goes when the music moves by -max_shift..+max_shift semitones.
+
+    Parameters
+    ----------
+    vocabulary : Vocabulary
+    encoding : {"note_strings", "events", "pitch_hold"}
+    max_shift : int
+        Largest transposition in semitones (>= 0).
+
+    Returns
+    -------
+    table : np.ndarray, shape=(2 * max_shift + 1, len(vocabulary)), dtype=int32
+        Row ``max_shift + s`` maps an id to the id of its token moved by ``s``
+        semitones, or -1 when that token leaves 0-127 or the vocabulary. Special ids
+        map to themselves.
+    """
+    if encoding not in TOKEN_ENCODINGS:
+        raise ValueError(f"encoding must be one of {TOKEN_ENCODINGS}, got {encoding!r}")
+    max_shift = _check_int("max_shift", max_shift, 0)
+    table = np.full((2 * max_shift + 1, len(vocabulary)), -1, dtype=np.int32)
+    table[:, : vocabulary.n_reserved] = np.arange(vocabulary.n_reserved)
+    for token_id, token in enumerate(vocabulary.tokens, start=vocabulary.n_reserved):
+        for row, shift in enumerate(range(-max_shift, max_shift + 1)):
+            if encoding == "note_strings":
+                moved = _shift_note_string(token, shift)
+            else:
+                moved = _shift_int_token(int(token), shift, encoding)
+            if moved is not None and moved in vocabulary:
+                table[row, token_id] = vocabulary.id_of(moved)
+    return table

@@ -64,6 +64,7 @@ import pandas as pd
 
 from ._config import MusicalPyError, project_root, smoke_mode
 from .midi import DEFAULT_TEMPO, as_note_table
+from .names import VOICES
 
 __all__ = [
     "FORMAT",
@@ -88,7 +89,7 @@ _VERSION = 1
 #: The model kinds, in the order the series introduces them.
 KINDS = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae")
 #: The four voices every chorale model is trained on.
-CHORALE_VOICES = ("Soprano", "Alto", "Tenor", "Bass")
+CHORALE_VOICES = VOICES  # kept for callers of zoo.CHORALE_VOICES
 _CARD = "card.json"
 _DURATIONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0, 16.0, 32.0)  # notebook 02: dotted classes added
 _MAX_WINDOWS = 256  # VAE windows per sample at most
@@ -604,7 +605,7 @@ def _derive_network(model: ZooModel, corpus, sequences: Mapping[Any, np.ndarray]
     """What sampling needs besides the network: each voice's opening tokens in the
     training pieces (a sample starts like one of them) and the mean beats per token.
     ``sequences``: the training voices as framed ids, when the caller has them already."""
-    from .pipelines import token_sequences
+    from .representations import token_sequences
 
     vocabulary = model.parts["all"][1]
     if sequences is None:
@@ -649,7 +650,7 @@ def _load_keras(kind: str, folder: Path, settings: dict, voices: list[str]) -> d
 def _generate_network(model: ZooModel, budget: _Budget, n_samples: int, temperature: float, top_p, primer, seed: int) -> pd.DataFrame:
     import warnings
 
-    from .pipelines import decode_token_ids, token_sequences
+    from .representations import decode_token_ids, token_sequences
 
     wavenet = _wavenet_module()
     network, vocabulary = model.parts["all"]
@@ -694,7 +695,7 @@ def _left_pad(rows: list[np.ndarray], vocabulary) -> list[np.ndarray]:
 
 
 def _score_network(model: ZooModel, notes: pd.DataFrame) -> tuple[float, int, str, str]:
-    from .pipelines import token_sequences
+    from .representations import token_sequences
 
     network, vocabulary = model.parts["all"]
     sequences = token_sequences(notes, "note_strings", vocabulary=vocabulary)[0]

@@ -500,7 +500,7 @@ def primer_windows(
     Parameters
     ----------
     sequences : dict or list of np.ndarray
-        Encoded pieces, e.g. the test split's :func:`musicalpy.pipelines.feature_sequences`.
+        Encoded pieces, e.g. the test split's :func:`musicalpy.representations.feature_sequences`.
     length : int
         Elements per primer.
     n_samples : int, default 1
@@ -663,10 +663,10 @@ def generate_tokens(
     """Sample with a token model and decode every sample into one note table.
 
     Parameters are those of :func:`sample_token_ids`; ``encoding`` and
-    ``decode_options`` go to :func:`musicalpy.pipelines.decode_token_ids`. Samples are
+    ``decode_options`` go to :func:`musicalpy.representations.decode_token_ids`. Samples are
     pieces ``"sample_0"``, ``"sample_1"``...; a sample that drew END stops there.
     """
-    from ..pipelines import decode_token_ids
+    from ..representations import decode_token_ids
 
     ids = sample_token_ids(
         model, vocabulary, primer, n_tokens=n_tokens, n_samples=n_samples, temperature=temperature,

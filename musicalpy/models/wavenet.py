@@ -673,9 +673,9 @@ def generate(
 
     ``options`` go to :func:`sample_ids` (``n_tokens``, ``n_samples``, ``temperature``,
     ``top_k``, ``top_p``, ``seed``, ``cached``, ``window``) and, for ``tempo``,
-    ``velocity``, ``program``, to :func:`musicalpy.pipelines.decode_token_ids`.
+    ``velocity``, ``program``, to :func:`musicalpy.representations.decode_token_ids`.
     """
-    from ..pipelines import decode_token_ids
+    from ..representations import decode_token_ids
 
     decode_keys = {"tempo", "velocity", "program", "part", "default_duration"}
     decode_options = {k: options.pop(k) for k in list(options) if k in decode_keys}
