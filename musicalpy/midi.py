@@ -45,6 +45,7 @@ __all__ = [
     "to_music21",
     "from_music21",
     "seconds_to_beats",
+    "implied_tempo",
 ]
 
 #: Optional beat columns (quarter notes), present when the source has a beat grid.
@@ -342,7 +343,7 @@ def to_pretty_midi(
 
     table = as_note_table(notes)
     if tempo is None:
-        tempo = _implied_tempo(table)
+        tempo = implied_tempo(table)
     if not (1.0 <= float(tempo) <= 1000.0):
         raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {tempo}")
     pm = pretty_midi.PrettyMIDI(initial_tempo=float(tempo))
@@ -360,8 +361,20 @@ def to_pretty_midi(
     return pm
 
 
-def _implied_tempo(table: pd.DataFrame) -> float:
-    """Quarter notes per minute implied by seconds vs beats, else the default."""
+def implied_tempo(table: pd.DataFrame) -> float:
+    """Quarter notes per minute implied by a note table's seconds against its beats.
+
+    Parameters
+    ----------
+    table : pd.DataFrame
+        A note table; only its ``end`` and, when present, ``end_beat`` columns are read.
+
+    Returns
+    -------
+    tempo : float
+        The median of ``60 * end_beat / end`` over notes with both, when it lies in
+        1-1000 bpm; otherwise :data:`DEFAULT_TEMPO` (tables without beats, one note).
+    """
     if "start_beat" in table.columns and len(table) > 1:
         beats = table["end_beat"].to_numpy(float)
         seconds = table["end"].to_numpy(float)
@@ -391,7 +404,7 @@ def to_music21(notes: pd.DataFrame, *, tempo: float | None = None, title: str | 
 
     table = as_note_table(notes)
     if tempo is None:
-        tempo = _implied_tempo(table)
+        tempo = implied_tempo(table)
     seconds_per_quarter = 60.0 / float(tempo)
     has_beats = "start_beat" in table.columns and table[BEAT_COLUMNS].notna().all().all()
     score = stream.Score()

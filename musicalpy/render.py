@@ -54,6 +54,8 @@ __all__ = [
     "write_score_svg",
     "plot_pianoroll",
     "save_fig",
+    "EXPORT_FORMATS",
+    "export",
 ]
 
 # ------------------------------------------------------------------------------ audio
@@ -373,14 +375,14 @@ def _quarters(table: pd.DataFrame, tempo: float | None = None) -> tuple[np.ndarr
     An explicit ``tempo`` reads the seconds at that tempo; otherwise the beat columns
     are used when present, else the seconds at the table's implied tempo.
     """
-    from .midi import _implied_tempo
+    from .midi import implied_tempo
 
     has_beats = tempo is None and set(BEAT_COLUMNS) <= set(table.columns) and bool(
         np.isfinite(table[BEAT_COLUMNS].to_numpy(float)).all()
     )
     _check_tempo(tempo)
     if tempo is None:
-        tempo = _implied_tempo(table) if len(table) else DEFAULT_TEMPO
+        tempo = implied_tempo(table) if len(table) else DEFAULT_TEMPO
     if has_beats:
         return table["start_beat"].to_numpy(float), table["end_beat"].to_numpy(float), tempo
     factor = tempo / 60.0
@@ -1116,3 +1118,66 @@ def save_fig(
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", dpi=dpi)
     return path
+
+
+# ----------------------------------------------------------------------------- export
+
+#: What :func:`export` can write, by file extension.
+EXPORT_FORMATS = ("mid", "wav", "svg", "png")
+
+
+def export(
+    notes: Any,
+    stem: str | os.PathLike,
+    formats: Sequence[str] = ("mid", "wav", "svg"),
+    *,
+    measures: int | tuple[int, int] | None = None,
+    seconds: float | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write one piece of music in several formats next to each other.
+
+    The one export used by the command line, the notebook runner and the notebooks:
+    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.wav`` and
+    ``.svg`` (sheet music) into ``outputs/lstm/``.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame or pretty_midi.PrettyMIDI or music21 stream
+        The music (a note table, or anything :func:`synthesize` accepts).
+    stem : str or os.PathLike
+        Path without extension; parent folders are created. An extension on it is kept
+        as part of the name (``"take.1"`` writes ``take.1.mid``).
+    formats : sequence of {"mid", "wav", "svg", "png"}
+        ``"png"`` is a piano roll drawn by :func:`plot_pianoroll`.
+    measures, seconds, title
+        Passed on: ``measures`` to the engraver, ``seconds`` to the synthesizer (crop),
+        ``title`` to the piano roll.
+
+    Returns
+    -------
+    paths : dict of str to Path
+        ``{format: path written}`` in the order of ``formats``.
+    """
+    from . import midi
+
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {EXPORT_FORMATS}, got {list(formats)!r}")
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in dict.fromkeys(formats)}
+    for fmt, path in paths.items():
+        if fmt == "mid":
+            midi.write_midi(notes, path)
+        elif fmt == "wav":
+            write_wav(notes, path, seconds=seconds)
+        elif fmt == "svg":
+            write_score_svg(notes, path, measures=measures)
+        else:
+            import matplotlib.pyplot as plt
+
+            ax = plot_pianoroll(notes, title=title)
+            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+            plt.close(ax.figure)
+    return paths

@@ -547,3 +547,22 @@ def test_fraction_offsets_are_exact():
     score = render.prepare_score(table)
     offsets = [n.offset for n in score.recurse().notes]
     assert offsets == [0, Fraction(1, 3), Fraction(2, 3)]
+
+
+def test_export_writes_each_format_and_the_midi_reads_back(tmp_path, two_part_notes):
+    from musicalpy import midi
+
+    paths = render.export(two_part_notes, tmp_path / "deep" / "take.1", formats=("mid", "wav", "svg", "png"))
+    assert list(paths) == ["mid", "wav", "svg", "png"]
+    assert paths["mid"] == tmp_path / "deep" / "take.1.mid"
+    back = midi.read_midi(paths["mid"])
+    assert sorted(back["pitch"].tolist()) == sorted(two_part_notes["pitch"].tolist())
+    assert paths["wav"].read_bytes()[:4] == b"RIFF" and paths["wav"].stat().st_size > 10_000
+    assert "<svg" in paths["svg"].read_text(encoding="utf-8")
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_names_an_unknown_format(tmp_path, two_part_notes):
+    with pytest.raises(ValueError, match="mp3"):
+        render.export(two_part_notes, tmp_path / "x", formats=("mid", "mp3"))
+    assert not (tmp_path / "x.mid").exists()
