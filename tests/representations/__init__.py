@@ -1,0 +1,1 @@
+"""Tests of musicalpy.representations, one module per module of the package."""
