@@ -1,4 +1,7 @@
-"""tf.data pipelines: encoded pieces -> training windows, and TFRecord shards.
+"""tf.data pipelines: encoded pieces -> training windows and batches, augmentation by
+transposition, and TFRecord shards. Only tf.data lives here: the encodings, their
+vocabularies and the token ids <-> note table conversions are in
+:mod:`musicalpy.representations`, which this module reads and never the other way round.
 
 The models train on fixed-length windows cut **inside** each piece, so that no window
 joins the end of one piece to the start of the next:
@@ -12,16 +15,22 @@ Two kinds of sequences flow through the same code:
 
 * **features**: float arrays of shape ``(n_notes, 3)`` holding the (pitch, step,
   duration) of the TensorFlow "Generate music with an RNN" tutorial
-  (:func:`feature_sequences`);
+  (:func:`musicalpy.representations.feature_sequences`);
 * **tokens**: 1-D int arrays of vocabulary ids, framed by START and END so that a model
-  learns how a piece begins and ends (:func:`token_sequences`, decoded back to a note
-  table by :func:`decode_token_ids`).
+  learns how a piece begins and ends (:func:`musicalpy.representations.token_sequences`,
+  decoded back to a note table by :func:`musicalpy.representations.decode_token_ids`).
 
 A window of ``seq_length + 1`` elements becomes ``(x, y)``: ``target="next"`` predicts
 the element after the window (the tutorial), ``target="sequence"`` gives
 ``(w[:-1], w[1:])`` for sequence-to-sequence training (every position predicts its
 successor). Training windows can be transposed at random by up to ``max_transpose``
-semitones, kept inside the MIDI range (and, for tokens, inside the vocabulary).
+semitones, kept inside the MIDI range (and, for tokens, inside the vocabulary: each
+encoding's own token transposition, gathered into one id table by
+:func:`musicalpy.representations.transposition_table`).
+
+The piano-roll VAE trains on whole windows rather than next-step targets:
+:func:`piano_roll_dataset` batches the windows of
+:func:`musicalpy.representations.encode_piano_roll_windows`.
 
 Corpora that do not fit in memory go to sharded TFRecord files
 (:func:`write_tfrecords`) and come back interleaved (:func:`read_tfrecords`); the
@@ -42,27 +51,16 @@ from typing import Any
 import numpy as np
 
 from ._config import check_int as _check_int
-from .representations import (  # compat: these moved to representations; removed at merge
-    TOKEN_ENCODINGS,
-    Vocabulary,
-    decode_token_ids,
-    feature_sequences,
-    token_sequences,
-    transposition_table,
-)
+from .representations import Vocabulary, feature_sequences, token_sequences, transposition_table
 
 __all__ = [
     "FEATURE_NAMES",
-    "TOKEN_ENCODINGS",
     "SplitDatasets",
-    "feature_sequences",
-    "token_sequences",
-    "decode_token_ids",
-    "transposition_table",
     "count_windows",
     "sequence_dataset",
     "window_dataset",
     "corpus_datasets",
+    "piano_roll_dataset",
     "write_tfrecords",
     "read_tfrecords",
 ]
@@ -178,7 +176,8 @@ def window_dataset(
     ----------
     sequences : dict or list of np.ndarray, or tf.data.Dataset
         Per-piece feature arrays ``(n_notes, 3)`` or token-id arrays ``(n_tokens,)``
-        (e.g. from :func:`feature_sequences` or :func:`token_sequences`), or a dataset
+        (e.g. from :func:`~musicalpy.representations.feature_sequences` or
+        :func:`~musicalpy.representations.token_sequences`), or a dataset
         yielding one such sequence per element (:func:`read_tfrecords`).
     seq_length : int
         Input length; each window holds ``seq_length + 1`` elements.
@@ -203,8 +202,9 @@ def window_dataset(
         chosen among the shifts that keep every pitch in 0-127 (and, for tokens, in the
         vocabulary).
     transposition : np.ndarray, optional
-        For tokens with ``max_transpose > 0``: the table of :func:`transposition_table`
-        with ``max_shift == max_transpose``.
+        For tokens with ``max_transpose > 0``: the table of
+        :func:`~musicalpy.representations.transposition_table` with
+        ``max_shift == max_transpose``.
     drop_remainder : bool, default False
         Drop the last, smaller batch (for strategies that need equal batches).
     prefetch : bool, default True
@@ -319,11 +319,12 @@ def corpus_datasets(
     corpus : musicalpy.corpus.Corpus
     encoding : str, default "pitch_step_duration"
         ``"pitch_step_duration"`` for float features, or a token encoding of
-        :data:`TOKEN_ENCODINGS`.
+        :data:`musicalpy.representations.TOKEN_ENCODINGS`.
     seq_length, target, batch_size, shift, seed, max_transpose, cache, drop_remainder
         See :func:`window_dataset`.
     vocabulary : Vocabulary, optional
-        For tokens; default: built on the training split (see :func:`token_sequences`).
+        For tokens; default: built on the training split (see
+        :func:`~musicalpy.representations.token_sequences`).
     min_count : int, default 1
         For a vocabulary built here.
     **options
@@ -372,6 +373,41 @@ def corpus_datasets(
         datasets["train"], datasets["validation"], datasets["test"], sequences, n_windows,
         None if encoding == "pitch_step_duration" else vocabulary, encoding,
     )
+
+
+def piano_roll_dataset(
+    windows: np.ndarray,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+):
+    """Batches of piano-roll windows for a VAE: cache, shuffle (seeded), batch, prefetch.
+
+    Parameters
+    ----------
+    windows : np.ndarray, shape=(n_windows, n_pitches, window_steps)
+        E.g. from :func:`musicalpy.representations.encode_piano_roll_windows`.
+    batch_size : int, default 64
+    shuffle : bool, default True
+        Reshuffle every epoch (with ``seed``, so two runs see the same order).
+    seed : int, default 0
+
+    Returns
+    -------
+    dataset : tf.data.Dataset
+        Batches of shape ``(batch, n_pitches, window_steps)``, float32; the inputs only
+        (a VAE's target is its input).
+    """
+    tf = _tf()
+    windows = np.asarray(windows, dtype=np.float32)
+    if windows.ndim != 3 or len(windows) == 0:
+        raise ValueError(f"windows must have shape (n_windows, n_pitches, window_steps) with n_windows > 0, got {windows.shape}")
+    batch_size = _check_int("batch_size", batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices(windows).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 # ----------------------------------------------------------------------------- TFRecord

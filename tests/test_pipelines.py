@@ -1,4 +1,5 @@
-"""tf.data pipelines: windows inside pieces, targets, shuffling, transposition, TFRecord."""
+"""tf.data pipelines: windows inside pieces, targets, shuffling, transposition, TFRecord,
+piano-roll batches."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicalpy import pipelines
+from musicalpy import pipelines, representations
 from musicalpy.corpus import Corpus
 from musicalpy.representations import Vocabulary
 
@@ -79,30 +80,10 @@ def test_feature_transposition_moves_whole_windows_and_stays_in_range():
     np.testing.assert_array_equal(y["pitch"].numpy() - plain_y, shift[:, 0].astype(int))
 
 
-def test_transposition_table_known_answers():
-    vocabulary = Vocabulary([("C4", 1.0), ("D4", 1.0), ("C4.E4", 0.5), ("D4.F#4", 0.5), ("rest", 1.0), ("G9", 1.0)])
-    table = pipelines.transposition_table(vocabulary, "note_strings", 2)
-    up_two = table[2 + 2]
-    assert up_two[vocabulary.id_of(("C4", 1.0))] == vocabulary.id_of(("D4", 1.0))
-    assert up_two[vocabulary.id_of(("C4.E4", 0.5))] == vocabulary.id_of(("D4.F#4", 0.5))
-    assert up_two[vocabulary.id_of(("D4", 1.0))] == -1  # E4 is not in the vocabulary
-    assert up_two[vocabulary.id_of(("G9", 1.0))] == -1  # A9 is above MIDI 127
-    assert (table[:, vocabulary.id_of(("rest", 1.0))] == vocabulary.id_of(("rest", 1.0))).all()
-    np.testing.assert_array_equal(table[2], np.arange(len(vocabulary)))
-    np.testing.assert_array_equal(table[:, : vocabulary.n_reserved], np.tile(np.arange(vocabulary.n_reserved), (5, 1)))
-    event_vocab = Vocabulary(list(range(388)), start_end=False, unk=False)
-    events = pipelines.transposition_table(event_vocab, "events", 1)
-    ident = event_vocab.id_of
-    assert events[2, ident(60)] == ident(61)  # note-on 60 -> 61
-    assert events[0, ident(128 + 60)] == ident(128 + 59)  # note-off 60 -> 59
-    assert events[2, ident(127)] == -1  # note-on 127 cannot go up
-    assert events[0, ident(300)] == ident(300)  # a time shift does not move
-
-
 def test_token_transposition_in_dataset_uses_one_table_row_per_window():
     vocabulary = Vocabulary([(name, 1.0) for name in ["C4", "C#4", "D4", "D#4", "E4", "F4", "F#4", "G4"]])
     ids = vocabulary.encode([("C4", 1.0), ("D4", 1.0), ("E4", 1.0), ("D4", 1.0), ("C4", 1.0)] * 4, add_start_end=True)
-    table = pipelines.transposition_table(vocabulary, "note_strings", 3)
+    table = representations.transposition_table(vocabulary, "note_strings", 3)
     dataset = pipelines.window_dataset([ids], 4, batch_size=100, max_transpose=3, transposition=table, seed=1)
     moved = next(iter(dataset))[0].numpy()
     plain = next(iter(pipelines.window_dataset([ids], 4, batch_size=100)))[0].numpy()
@@ -112,22 +93,6 @@ def test_token_transposition_in_dataset_uses_one_table_row_per_window():
         assert matching, (before, after)
         rows.append(matching[0])
     assert (moved >= 0).all() and len(set(rows)) > 1
-
-
-def test_token_sequences_round_trip(two_part_notes):
-    sequences, vocabulary = pipelines.token_sequences(two_part_notes, "note_strings")
-    assert set(sequences) == {("two_parts", "Melody"), ("two_parts", "Bass")}
-    melody = sequences[("two_parts", "Melody")]
-    assert melody[0] == vocabulary.start_id and melody[-1] == vocabulary.end_id
-    decoded = pipelines.decode_token_ids(melody, vocabulary, "note_strings")
-    expected = two_part_notes[two_part_notes["part"] == "Melody"].sort_values(["start", "pitch"])
-    np.testing.assert_array_equal(decoded["pitch"], expected["pitch"])
-    np.testing.assert_allclose(decoded["start_beat"], expected["start_beat"])
-    np.testing.assert_allclose(decoded["end_beat"], expected["end_beat"])
-    events, event_vocab = pipelines.token_sequences(two_part_notes, "events")
-    assert len(event_vocab) == 388 + 4
-    again = pipelines.decode_token_ids(events["two_parts"], event_vocab, "events")
-    assert sorted(again["pitch"]) == sorted(two_part_notes["pitch"])
 
 
 def test_tfrecord_round_trip(tmp_path):
@@ -193,5 +158,25 @@ def test_bad_input():
         pipelines.window_dataset([np.arange(20, dtype=np.int32)], 3, max_transpose=2)
     with pytest.raises(ValueError, match="shape"):
         pipelines.window_dataset([_features([1, 2, 3]), np.arange(5, dtype=np.int32)], 2)
-    with pytest.raises(ValueError, match="encoding"):
-        pipelines.token_sequences(pd.DataFrame({"pitch": [60], "start": [0.0], "end": [1.0]}), "piano_roll")
+
+
+def test_piano_roll_dataset_batches_every_window_once_in_a_seeded_order():
+    rng = np.random.default_rng(0)
+    windows = (rng.random((10, 6, 8)) < 0.2).astype(np.float32)
+    first = [b.numpy() for b in pipelines.piano_roll_dataset(windows, batch_size=4, seed=3)]
+    again = [b.numpy() for b in pipelines.piano_roll_dataset(windows, batch_size=4, seed=3)]
+    assert [b.shape for b in first] == [(4, 6, 8), (4, 6, 8), (2, 6, 8)]
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert sorted(map(bytes, np.concatenate(first))) == sorted(map(bytes, windows))
+    in_order = np.concatenate([b.numpy() for b in pipelines.piano_roll_dataset(windows, batch_size=3, shuffle=False)])
+    np.testing.assert_array_equal(in_order, windows)
+    with pytest.raises(ValueError, match="windows must have shape"):
+        pipelines.piano_roll_dataset(np.zeros((0, 6, 8)))
+    with pytest.raises(ValueError, match="batch_size"):
+        pipelines.piano_roll_dataset(windows, batch_size=0)
+
+
+def test_pipelines_export_only_tf_data():
+    # Token ids <-> notes live in representations; the tf.data module re-exports none.
+    assert not set(pipelines.__all__) & set(representations.__all__)
+    assert {"window_dataset", "piano_roll_dataset", "corpus_datasets", "write_tfrecords"} <= set(pipelines.__all__)

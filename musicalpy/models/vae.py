@@ -41,11 +41,12 @@ import pandas as pd
 from keras import ops
 
 from ..midi import DEFAULT_TEMPO, as_note_table
+from ..pipelines import (
+    piano_roll_dataset as window_dataset,  # compat: moved to musicalpy.pipelines.piano_roll_dataset
+)
+from ..representations import decode_piano_roll
 from ..representations import (
-    decode_piano_roll,
-    encode_piano_roll,
-    fit_transposition,
-    piano_roll_windows,
+    encode_piano_roll_windows as corpus_windows,  # compat: moved to musicalpy.representations.encode_piano_roll_windows
 )
 
 __all__ = [
@@ -86,110 +87,6 @@ _LN2 = math.log(2.0)
 # ---------------------------------------------------------------------------- data
 
 
-def corpus_windows(
-    notes: pd.DataFrame,
-    *,
-    window_steps: int = DEFAULT_WINDOW_STEPS,
-    hop_steps: int | None = None,
-    lowest_pitch: int = DEFAULT_LOWEST_PITCH,
-    n_pitches: int = DEFAULT_N_PITCHES,
-    steps_per_quarter: int = 4,
-    transpose: bool = True,
-    per_voice: bool = False,
-    pad_last: bool = False,
-    skip_empty: bool = False,
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Cut the pieces of a note table into piano-roll windows.
-
-    Each piece is first moved by the semitone shift of
-    :func:`~musicalpy.representations.fit_transposition` (the same shift for all its
-    voices, so voice windows stay aligned), then encoded and cut; no window crosses two
-    pieces.
-
-    Parameters
-    ----------
-    notes : pd.DataFrame
-        Note table of any number of pieces.
-    window_steps : int, default 32
-        Steps per window (32 = two 4/4 bars at 4 steps per quarter).
-    hop_steps : int, optional
-        Steps between window starts; default ``window_steps`` (no overlap).
-    lowest_pitch, n_pitches : int
-        The roll's rows: ``lowest_pitch .. lowest_pitch + n_pitches - 1``. Notes still
-        outside after the transposition are dropped.
-    steps_per_quarter : int, default 4
-    transpose : bool, default True
-        Apply the per-piece shift (False keeps the pitches as they are).
-    per_voice : bool, default False
-        One roll per part (``part`` column of the index) instead of the whole texture
-        (``part == "all"``).
-    pad_last : bool, default False
-        Pad each piece's end so that every step lands in a window (use it when every
-        cell must be scored once, e.g. for bits per note).
-    skip_empty : bool, default False
-        Leave out windows where nothing sounds. By default they are kept: a rest is
-        music too, and the index counts them (``is_empty``).
-
-    Returns
-    -------
-    windows : np.ndarray, shape=(n_windows, n_pitches, window_steps), dtype=float32
-        Binary.
-    index : pd.DataFrame
-        One row per window: ``piece``, ``part``, ``start_step``, ``shift`` (semitones
-        added), ``n_active`` (sounding cells), ``n_onsets`` (notes starting, as the roll
-        shows them: repeated notes of one pitch merge),
-        ``is_empty`` (bool).
-    """
-    table = as_note_table(notes)
-    hop = window_steps if hop_steps is None else hop_steps
-    # Pieces and parts in the order they first appear in the caller's table (the note
-    # table itself is sorted by part name).
-    source = notes if {"piece", "part"} <= set(notes.columns) else table
-    piece_order = pd.unique(source["piece"].astype(str))
-    part_order = {p: i for i, p in enumerate(pd.unique(source["part"].astype(str)))}
-    by_piece = dict(tuple(table.groupby("piece", sort=False)))
-    rolls, rows = [], []
-    for piece in piece_order:
-        piece_notes = by_piece[piece]
-        shift = fit_transposition(piece_notes, lowest_pitch=lowest_pitch, n_pitches=n_pitches) if transpose else 0
-        moved = piece_notes.assign(pitch=piece_notes["pitch"] + shift)
-        # Every voice gets the piece's length, so that window k of each voice covers the
-        # same steps (needed to merge voices back together).
-        length = int(encode_piano_roll(moved, lowest_pitch=0, n_pitches=128, steps_per_quarter=steps_per_quarter).shape[1])
-        if per_voice:
-            groups = sorted(moved.groupby("part", sort=False), key=lambda item: part_order[item[0]])
-        else:
-            groups = [("all", moved)]
-        for part, part_notes in groups:
-            roll = encode_piano_roll(
-                part_notes,
-                lowest_pitch=lowest_pitch,
-                n_pitches=n_pitches,
-                steps_per_quarter=steps_per_quarter,
-                n_steps=length,
-            )
-            cut = piano_roll_windows(roll, window_steps, hop_steps=hop, pad_last=pad_last)
-            if len(cut) == 0:
-                continue
-            active = cut.reshape(len(cut), -1).sum(axis=1)
-            if skip_empty:
-                keep = active > 0
-                cut, active = cut[keep], active[keep]
-                starts = (np.flatnonzero(keep) * hop).tolist()
-            else:
-                starts = (np.arange(len(cut)) * hop).tolist()
-            rolls.append(cut)
-            for start, n_active, window in zip(starts, active.tolist(), cut, strict=True):
-                rows.append((str(piece), str(part), int(start), int(shift), int(n_active), _count_onsets(window)))
-    index = pd.DataFrame(rows, columns=["piece", "part", "start_step", "shift", "n_active", "n_onsets"])
-    index["is_empty"] = index["n_active"] == 0
-    if rolls:
-        windows = np.concatenate(rolls).astype(np.float32)
-    else:
-        windows = np.zeros((0, n_pitches, window_steps), dtype=np.float32)
-    return windows, index
-
-
 def _onsets(frames: np.ndarray) -> np.ndarray:
     """Cells where a run of active cells starts (a note onset, repeated notes merged)."""
     active = np.asarray(frames) >= 0.5
@@ -200,42 +97,6 @@ def _onsets(frames: np.ndarray) -> np.ndarray:
 
 def _count_onsets(window: np.ndarray) -> int:
     return int(_onsets(window).sum())
-
-
-def window_dataset(
-    windows: np.ndarray,
-    *,
-    batch_size: int = 64,
-    shuffle: bool = True,
-    seed: int = 0,
-):
-    """A tf.data pipeline of windows: cache, shuffle (seeded), batch, prefetch.
-
-    Parameters
-    ----------
-    windows : np.ndarray, shape=(n_windows, n_pitches, window_steps)
-    batch_size : int, default 64
-    shuffle : bool, default True
-        Reshuffle every epoch (with ``seed``, so two runs see the same order).
-    seed : int, default 0
-
-    Returns
-    -------
-    dataset : tf.data.Dataset
-        Batches of shape ``(batch, n_pitches, window_steps)``, float32; the inputs only
-        (a VAE's target is its input).
-    """
-    import tensorflow as tf
-
-    windows = np.asarray(windows, dtype=np.float32)
-    if windows.ndim != 3 or len(windows) == 0:
-        raise ValueError(f"windows must have shape (n_windows, n_pitches, window_steps) with n_windows > 0, got {windows.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    dataset = tf.data.Dataset.from_tensor_slices(windows).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(int(batch_size)).prefetch(tf.data.AUTOTUNE)
 
 
 # -------------------------------------------------------------------------- models
