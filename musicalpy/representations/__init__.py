@@ -79,6 +79,7 @@ from .piano_roll import (
     encode_piano_roll,
     encode_piano_roll_windows,
     fit_transposition,
+    frame_onsets,
     piano_roll_windows,
 )
 from .pitch_hold import (
@@ -138,6 +139,7 @@ __all__ = [
     "decode_piano_roll",
     "piano_roll_windows",
     "fit_transposition",
+    "frame_onsets",
     "encode_piano_roll_windows",
     # (pitch, step, duration)
     "PITCH_STEP_DURATION_COLUMNS",

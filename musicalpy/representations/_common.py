@@ -213,14 +213,6 @@ def _skyline(start: np.ndarray, end: np.ndarray, pitch: np.ndarray, length: int)
     return owner
 
 
-def _run_starts(active: np.ndarray) -> np.ndarray:
-    """Cells of a boolean array (time on the last axis) where a run of active cells
-    starts; the same shape as ``active``."""
-    previous = np.zeros_like(active)
-    previous[..., 1:] = active[..., :-1]
-    return active & ~previous
-
-
 # ---------------------------------------------------------------------------- velocity
 
 

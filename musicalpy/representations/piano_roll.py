@@ -26,7 +26,6 @@ from ._common import (
     _grid,
     _Notes,
     _one_piece,
-    _run_starts,
     _table,
 )
 
@@ -38,6 +37,7 @@ __all__ = [
     "decode_piano_roll",
     "piano_roll_windows",
     "fit_transposition",
+    "frame_onsets",
     "encode_piano_roll_windows",
 ]
 
@@ -55,6 +55,29 @@ def _check_range(lowest_pitch: Any, n_pitches: Any) -> tuple[int, int]:
     if lowest_pitch + n_pitches > 128:
         raise ValueError(f"lowest_pitch + n_pitches must be at most 128 (MIDI pitches), got {lowest_pitch} + {n_pitches}")
     return lowest_pitch, n_pitches
+
+
+def frame_onsets(frames: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
+    """The onsets a frame roll shows: cells where a run of active cells starts.
+
+    Repeated notes of one pitch merge in a frame roll, so they count once, and a note
+    already sounding at step 0 counts as an onset there (the roll cannot see earlier).
+
+    Parameters
+    ----------
+    frames : np.ndarray, shape=(..., n_pitches, n_steps)
+        Binary, or probabilities (a model's output); time on the last axis.
+    threshold : float, default 0.5
+        A cell is active when its value is at least ``threshold``.
+
+    Returns
+    -------
+    onsets : np.ndarray, shape=frames.shape, dtype=bool
+    """
+    active = np.asarray(frames) >= threshold
+    previous = np.zeros_like(active)
+    previous[..., 1:] = active[..., :-1]
+    return active & ~previous
 
 
 def encode_piano_roll(
@@ -195,7 +218,7 @@ def decode_piano_roll(
     lowest_pitch, n_pitches = _check_range(lowest_pitch, max(n_pitches, 1))
     steps_per_quarter = check_int("steps_per_quarter", steps_per_quarter)
     active = frames >= threshold
-    starts = _run_starts(active)
+    starts = frame_onsets(frames, threshold=threshold)
     if onsets is not None:
         onsets = np.asarray(onsets)
         if onsets.shape != frames.shape:
@@ -415,7 +438,7 @@ def encode_piano_roll_windows(
                 starts = (np.arange(len(cut)) * hop).tolist()
             rolls.append(cut)
             for start, n_active, window in zip(starts, active.tolist(), cut, strict=True):
-                rows.append((str(piece), str(part), int(start), int(shift), int(n_active), int(_run_starts(window >= 0.5).sum())))
+                rows.append((str(piece), str(part), int(start), int(shift), int(n_active), int(frame_onsets(window).sum())))
     index = pd.DataFrame(rows, columns=["piece", "part", "start_step", "shift", "n_active", "n_onsets"])
     index["is_empty"] = index["n_active"] == 0
     if rolls:

@@ -167,3 +167,11 @@ def test_encode_piano_roll_windows_of_pieces_and_voices():
     for bad in [{"window_steps": 0}, {"hop_steps": -2}]:
         with pytest.raises(ValueError, match="_steps"):
             rep.encode_piano_roll_windows(notes, **bad)
+
+
+def test_frame_onsets_are_run_starts_along_time():
+    frames = np.array([[0.9, 0.8, 0.1, 0.6], [0.0, 0.4, 0.5, 0.5]])
+    assert rep.frame_onsets(frames).tolist() == [[True, False, False, True], [False, False, True, False]]
+    assert rep.frame_onsets(frames, threshold=0.3).tolist() == [[True, False, False, True], [False, True, False, False]]
+    stacked = rep.frame_onsets(np.stack([frames, frames[::-1]]))
+    assert stacked.shape == (2, 2, 4) and stacked[1, 0].tolist() == [False, False, True, False]
