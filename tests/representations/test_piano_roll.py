@@ -175,3 +175,15 @@ def test_frame_onsets_are_run_starts_along_time():
     assert rep.frame_onsets(frames, threshold=0.3).tolist() == [[True, False, False, True], [False, True, False, False]]
     stacked = rep.frame_onsets(np.stack([frames, frames[::-1]]))
     assert stacked.shape == (2, 2, 4) and stacked[1, 0].tolist() == [False, False, True, False]
+
+
+def test_piano_roll_range_checks_name_the_argument():
+    notes = notes_table([(60, 0, 1)])
+    with pytest.raises(ValueError, match="lowest_pitch must be an integer 0-127"):
+        rep.encode_piano_roll(notes, lowest_pitch=128)
+    with pytest.raises(ValueError, match="lowest_pitch"):
+        rep.encode_piano_roll(notes, lowest_pitch=-1)
+    with pytest.raises(ValueError, match="n_pitches"):
+        rep.encode_piano_roll(notes, n_pitches=0)
+    with pytest.raises(ValueError, match="n_steps"):
+        rep.encode_piano_roll(notes, n_steps=True)

@@ -137,3 +137,14 @@ def test_pitch_hold_vocabulary_is_fixed():
     vocab = rep.pitch_hold_vocabulary()
     assert len(vocab) == 130 + 4
     assert vocab.encode(np.array([0, rep.HOLD, rep.REST])).tolist() == [4, 132, 133]
+
+
+def test_pitch_hold_length_and_velocity_checks():
+    notes = notes_table([(60, 0, 1)])
+    assert rep.encode_pitch_hold(notes, n_steps=0).tolist() == []
+    with pytest.raises(ValueError, match="n_steps"):
+        rep.encode_pitch_hold(notes, n_steps=-1)
+    for bad in [0, 128, 80.0]:
+        with pytest.raises(ValueError, match="velocity"):
+            rep.decode_pitch_hold([60], velocity=bad)
+    assert rep.decode_pitch_hold([60], velocity=np.int64(127))["velocity"].tolist() == [127]

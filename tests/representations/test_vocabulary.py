@@ -86,3 +86,18 @@ def test_vocabulary_rejects_duplicates_and_bad_args():
     with pytest.raises(ValueError, match="min_count"):
         rep.Vocabulary.from_sequences([["a"]], min_count=0)
     assert rep.Vocabulary.from_sequences([["a", "b", "b"]], max_size=1).tokens == ["b"]
+
+
+def test_vocabulary_integer_arguments_name_themselves():
+    vocab = rep.Vocabulary(["a", "b"])
+    for call, name in [
+        (lambda: rep.Vocabulary.from_sequences([["a"]], max_size=-1), "max_size"),
+        (lambda: vocab.encode_padded([["a"]], length=-1), "length"),
+        (lambda: vocab.encode_padded([["a"]], length=2.0), "length"),
+        (lambda: vocab.token_of(True), "id"),
+        (lambda: vocab.token_of(len(vocab)), "id must be an integer 0-5"),
+    ]:
+        with pytest.raises(ValueError, match=name):
+            call()
+    assert rep.Vocabulary.from_sequences([["a", "b"]], max_size=0).tokens == []
+    assert vocab.token_of(np.int64(4)) == "a"
