@@ -11,8 +11,9 @@ Four parts, in the order an evaluation needs them:
 3. **Set vs set.** :func:`compare_sets` puts generated pieces next to reference pieces,
    feature by feature, with the relative measures of Yang & Lerch [2]_ (overlapping area
    and KL divergence of distance distributions) and the KL divergence of the pooled pitch
-   histograms (:func:`pitch_histogram_kl`); :func:`plot_feature_distributions` and
-   :func:`plot_overlap` draw them.
+   histograms (:func:`pitch_histogram_kl`);
+   :func:`musicalpy.render.figures.plot_feature_distributions` and
+   :func:`musicalpy.render.figures.plot_overlap` draw them.
 4. **Likelihood accounting.** :func:`bits_per_token`, :func:`bits_per_note` and the
    :class:`Leaderboard` that collects one row per model.
 
@@ -149,6 +150,10 @@ import pandas as pd
 
 from ._config import leaderboard_path
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
+from .render.figures import (  # compat: moved to musicalpy.render.figures
+    plot_feature_distributions,
+    plot_overlap,
+)
 
 __all__ = [
     "SCALAR_FEATURES",
@@ -162,9 +167,10 @@ __all__ = [
     "pitch_histogram",
     "pitch_histogram_kl",
     "kde_overlap",
+    "feature_frame",
     "compare_sets",
-    "plot_feature_distributions",
-    "plot_overlap",
+    "plot_feature_distributions",  # compat: moved to musicalpy.render.figures
+    "plot_overlap",  # compat: moved to musicalpy.render.figures
     "bits_per_token",
     "bits_per_note",
     "Leaderboard",
@@ -901,7 +907,24 @@ def kde_overlap(
     return oa, max(kl, 0.0), flag
 
 
-def _as_feature_frame(x: Any, what: str, options: dict[str, Any]) -> pd.DataFrame:
+def feature_frame(x: Any, what: str = "notes", **options: Any) -> pd.DataFrame:
+    """Per-piece features of a set of pieces, whatever form the set comes in.
+
+    Parameters
+    ----------
+    x : pd.DataFrame or list of pd.DataFrame
+        A note table (many pieces, grouped by ``piece``), a list of one-piece note
+        tables, or a feature frame from :func:`corpus_features` (returned as is).
+    what : str
+        How error messages name ``x`` (``"generated"``, ``"reference"``).
+    **options
+        Passed to :func:`corpus_features`.
+
+    Returns
+    -------
+    features : pd.DataFrame
+        One row per piece, as :func:`corpus_features` returns it.
+    """
     if isinstance(x, pd.DataFrame):
         if "pitch" in x.columns:
             return corpus_features(x, **options)
@@ -988,8 +1011,8 @@ def compare_sets(
     """
     from scipy.spatial.distance import cdist, pdist
 
-    gen = _as_feature_frame(generated, "generated", feature_options)
-    ref = _as_feature_frame(reference, "reference", feature_options)
+    gen = feature_frame(generated, "generated", **feature_options)
+    ref = feature_frame(reference, "reference", **feature_options)
     available = [f for f in (*SCALAR_FEATURES, *VECTOR_FEATURES) if f in gen.columns and f in ref.columns]
     if features is None:
         features = available
@@ -1053,121 +1076,6 @@ def _pooled_pitch_counts(frame: pd.DataFrame) -> np.ndarray | None:
         if n and np.isfinite(hist).all():
             total += hist * float(n)
     return total
-
-
-# ------------------------------------------------------------------ plots
-
-
-def plot_feature_distributions(
-    generated: Any,
-    reference: Any,
-    *,
-    features: Sequence[str] | None = None,
-    kind: str = "violin",
-    labels: tuple[str, str] = ("generated", "reference"),
-    ncols: int = 4,
-    **feature_options: Any,
-):
-    """One panel per scalar feature: the generated vs the reference distribution.
-
-    Parameters
-    ----------
-    generated, reference
-        As in :func:`compare_sets`.
-    features : sequence of str, optional
-        Scalar features to draw (default: all that are defined somewhere).
-    kind : {"violin", "kde"}
-        Split violins (seaborn ``violinplot``) or overlaid KDE curves (``kdeplot``).
-    labels : (str, str)
-        Legend names of the two sets.
-    ncols : int
-        Panels per row.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if kind not in ("violin", "kde"):
-        raise ValueError(f"kind must be 'violin' or 'kde', got {kind!r}")
-    gen = _as_feature_frame(generated, "generated", feature_options)
-    ref = _as_feature_frame(reference, "reference", feature_options)
-    if features is None:
-        features = [f for f in SCALAR_FEATURES if f in gen.columns and f in ref.columns
-                    and pd.concat([gen[f], ref[f]]).notna().any()]
-    if not features:
-        raise ValueError("no scalar feature to plot")
-    long = pd.concat([
-        frame[list(features)].apply(pd.to_numeric, errors="coerce").assign(set=label)
-        for frame, label in ((gen, labels[0]), (ref, labels[1]))
-    ]).melt(id_vars="set", var_name="feature", value_name="value")
-    nrows = math.ceil(len(features) / ncols)
-    fig, axes = plt.subplots(nrows, min(ncols, len(features)), figsize=(3.2 * min(ncols, len(features)), 2.6 * nrows),
-                             squeeze=False)
-    palette = dict(zip(labels, sns.color_palette("deep", 2), strict=True))
-    for ax, feature in zip(axes.flat, features, strict=False):
-        data = long[(long["feature"] == feature) & long["value"].notna()]
-        if kind == "violin":
-            sns.violinplot(data=data, x="feature", y="value", hue="set", hue_order=list(labels),
-                           split=True, inner="quart", cut=0, palette=palette, ax=ax, legend=False)
-            ax.set_xlabel("")
-            ax.set_xticks([])
-        else:
-            for label in labels:
-                values = data.loc[data["set"] == label, "value"]
-                if values.nunique() > 1:
-                    sns.kdeplot(values, ax=ax, label=label, color=palette[label], fill=True, alpha=0.3)
-                elif len(values):
-                    ax.axvline(values.iloc[0], color=palette[label], label=label)
-            ax.set_xlabel("")
-        ax.set_title(feature, fontsize=9)
-        ax.set_ylabel("")
-    for ax in list(axes.flat)[len(features):]:
-        ax.set_visible(False)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[label]) for label in labels]
-    fig.legend(handles, labels, loc="upper right", ncol=2, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return fig
-
-
-def plot_overlap(comparison: pd.DataFrame | Mapping[str, pd.DataFrame], *, measure: str = "oa", ax=None):
-    """Bar chart of the overlapping area (or another column) per feature.
-
-    Parameters
-    ----------
-    comparison : pd.DataFrame or mapping of str to pd.DataFrame
-        A :func:`compare_sets` result, or several keyed by a label (e.g. the model
-        name), drawn as grouped bars.
-    measure : str
-        The column to draw (``"oa"`` by default; ``"kl"`` works too).
-    ax : matplotlib.axes.Axes, optional
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    frames = {"": comparison} if isinstance(comparison, pd.DataFrame) else dict(comparison)
-    for label, frame in frames.items():
-        if measure not in frame.columns:
-            raise ValueError(f"comparison {label!r} has no column {measure!r}; columns: {list(frame.columns)}")
-    data = pd.concat(
-        [frame[[measure]].reset_index().assign(set=label) for label, frame in frames.items()],
-        ignore_index=True,
-    )
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.28 * data["feature"].nunique() * max(1, len(frames) / 2) + 1.2))
-    hue = "set" if len(frames) > 1 else None
-    sns.barplot(data=data, y="feature", x=measure, hue=hue, orient="h", ax=ax)
-    if measure == "oa":
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("overlapping area (1 = indistinguishable)")
-    ax.set_ylabel("")
-    return ax
 
 
 # ------------------------------------------------------------------ likelihood accounting
