@@ -495,7 +495,7 @@ def test_plots():
         M.plot_feature_distributions(generated, reference, kind="box")
 
 
-# ------------------------------------------------------------------ bits and leaderboard
+# ------------------------------------------------------------------ bits per token and note
 
 
 def test_bits_per_token_and_note():
@@ -506,38 +506,6 @@ def test_bits_per_token_and_note():
         M.bits_per_token(-1.0, 0)
     with pytest.raises(ValueError, match="n_notes"):
         M.bits_per_note(-1.0, -2)
-
-
-def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
-    path = tmp_path / "board.csv"
-    comparison = M.compare_sets(many_pieces(6, seed=8), many_pieces(8, seed=9))
-    board = M.Leaderboard(path)
-    board.add("markov-1", representation="pitch", bits_per_token=4.2, bits_per_note=4.4,
-              comparison=comparison, training_time_s=0.5)
-    board.add("unigram", representation="pitch", bits_per_token=5.3, bits_per_note=5.5)
-    board.save()
-    # Someone else adds a row to the same file meanwhile.
-    other = M.Leaderboard.load(path)
-    other.add("lstm", representation="events", bits_per_token=2.0, notes="teacher forcing")
-    other.save()
-    board.add("markov-1", representation="pitch", bits_per_token=4.1)  # replaces its own row
-    board.save()
-    saved = pd.read_csv(path)
-    assert sorted(saved["model"]) == ["lstm", "markov-1", "unigram"]
-    markov = saved[saved["model"] == "markov-1"].iloc[0]
-    assert markov["bits_per_token"] == 4.1
-    assert math.isnan(markov["oa_pitch_range"])  # the replacement had no comparison
-    reloaded = M.Leaderboard.load(path).frame.set_index("model")
-    assert reloaded.loc["lstm", "notes"] == "teacher forcing"
-    first = M.Leaderboard(tmp_path / "first.csv").add("m", comparison=comparison)
-    row = first.frame.iloc[0]
-    assert row["oa_pitch_range"] == comparison.loc["pitch_range", "oa"]
-    assert row["mean_oa"] == pytest.approx(comparison["oa"].mean())
-    assert row["pitch_histogram_kl"] == comparison.loc["pitch_histogram", "pooled_kl"]
-    assert row["n_samples"] == 6 and row["split"] == "test"
-    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="not a leaderboard"):
-        M.Leaderboard(tmp_path / "bad.csv")
 
 
 # ---------------------------------------------------------------- the Bach sanity checks
