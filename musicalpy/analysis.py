@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._config import check_int
 from .names import (
     MODES,
     PITCH_CLASS_NAMES,  # compat: moved to musicalpy.names
@@ -560,8 +561,7 @@ def key_table(
     profiles = list(profiles)
     for profile in profiles:
         _profile_class_name(profile)
-    if alternatives < 0:
-        raise ValueError(f"alternatives must be >= 0, got {alternatives}")
+    alternatives = check_int("alternatives", alternatives, minimum=0)
     from tqdm.auto import tqdm
 
     rows = []
@@ -608,8 +608,8 @@ def bar_lines(source: Any, n_bars: int | None = None) -> np.ndarray:
     np.ndarray, shape=(n_bars + 1,)
         Offsets of the bar lines, the first one 0 for a score starting at 0.
     """
-    if n_bars is not None and n_bars < 1:
-        raise ValueError(f"n_bars must be a positive number of bars, got {n_bars}")
+    if n_bars is not None:
+        n_bars = check_int("n_bars", n_bars)
     if isinstance(source, str):
         from music21 import meter
 
@@ -684,8 +684,8 @@ def windowed_keys(
     if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
         raise ValueError("bars must be at least two strictly increasing bar-line offsets")
     n_bars = len(edges) - 1
-    max_window = n_bars if max_window is None else int(max_window)
-    if not 1 <= max_window <= n_bars:
+    max_window = n_bars if max_window is None else check_int("max_window", max_window)
+    if max_window > n_bars:
         raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
     starts = table["start_beat"].to_numpy(float)[:, None]
     ends = table["end_beat"].to_numpy(float)[:, None]
@@ -834,7 +834,7 @@ def reference_key(sharps: int | None, bass_pitch: int) -> tuple[int, str] | None
     """
     if sharps is None:
         return None
-    if not -7 <= int(sharps) <= 7:
+    if check_int("sharps", sharps, minimum=-7) > 7:
         raise ValueError(f"sharps must be between -7 and 7, got {sharps}")
     major_tonic = (7 * int(sharps)) % 12
     minor_tonic = (major_tonic + 9) % 12

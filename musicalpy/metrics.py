@@ -416,8 +416,7 @@ def _scale_index(scale: tuple[int | str, str]) -> int:
             root = pitch_class_of(root)
         except ValueError:
             raise ValueError(f"scale root must be 0-11 or a note name like 'C', 'F#', 'B-' or 'Bb', got {root!r}") from None
-    if isinstance(root, bool) or not isinstance(root, (int, np.integer)):
-        raise ValueError(f"scale root must be 0-11 or a note name, got {root!r}")
+    root = check_int("scale root", root, minimum=0)
     mode = str(mode).lower()
     if mode not in MODES:
         raise ValueError(f"scale mode must be 'major' or 'minor', got {mode!r}")

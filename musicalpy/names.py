@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
+from ._config import check_int
 
 __all__ = [
     "VOICES",
@@ -55,7 +55,7 @@ def pitch_to_name(pitch: int) -> str:
     Pitches 0-11 (octave -1) are written with octave ``m1`` (``"Cm1"``) because
     music21's ``"B-1"`` would mean both B in octave -1 and B-flat in octave 1.
     """
-    if isinstance(pitch, bool) or not isinstance(pitch, (int, np.integer)) or not 0 <= pitch <= 127:
+    if check_int("pitch", pitch, minimum=0) > 127:
         raise ValueError(f"pitch must be an integer 0-127, got {pitch!r}")
     return PITCH_NAMES[pitch]
 
@@ -91,9 +91,7 @@ _LETTERS = "CDEFGAB"
 def pitch_class_name(pitch_class: int) -> str:
     """Name of a pitch class 0-11 (or of any MIDI pitch's class): 10 -> ``"B-"``,
     8 -> ``"G#"`` (see :data:`PITCH_CLASS_NAMES`)."""
-    if isinstance(pitch_class, bool) or not isinstance(pitch_class, (int, np.integer)):
-        raise ValueError(f"pitch_class must be an integer, got {pitch_class!r}")
-    return PITCH_CLASS_NAMES[int(pitch_class) % 12]
+    return PITCH_CLASS_NAMES[check_int("pitch_class", pitch_class, minimum=0) % 12]
 
 
 def _split_pitch_class(name: str, what: str) -> tuple[str, int]:
@@ -140,9 +138,7 @@ def key_tonic(tonic_pc: int, mode: str) -> str:
     """The tonic's name in the key of that pitch class and mode, spelled as music21's
     key finders spell it: ``(10, "major")`` -> ``"B-"``, ``(8, "major")`` -> ``"A-"``,
     ``(8, "minor")`` -> ``"G#"``."""
-    if isinstance(tonic_pc, bool) or not isinstance(tonic_pc, (int, np.integer)):
-        raise ValueError(f"tonic_pc must be an integer pitch class 0-11, got {tonic_pc!r}")
-    return _KEY_TONICS[_check_mode(mode)][int(tonic_pc) % 12]
+    return _KEY_TONICS[_check_mode(mode)][check_int("tonic_pc", tonic_pc, minimum=0) % 12]
 
 
 def key_name(tonic_pc: int, mode: str) -> str:

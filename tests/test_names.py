@@ -98,3 +98,10 @@ def test_key_spelling_known_answers_and_music21():
     for mode in N.MODES:
         for tonic in SPELLED_TONICS:
             assert N.key_spelling(f"{tonic} {mode}") == _music21_spelling(tonic, mode), (tonic, mode)
+
+
+def test_pitch_to_name_checks_its_argument():
+    assert N.pitch_to_name(70) == "B-4"
+    for bad in (60.0, True, -1, 128):
+        with pytest.raises(ValueError, match="pitch must be an integer"):
+            N.pitch_to_name(bad)

@@ -603,3 +603,14 @@ def test_pianoroll_labels_use_music21_spelling():
     assert labels[:2] == ["B-3", "B3"]  # every pitch of a narrow range, flats as music21 writes them
     assert "E-4" in labels and "F#4" in labels
     plt.close("all")
+
+
+def test_integer_arguments_name_themselves(two_part_notes):
+    with pytest.raises(ValueError, match="sample_rate must be an integer"):
+        render.synthesize(_arpeggio(1.0), sample_rate=22050.0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        render.synthesize(_arpeggio(1.0), sample_rate=200_000)
+    with pytest.raises(ValueError, match="page must be an integer"):
+        render.show_score(two_part_notes, page="1")
+    with pytest.raises(ValueError, match="measures must be an integer >= 1"):
+        render.show_score(two_part_notes, measures=0)

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._config import check_int
+
 __all__ = [
     "find_soundfont",
     "audio_backend",
@@ -156,7 +158,7 @@ def _to_pretty_midi_object(source: Any):
 
 
 def _check_rate_and_seconds(sample_rate: int, seconds: float | None) -> None:
-    if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or not 1000 <= sample_rate <= 192_000:
+    if check_int("sample_rate", sample_rate, minimum=1000) > 192_000:
         raise ValueError(f"sample_rate must be an integer between 1000 and 192000 Hz, got {sample_rate!r}")
     if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
         raise ValueError(f"seconds must be a positive number or None, got {seconds!r}")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._config import check_int
 from ..midi import BEAT_COLUMNS, DEFAULT_TEMPO, as_note_table, from_music21
 from ..names import key_spelling
 
@@ -234,9 +235,7 @@ def _measure_range(measures: int | tuple[int, int] | None) -> tuple[int, int | N
     if measures is None:
         return 1, None
     if isinstance(measures, (int, np.integer)) and not isinstance(measures, bool):
-        if measures < 1:
-            raise ValueError(f"measures must be a positive number of measures, got {measures}")
-        return 1, int(measures)
+        return 1, check_int("measures", measures)
     if (
         isinstance(measures, (tuple, list))
         and len(measures) == 2
@@ -506,7 +505,7 @@ def _engrave(musicxml: str, page: int | None) -> list[str]:
         raise RuntimeError("verovio could not read the MusicXML that music21 wrote")
     n_pages = toolkit.getPageCount()
     if page is not None:
-        if not 1 <= page <= n_pages:
+        if check_int("page", page) > n_pages:
             raise ValueError(f"page must be between 1 and {n_pages} for this score, got {page}")
         return [toolkit.renderToSVG(page)]
     return [toolkit.renderToSVG(number) for number in range(1, n_pages + 1)]
