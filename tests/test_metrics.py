@@ -21,8 +21,7 @@ from scipy.stats import norm
 
 from musicalpy import metrics as M
 from musicalpy.midi import as_note_table, from_music21
-
-VOICES = ["Soprano", "Alto", "Tenor", "Bass"]
+from musicalpy.names import VOICES
 
 
 def notes_table(rows, *, part="p", piece="x", drum=False, beats=True):
@@ -336,7 +335,7 @@ def test_by_part_keeps_the_piece_length():
 
 
 def test_scale_argument_and_errors():
-    notes = notes_table([(66, 0, 1), (68, 1, 2), (70, 2, 3), (71, 3, 4)])  # F# G# A# B
+    notes = notes_table([(66, 0, 1), (68, 1, 2), (70, 2, 3), (71, 3, 4)])  # F# G# B- B
     assert M.piece_features(notes, scale=("F#", "major"))["pitch_in_scale_rate"] == 1.0
     assert M.piece_features(notes, scale=(6, "major"))["pitch_in_scale_rate"] == 1.0
     assert M.piece_features(notes, scale=("Eb", "minor"))["pitch_in_scale_rate"] == 1.0

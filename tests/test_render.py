@@ -20,6 +20,7 @@ from hypothesis import given, settings
 
 from musicalpy import render
 from musicalpy.midi import from_music21, to_pretty_midi, write_midi
+from musicalpy.names import VOICES
 from musicalpy.render import score as score_module
 
 RATE = 22050
@@ -312,7 +313,7 @@ def _durations_are_plain(score) -> bool:
 def test_prepare_score_of_a_chorale(chorale_notes):
     score = render.prepare_score(chorale_notes, measures=4)
     parts = list(score.parts)
-    assert [p.partName for p in parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [p.partName for p in parts] == list(VOICES)
     clefs = [p.recurse().getElementsByClass("Clef").first().sign for p in parts]
     assert clefs == ["G", "G", "F", "F"]  # by median pitch: the tenor sits below middle C
     keys = [p.recurse().getElementsByClass("KeySignature").first() for p in parts]
