@@ -615,3 +615,16 @@ def test_integer_arguments_name_themselves(two_part_notes):
         render.show_score(two_part_notes, page="1")
     with pytest.raises(ValueError, match="measures must be an integer >= 1"):
         render.show_score(two_part_notes, measures=0)
+
+
+def test_export_calls_the_writer_patched_in_its_module(monkeypatch, tmp_path, two_part_notes):
+    written = []
+
+    def fake_write_wav(notes, path, *, seconds=None):
+        written.append((len(notes), path, seconds))
+        return path
+
+    monkeypatch.setattr(render.audio, "write_wav", fake_write_wav)
+    paths = render.export(two_part_notes, tmp_path / "take", formats=("wav",), seconds=2.0)
+    assert written == [(len(two_part_notes), tmp_path / "take.wav", 2.0)]
+    assert paths == {"wav": tmp_path / "take.wav"} and not paths["wav"].exists()

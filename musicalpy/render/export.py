@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .audio import write_wav
-from .figures import plot_pianoroll
-from .score import write_score_svg
+# Modules rather than functions: a test that patches render.audio.write_wav (or any
+# writer in its defining module) reaches export too.
+from . import audio, figures, score
 
 __all__ = ["EXPORT_FORMATS", "export"]
 
@@ -40,12 +40,12 @@ def export(
     Parameters
     ----------
     notes : pd.DataFrame or pretty_midi.PrettyMIDI or music21 stream
-        The music (a note table, or anything :func:`synthesize` accepts).
+        The music (a note table, or anything :func:`musicalpy.render.audio.synthesize` accepts).
     stem : str or os.PathLike
         Path without extension; parent folders are created. An extension on it is kept
         as part of the name (``"take.1"`` writes ``take.1.mid``).
     formats : sequence of {"mid", "wav", "svg", "png"}
-        ``"png"`` is a piano roll drawn by :func:`plot_pianoroll`.
+        ``"png"`` is a piano roll drawn by :func:`musicalpy.render.figures.plot_pianoroll`.
     measures, seconds, title
         Passed on: ``measures`` to the engraver, ``seconds`` to the synthesizer (crop),
         ``title`` to the piano roll.
@@ -67,13 +67,13 @@ def export(
         if fmt == "mid":
             midi.write_midi(notes, path)
         elif fmt == "wav":
-            write_wav(notes, path, seconds=seconds)
+            audio.write_wav(notes, path, seconds=seconds)
         elif fmt == "svg":
-            write_score_svg(notes, path, measures=measures)
+            score.write_score_svg(notes, path, measures=measures)
         else:
             import matplotlib.pyplot as plt
 
-            ax = plot_pianoroll(notes, title=title)
+            ax = figures.plot_pianoroll(notes, title=title)
             ax.figure.savefig(path, dpi=120, bbox_inches="tight")
             plt.close(ax.figure)
     return paths
