@@ -150,6 +150,7 @@ References
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -627,7 +628,25 @@ def _feature(function: Callable[[PieceNotes], Any]) -> Callable[..., Any]:
             raise TypeError(f"{function.__name__}: options are given when building the PieceNotes, not here")
         return function(notes)
 
+    # help() and IDEs show the signature callers use, not the PieceNotes-only one.
+    del wrapper.__wrapped__
+    wrapper.__annotations__ = {"notes": "pd.DataFrame | PieceNotes", "options": "Any",
+                               "return": function.__annotations__.get("return", "Any")}
+    wrapper.__doc__ = inspect.cleandoc(function.__doc__ or "") + _FEATURE_PARAMETERS
     return wrapper
+
+
+_FEATURE_PARAMETERS = """
+
+Parameters
+----------
+notes : pd.DataFrame or PieceNotes
+    The note table of one piece (possibly broken: unusable notes are left out), or
+    the :class:`PieceNotes` that :func:`piece_features` builds.
+**options
+    For a note table: ``tempo``, ``beats_per_measure``, ``steps_per_beat``, ``scale``,
+    ``polyphony_threshold``, as in :func:`piece_features`.
+"""
 
 
 # Every feature below reads the note table's pitch, start/end (or start_beat/end_beat)

@@ -4,7 +4,9 @@ evaluation sanity checks on the Bach chorales."""
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 
 import matplotlib
 
@@ -190,6 +192,10 @@ def test_registry_order_is_the_feature_order():
     assert list(M.corpus_features(hand_table()).columns) == [*M.FEATURES, "flag"]
     assert M.FEATURES["pitch_histogram"] is M.normalized_pitch_histogram
     assert all(getattr(M, name) is function for name, function in M.FEATURES.items() if name != "pitch_histogram")
+    # Each function documents itself and shows the signature callers use.
+    for function in M.FEATURES.values():
+        assert list(inspect.signature(function).parameters) == ["notes", "options"]
+        assert re.search(r"Reads\s+``", function.__doc__) and "**options" in function.__doc__
 
 
 @pytest.mark.parametrize("feature", list(HAND_VALUES))
