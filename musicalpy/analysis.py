@@ -44,12 +44,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._config import check_int
+from .names import (
+    MODES,
+    PITCH_CLASS_NAMES,  # compat: moved to musicalpy.names
+    key_signature_sharps,
+    key_tonic,
+    pitch_class_name,
+    pitch_to_name,
+)
+from .names import key_name as names_key_name
+from .names import (
+    parse_key_name as key_from_name,  # compat: moved to musicalpy.names.parse_key_name
+)
+from .names import pitch_to_name as pitch_name  # compat: moved to musicalpy.names.pitch_to_name
+
 __all__ = [
     "PROFILES",
     "PROFILE_NAMES",
-    "PITCH_CLASS_NAMES",
+    "PITCH_CLASS_NAMES",  # compat: moved to musicalpy.names
     "KEY_RELATIONS",
-    "pitch_name",
+    "pitch_name",  # compat: moved to musicalpy.names.pitch_to_name
     "music21_default_profile",
     "corpus_overview",
     "growing_samples",
@@ -60,7 +75,7 @@ __all__ = [
     "key_correlations",
     "find_key",
     "key_name",
-    "key_from_name",
+    "key_from_name",  # compat: moved to musicalpy.names.parse_key_name
     "key_table",
     "bar_lines",
     "windowed_keys",
@@ -91,24 +106,12 @@ PROFILE_NAMES = {
     "temperley": "Temperley-Kostka-Payne",
     "simple": "Simple Weights",
 }
-#: Pitch-class names, spelled as they most often occur in tonal music.
-PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 #: The relations :func:`key_relation` reports, closest first.
 KEY_RELATIONS = ("same", "relative", "parallel", "dominant", "subdominant", "other")
 
-_MODES = ("major", "minor")
 
 
 # ------------------------------------------------------------------------------- EDA
-
-
-def pitch_name(pitch: int) -> str:
-    """Scientific pitch name with the spelling of :data:`PITCH_CLASS_NAMES`: 60 -> ``"C4"``,
-    70 -> ``"Bb4"`` (pretty_midi spells every black key as a sharp)."""
-    pitch = int(pitch)
-    if not 0 <= pitch <= 127:
-        raise ValueError(f"pitch must be a MIDI pitch 0-127, got {pitch}")
-    return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def _pieces_table(source: Any) -> pd.DataFrame:
@@ -237,7 +240,7 @@ def pitch_distribution(
     -------
     pd.DataFrame
         Long format: ``by`` (if given), ``pitch`` or ``pitch_class``, ``name`` (note name
-        such as ``"Bb4"`` (:func:`pitch_name`), or ``"Bb"`` for pitch classes) and ``share`` (sums to 1 per
+        such as ``"B-4"`` (:func:`musicalpy.names.pitch_to_name`), or ``"B-"`` for pitch classes) and ``share`` (sums to 1 per
         group). Pitch classes are all listed (zeros included); pitches only as they occur.
     """
     _check_weight(weight)
@@ -258,9 +261,9 @@ def pitch_distribution(
                             fill_value=0.0)
     shares = (sums / sums.groupby(level=0).transform("sum")).rename("share").reset_index()
     if pitch_class:
-        shares["name"] = [PITCH_CLASS_NAMES[p] for p in shares[column]]
+        shares["name"] = [pitch_class_name(p) for p in shares[column]]
     else:
-        shares["name"] = [pitch_name(p) for p in shares[column]]
+        shares["name"] = [pitch_to_name(p) for p in shares[column]]
     shares = shares.rename(columns={"group": by}) if by else shares.drop(columns="group")
     front = [by] if by else []
     return shares[[*front, column, "name", "share"]]
@@ -390,7 +393,7 @@ def _rotated_profiles(profile: str) -> np.ndarray:
     """
     analyzer = _analyzer(profile)
     out = np.empty((2, 12, 12))
-    for m, mode in enumerate(_MODES):
+    for m, mode in enumerate(MODES):
         weights = np.asarray(analyzer.getWeights(mode), dtype=float)
         for tonic in range(12):
             out[m, tonic] = np.roll(weights, tonic)  # weight of pc j is weights[(j - tonic) % 12]
@@ -452,9 +455,9 @@ def key_correlations(source: Any, profile: str = "krumhansl") -> pd.DataFrame:
     """
     ranked = _ranking(_as_weights(source), profile)
     return pd.DataFrame({
-        "key": [key_name((t, _MODES[m])) for _, t, m in ranked],
+        "key": [key_name((t, MODES[m])) for _, t, m in ranked],
         "tonic_pc": [t for _, t, _ in ranked],
-        "mode": [_MODES[m] for _, _, m in ranked],
+        "mode": [MODES[m] for _, _, m in ranked],
         "correlation": [r for r, _, _ in ranked],
     })
 
@@ -502,7 +505,7 @@ def find_key(source: Any, profile: str = "krumhansl"):
 
     keys = []
     for r, tonic_pc, m in _ranking(_as_weights(source), profile):
-        found = m21key.Key(_tonic_name(tonic_pc, _MODES[m]), _MODES[m])
+        found = m21key.Key(key_tonic(tonic_pc, MODES[m]), MODES[m])
         found.correlationCoefficient = r
         keys.append(found)
     best = keys[0]
@@ -510,39 +513,22 @@ def find_key(source: Any, profile: str = "krumhansl"):
     return best
 
 
-@functools.cache
-def _tonic_name(tonic_pc: int, mode: str) -> str:
-    """music21's spelling of a key's tonic (``"B-"``), as its key finders choose it."""
-    from music21 import pitch
-    from music21.analysis.discrete import KeyWeightKeyAnalysis
-
-    if mode not in _MODES:
-        raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
-    tonic = pitch.Pitch(int(tonic_pc) % 12)
-    valid = KeyWeightKeyAnalysis.keysValidMajor if mode == "major" else KeyWeightKeyAnalysis.keysValidMinor
-    if tonic.name not in valid:
-        tonic = tonic.getEnharmonic()
-    return tonic.name
-
-
 def key_name(key: Any) -> str:
-    """``"F# minor"``, ``"Bb major"``: a music21 key (or ``(tonic_pc, mode)``) as text."""
+    """A found key as text, ``"F# minor"``, ``"B- major"`` (:func:`musicalpy.names.key_name`).
+
+    Parameters
+    ----------
+    key : music21.key.Key or (int, str) or None
+        A key from :func:`find_key` or music21, or ``(tonic_pc, mode)``; None gives ``""``.
+        A music21 key is named by its tonic's pitch class, so one key has one name
+        however music21 spelled its tonic.
+    """
     if key is None:
         return ""
     if isinstance(key, tuple):
         tonic_pc, mode = key
-        return f"{_tonic_name(int(tonic_pc) % 12, mode).replace('-', 'b')} {mode}"
-    return f"{key.tonic.name.replace('-', 'b')} {key.mode}"
-
-
-def key_from_name(name: str) -> tuple[int, str]:
-    """``"F# minor"`` -> ``(6, "minor")``: the inverse of :func:`key_name`."""
-    parts = str(name).split()
-    if len(parts) != 2 or parts[1] not in _MODES or not re.fullmatch(r"[A-G](?:#{1,2}|b{1,2})?", parts[0]):
-        raise ValueError(f"name must look like 'F# minor' or 'Bb major', got {name!r}")
-    from music21 import pitch
-
-    return pitch.Pitch(parts[0].replace("b", "-")).pitchClass, parts[1]
+        return names_key_name(tonic_pc, mode)
+    return names_key_name(key.tonic.pitchClass, key.mode)
 
 
 def key_table(
@@ -575,8 +561,7 @@ def key_table(
     profiles = list(profiles)
     for profile in profiles:
         _profile_class_name(profile)
-    if alternatives < 0:
-        raise ValueError(f"alternatives must be >= 0, got {alternatives}")
+    alternatives = check_int("alternatives", alternatives, minimum=0)
     from tqdm.auto import tqdm
 
     rows = []
@@ -591,13 +576,13 @@ def key_table(
             row = {
                 "piece": piece_id,
                 "profile": profile,
-                "key": key_name((tonic_pc, _MODES[m])),
+                "key": key_name((tonic_pc, MODES[m])),
                 "tonic_pc": tonic_pc,
-                "mode": _MODES[m],
+                "mode": MODES[m],
                 "correlation": r,
             }
             for rank, (alt_r, alt_pc, alt_m) in enumerate(ranked[1:alternatives + 1], start=1):
-                row[f"alt_{rank}"] = key_name((alt_pc, _MODES[alt_m]))
+                row[f"alt_{rank}"] = key_name((alt_pc, MODES[alt_m]))
                 row[f"alt_{rank}_correlation"] = alt_r
             rows.append(row)
     return pd.DataFrame(rows)
@@ -623,8 +608,8 @@ def bar_lines(source: Any, n_bars: int | None = None) -> np.ndarray:
     np.ndarray, shape=(n_bars + 1,)
         Offsets of the bar lines, the first one 0 for a score starting at 0.
     """
-    if n_bars is not None and n_bars < 1:
-        raise ValueError(f"n_bars must be a positive number of bars, got {n_bars}")
+    if n_bars is not None:
+        n_bars = check_int("n_bars", n_bars)
     if isinstance(source, str):
         from music21 import meter
 
@@ -699,8 +684,8 @@ def windowed_keys(
     if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
         raise ValueError("bars must be at least two strictly increasing bar-line offsets")
     n_bars = len(edges) - 1
-    max_window = n_bars if max_window is None else int(max_window)
-    if not 1 <= max_window <= n_bars:
+    max_window = n_bars if max_window is None else check_int("max_window", max_window)
+    if max_window > n_bars:
         raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
     starts = table["start_beat"].to_numpy(float)[:, None]
     ends = table["end_beat"].to_numpy(float)[:, None]
@@ -717,7 +702,7 @@ def windowed_keys(
                    "key": "", "tonic_pc": -1, "mode": "", "correlation": np.nan}
             if weights.sum() > 1e-9:
                 r, tonic_pc, m = _ranking(weights, profile)[0]
-                row.update(key=key_name((tonic_pc, _MODES[m])), tonic_pc=tonic_pc, mode=_MODES[m],
+                row.update(key=key_name((tonic_pc, MODES[m])), tonic_pc=tonic_pc, mode=MODES[m],
                            correlation=r)
             rows.append(row)
     return pd.DataFrame(rows)
@@ -732,7 +717,7 @@ def key_color(tonic_pc: int, mode: str) -> tuple[float, float, float]:
     """
     import matplotlib.colors as mcolors
 
-    if mode not in _MODES:
+    if mode not in MODES:
         raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
     hue = ((int(tonic_pc) * 7) % 12) / 12.0
     hsv = (hue, 0.45, 0.98) if mode == "major" else (hue, 0.9, 0.5)
@@ -790,7 +775,6 @@ def plot_keyscape(windowed: pd.DataFrame, *, ax: Any = None, title: str | None =
 # ------------------------------------------------------------------- reference key
 
 _SIGNATURE_WORDS = re.compile(r"^\s*(?:(no) sharps or flats|(\d+) (sharp|flat)s?)\s*$", re.IGNORECASE)
-_KEY_WORDS = re.compile(r"^\s*([A-Ga-g])([#b♯♭-]*)\s+(major|minor)\s*$", re.IGNORECASE)
 
 
 def signature_sharps(key_signature: str) -> int | None:
@@ -807,13 +791,10 @@ def signature_sharps(key_signature: str) -> int | None:
             return 0
         count = int(words.group(2))
         return count if words.group(3).lower() == "sharp" else -count
-    name = _KEY_WORDS.match(text)
-    if not name:
+    try:
+        return key_signature_sharps(text.strip())
+    except ValueError:
         return None
-    from music21 import key as m21key
-
-    accidentals = name.group(2).replace("♯", "#").replace("♭", "b").replace("b", "-")
-    return int(m21key.Key(name.group(1).upper() + accidentals, name.group(3).lower()).sharps)
 
 
 def final_bass_pitch(notes: pd.DataFrame) -> int:
@@ -853,7 +834,7 @@ def reference_key(sharps: int | None, bass_pitch: int) -> tuple[int, str] | None
     """
     if sharps is None:
         return None
-    if not -7 <= int(sharps) <= 7:
+    if check_int("sharps", sharps, minimum=-7) > 7:
         raise ValueError(f"sharps must be between -7 and 7, got {sharps}")
     major_tonic = (7 * int(sharps)) % 12
     minor_tonic = (major_tonic + 9) % 12
@@ -912,7 +893,7 @@ def key_relation(found: tuple[int, str], reference: tuple[int, str]) -> str:
     """
     (found_pc, found_mode), (ref_pc, ref_mode) = found, reference
     for mode in (found_mode, ref_mode):
-        if mode not in _MODES:
+        if mode not in MODES:
             raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
     step = (int(found_pc) - int(ref_pc)) % 12
     if found_mode == ref_mode:

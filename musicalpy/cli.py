@@ -179,8 +179,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from . import zoo
-    from .midi import read_midi, write_midi
-    from .render import write_score_svg, write_wav
+    from .midi import read_midi
+    from .render import export
 
     if (args.notes is None) == (args.seconds is None):
         raise _UsageError("give exactly one of --notes N and --seconds S")
@@ -191,8 +191,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         primer = read_midi(args.primer)
     out = Path(args.out)
     stems = [out / f"{_safe_stem(model.name)}_sample_{k}" for k in range(args.n_samples)]
-    suffixes = [".mid"] + ([] if args.no_audio else [".wav"]) + ([] if args.no_score else [".svg"])
-    _check_free([stem.with_suffix(s) for stem in stems for s in suffixes], args.force)
+    formats = ["mid"] + ([] if args.no_audio else ["wav"]) + ([] if args.no_score else ["svg"])
+    _check_free([stem.with_name(f"{stem.name}.{f}") for stem in stems for f in formats], args.force)
     notes = model.generate(n_notes=args.notes, seconds=args.seconds, n_samples=args.n_samples,
                            temperature=args.temperature, top_p=args.top_p, primer=primer, seed=args.seed)
     for k, stem in enumerate(stems):
@@ -200,13 +200,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if sample.empty:
             print(f"sample {k}: the model wrote no notes; nothing saved")
             continue
-        written = [write_midi(sample, stem.with_suffix(".mid"))]
-        if not args.no_audio:
-            written.append(write_wav(sample, stem.with_suffix(".wav")))
-        if not args.no_score:
-            written.append(write_score_svg(sample, stem.with_suffix(".svg")))
+        written = export(sample, stem, formats)
         print(f"sample {k}: {len(sample)} notes, {sample['end'].max():.1f} s -> "
-              + ", ".join(str(p) for p in written))
+              + ", ".join(str(p) for p in written.values()))
     return 0
 
 
@@ -220,27 +216,17 @@ def _cmd_render(args: argparse.Namespace) -> int:
     paths = {"wav": out / f"{source.stem}.wav", "svg": out / f"{source.stem}.svg",
              "pianoroll": out / f"{source.stem}_pianoroll.png"}
     _check_free([paths[w] for w in wanted], args.force)
+    if "pianoroll" in wanted:
+        import matplotlib
+
+        matplotlib.use("Agg")  # a command line never opens a window
+    from .render import export
+
+    # The piano roll keeps its _pianoroll name, so it never collides with a .png score.
+    stems = {"wav": out / source.stem, "svg": out / source.stem, "pianoroll": out / f"{source.stem}_pianoroll"}
     for what in wanted:
-        if what == "wav":
-            from .render import write_wav
-
-            write_wav(notes, paths[what])
-        elif what == "svg":
-            from .render import write_score_svg
-
-            write_score_svg(notes, paths[what], measures=args.measures)
-        else:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            from .render import plot_pianoroll
-
-            ax = plot_pianoroll(notes, title=source.name)
-            paths[what].parent.mkdir(parents=True, exist_ok=True)
-            ax.figure.savefig(paths[what], dpi=120, bbox_inches="tight")
-            plt.close(ax.figure)
+        fmt = "png" if what == "pianoroll" else what
+        export(notes, stems[what], [fmt], measures=args.measures, title=source.name)
         print(f"{what}: {paths[what]}")
     return 0
 

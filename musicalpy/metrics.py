@@ -6,19 +6,29 @@ Four parts, in the order an evaluation needs them:
    table, :func:`clean_notes` fixes it on request and says what it did. The feature
    functions accept raw, broken tables: unusable notes are left out and named in the
    ``flag`` of the result, and a feature that is undefined is NaN, never an exception.
-2. **Per-piece features.** :func:`piece_features` (one piece, optionally per part) and
-   :func:`corpus_features` (one row per piece of a table with many pieces).
+2. **Per-piece features.** One function per feature (:func:`pitch_range`,
+   :func:`polyphony`, ...), each taking a one-piece note table; :data:`FEATURES` lists
+   them in order, and :func:`piece_features` (one piece, optionally per part) and
+   :func:`corpus_features` (one row per piece of a table with many pieces) compute all
+   of them.
 3. **Set vs set.** :func:`compare_sets` puts generated pieces next to reference pieces,
    feature by feature, with the relative measures of Yang & Lerch [2]_ (overlapping area
    and KL divergence of distance distributions) and the KL divergence of the pooled pitch
-   histograms (:func:`pitch_histogram_kl`); :func:`plot_feature_distributions` and
-   :func:`plot_overlap` draw them.
-4. **Likelihood accounting.** :func:`bits_per_token`, :func:`bits_per_note` and the
-   :class:`Leaderboard` that collects one row per model.
+   histograms (:func:`pitch_histogram_kl`);
+   :func:`musicalpy.render.figures.plot_feature_distributions` and
+   :func:`musicalpy.render.figures.plot_overlap` draw them.
+4. **Likelihood accounting.** :func:`bits_per_token` and :func:`bits_per_note`; the
+   :class:`musicalpy.leaderboard.Leaderboard` collects one row per model.
+
+:func:`vertical_dissonance` measures piano rolls (the VAE's output) rather than note
+tables.
 
 Features
 --------
-Pitch features ignore drum notes, as MusPy [1]_ does; rhythm features (empty beats,
+Each feature is a function of the same name (the ``pitch_histogram`` feature is
+:func:`normalized_pitch_histogram`, since :func:`pitch_histogram` gives raw counts) that
+takes a one-piece note table, or the :class:`PieceNotes` that :func:`piece_features`
+builds once per piece. Pitch features ignore drum notes, as MusPy [1]_ does; rhythm features (empty beats,
 groove, density, inter-onset intervals, piece length) use every note, drums included,
 again as MusPy does.
 
@@ -139,39 +149,34 @@ References
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._config import leaderboard_path
+from ._config import check_int
+from .leaderboard import Leaderboard  # compat: moved to musicalpy.leaderboard
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
+from .names import MODES, pitch_class_of
+from .render.figures import (  # compat: moved to musicalpy.render.figures
+    plot_feature_distributions,
+    plot_overlap,
+)
 
 __all__ = [
     "SCALAR_FEATURES",
     "VECTOR_FEATURES",
+    "FEATURES",
     "NOTE_LENGTH_CLASSES",
     "PROBLEMS",
+    "DISSONANT_INTERVALS",
     "validate_notes",
     "clean_notes",
-    "piece_features",
-    "corpus_features",
-    "pitch_histogram",
-    "pitch_histogram_kl",
-    "kde_overlap",
-    "compare_sets",
-    "plot_feature_distributions",
-    "plot_overlap",
-    "bits_per_token",
-    "bits_per_note",
-    "Leaderboard",
-]
-
-#: Scalar features, in the order :func:`piece_features` returns them.
-SCALAR_FEATURES = (
+    "PieceNotes",
     "n_notes",
     "n_pitched_notes",
     "length_beats",
@@ -189,14 +194,25 @@ SCALAR_FEATURES = (
     "note_density",
     "mean_ioi",
     "mean_abs_interval",
-)
-#: Vector features and their shapes.
-VECTOR_FEATURES = {
-    "pitch_class_histogram": (12,),
-    "pitch_class_transition_matrix": (12, 12),
-    "note_length_histogram": (12,),
-    "pitch_histogram": (128,),
-}
+    "pitch_class_histogram",
+    "pitch_class_transition_matrix",
+    "note_length_histogram",
+    "normalized_pitch_histogram",
+    "piece_features",
+    "corpus_features",
+    "pitch_histogram",
+    "pitch_histogram_kl",
+    "kde_overlap",
+    "feature_frame",
+    "compare_sets",
+    "plot_feature_distributions",  # compat: moved to musicalpy.render.figures
+    "plot_overlap",  # compat: moved to musicalpy.render.figures
+    "bits_per_token",
+    "bits_per_note",
+    "vertical_dissonance",
+    "Leaderboard",  # compat: moved to musicalpy.leaderboard
+]
+
 #: Yang & Lerch's twelve note-length classes, in quarter notes: whole, half, quarter,
 #: eighth, sixteenth, their dotted forms, and half/quarter/eighth triplets.
 NOTE_LENGTH_CLASSES = pd.Series(
@@ -231,7 +247,9 @@ _MAJOR = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], dtype=float)
 _MINOR = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], dtype=float)
 # Rows 0-11: major scales on C..B; rows 12-23: natural minor scales on C..B.
 _SCALES = np.stack([np.roll(_MAJOR, r) for r in range(12)] + [np.roll(_MINOR, r) for r in range(12)])
-_NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+#: Intervals (semitones mod 12) that :func:`vertical_dissonance` counts as dissonant:
+#: seconds, the tritone, sevenths.
+DISSONANT_INTERVALS = (1, 2, 6, 10, 11)
 
 
 # ------------------------------------------------------------------------ bad input
@@ -395,14 +413,13 @@ def _scale_index(scale: tuple[int | str, str]) -> int:
     except (TypeError, ValueError):
         raise ValueError(f"scale must be (root, mode), e.g. (0, 'major') or ('F#', 'minor'), got {scale!r}") from None
     if isinstance(root, str):
-        name = root.strip()
-        if not name or name[0].upper() not in _NOTE_NAMES:
-            raise ValueError(f"scale root must be 0-11 or a note name like 'C', 'F#', 'Bb', got {root!r}")
-        root = _NOTE_NAMES[name[0].upper()] + name[1:].count("#") - name[1:].count("b")
-    if isinstance(root, bool) or not isinstance(root, (int, np.integer)):
-        raise ValueError(f"scale root must be 0-11 or a note name, got {root!r}")
+        try:
+            root = pitch_class_of(root)
+        except ValueError:
+            raise ValueError(f"scale root must be 0-11 or a note name like 'C', 'F#', 'B-' or 'Bb', got {root!r}") from None
+    root = check_int("scale root", root, minimum=0)
     mode = str(mode).lower()
-    if mode not in ("major", "minor"):
+    if mode not in MODES:
         raise ValueError(f"scale mode must be 'major' or 'minor', got {mode!r}")
     return int(root) % 12 + (12 if mode == "minor" else 0)
 
@@ -439,101 +456,13 @@ def _sounding_profile(pitch: np.ndarray, start: np.ndarray, end: np.ndarray):
     return np.diff(times), np.rint(counts)
 
 
-def _features_of(pitch, start, end, part, is_drum, length, options) -> dict[str, Any]:
-    """All features of one set of usable notes (numpy arrays, times in beats)."""
-    n = len(pitch)
-    pitched = ~is_drum
-    p_pitch, p_start, p_end, p_part = pitch[pitched], start[pitched], end[pitched], part[pitched]
-    n_p = len(p_pitch)
-    out: dict[str, Any] = {"n_notes": n, "n_pitched_notes": n_p, "length_beats": float(length)}
-
-    counts = np.bincount(p_pitch, minlength=128).astype(float)
-    pc_counts = np.bincount(p_pitch % 12, minlength=12).astype(float)
-    out["pitch_range"] = float(p_pitch.max() - p_pitch.min()) if n_p else math.nan
-    out["n_pitches_used"] = int(np.count_nonzero(counts))
-    out["n_pitch_classes_used"] = int(np.count_nonzero(pc_counts))
-    out["pitch_entropy"] = _entropy_bits(counts)
-    out["pitch_class_entropy"] = _entropy_bits(pc_counts)
-
-    if n_p:
-        durations, sounding = _sounding_profile(p_pitch, p_start, p_end)
-        any_time = durations[sounding > 0].sum()
-        out["polyphony"] = float((durations * sounding).sum() / any_time) if any_time > 0 else math.nan
-        over = durations[sounding > options["polyphony_threshold"]].sum()
-        out["polyphony_rate"] = float(over / length) if length > 0 else math.nan
-        in_scale = _SCALES @ pc_counts
-        out["scale_consistency"] = float(in_scale.max() / n_p)
-        out["pitch_in_scale_rate"] = float(in_scale[options["scale_index"]] / n_p)
-    else:
-        out["polyphony"] = math.nan
-        out["polyphony_rate"] = 0.0 if length > 0 else math.nan
-        out["scale_consistency"] = math.nan
-        out["pitch_in_scale_rate"] = math.nan
-
-    # Rhythm: every note, drums included.
-    if n and length > 0:
-        n_beats = max(int(math.ceil(length - _EPS_TIME)), 1)
-        first_beat = np.floor(start + _EPS_TIME).astype(np.int64)
-        stop_beat = np.maximum(np.ceil(end - _EPS_TIME).astype(np.int64), first_beat + 1)
-        cover = np.zeros(n_beats + 1)
-        np.add.at(cover, np.minimum(first_beat, n_beats), 1)
-        np.add.at(cover, np.minimum(stop_beat, n_beats), -1)
-        out["empty_beat_rate"] = float(np.mean(np.cumsum(cover)[:n_beats] <= 0))
-
-        steps = options["steps_per_beat"]
-        measure_steps = steps * options["beats_per_measure"]
-        n_measures = max(int(math.ceil(length * steps / measure_steps - _EPS_TIME)), 1)
-        if n_measures >= 2:
-            onset_step = np.clip(np.rint(start * steps).astype(np.int64), 0, n_measures * measure_steps - 1)
-            grid = np.zeros(n_measures * measure_steps, dtype=bool)
-            grid[onset_step] = True
-            grid = grid.reshape(n_measures, measure_steps)
-            changes = np.count_nonzero(grid[1:] != grid[:-1])
-            out["groove_consistency"] = float(1.0 - changes / (measure_steps * (n_measures - 1)))
-        else:
-            out["groove_consistency"] = math.nan
-        out["note_density"] = float(n / length)
-        onsets = np.unique(np.round(start, 6))
-        out["mean_ioi"] = float(np.diff(onsets).mean()) if len(onsets) >= 2 else math.nan
-    else:
-        for name in ("empty_beat_rate", "groove_consistency", "note_density", "mean_ioi"):
-            out[name] = math.nan
-
-    # Consecutive notes within a part (onset, then pitch order).
-    order = np.lexsort((p_pitch, p_start, p_part))
-    sorted_pitch, sorted_part = p_pitch[order], p_part[order]
-    same_part = sorted_part[1:] == sorted_part[:-1]
-    first, second = sorted_pitch[:-1][same_part], sorted_pitch[1:][same_part]
-    out["mean_abs_interval"] = float(np.abs(second - first).mean()) if len(first) else math.nan
-
-    out["pitch_class_histogram"] = pc_counts / n_p if n_p else np.full(12, math.nan)
-    if len(first):
-        pairs = np.bincount((first % 12) * 12 + second % 12, minlength=144).astype(float)
-        out["pitch_class_transition_matrix"] = (pairs / len(first)).reshape(12, 12)
-    else:
-        out["pitch_class_transition_matrix"] = np.full((12, 12), math.nan)
-    if n_p:
-        lengths = p_end - p_start
-        nearest = np.abs(lengths[:, None] - NOTE_LENGTH_CLASSES.to_numpy()[None, :]).argmin(axis=1)
-        out["note_length_histogram"] = np.bincount(nearest, minlength=12) / n_p
-        out["pitch_histogram"] = counts / n_p
-    else:
-        out["note_length_histogram"] = np.full(12, math.nan)
-        out["pitch_histogram"] = np.full(128, math.nan)
-    return out
-
-
 def _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold) -> dict[str, Any]:
     if not (isinstance(tempo, (int, float)) and 1.0 <= float(tempo) <= 1000.0):
         raise ValueError(f"tempo must be between 1 and 1000 quarter notes per minute, got {tempo!r}")
-    if int(beats_per_measure) != beats_per_measure or beats_per_measure < 1:
-        raise ValueError(f"beats_per_measure must be a positive integer, got {beats_per_measure!r}")
-    if int(steps_per_beat) != steps_per_beat or steps_per_beat < 1:
-        raise ValueError(f"steps_per_beat must be a positive integer, got {steps_per_beat!r}")
     if polyphony_threshold < 0:
         raise ValueError(f"polyphony_threshold must be >= 0, got {polyphony_threshold!r}")
-    return {"tempo": float(tempo), "beats_per_measure": int(beats_per_measure),
-            "steps_per_beat": int(steps_per_beat), "scale_index": _scale_index(scale),
+    return {"tempo": float(tempo), "beats_per_measure": check_int("beats_per_measure", beats_per_measure),
+            "steps_per_beat": check_int("steps_per_beat", steps_per_beat), "scale_index": _scale_index(scale),
             "polyphony_threshold": polyphony_threshold}
 
 
@@ -561,6 +490,418 @@ class _Prepared:
         drum = _column(notes, "is_drum", False)
         self.is_drum = pd.Series(drum[usable]).fillna(False).astype(bool).to_numpy()
         self.part_names = pd.Series(_column(notes, "part", "0")[usable]).astype(str).to_numpy()
+
+    def check_one_piece(self) -> None:
+        pieces = pd.unique(self.piece)
+        if len(pieces) > 1:
+            raise ValueError(
+                f"notes holds {len(pieces)} pieces ({list(pieces[:3])}...); piece features take one "
+                "piece: use corpus_features for a table of many pieces"
+            )
+
+
+class PieceNotes:
+    """The usable notes of one piece as arrays, the input of every feature function.
+
+    :func:`piece_features` and :func:`corpus_features` build one per piece (or part)
+    and hand it to every function of :data:`FEATURES`; the intermediate results that
+    several features share (pitch counts, the sounding profile, consecutive notes) are
+    computed once, on first use. A feature function called on a note table builds one
+    with :meth:`from_table`.
+
+    Parameters
+    ----------
+    pitch : np.ndarray, shape=(n,), dtype=int64
+        MIDI pitches of the usable notes.
+    start, end : np.ndarray, shape=(n,), dtype=float
+        Onsets and offsets in beats (quarter notes) from beat 0.
+    part : np.ndarray, shape=(n,), dtype=int
+        Part codes (any integers; equal codes mean one part).
+    is_drum : np.ndarray, shape=(n,), dtype=bool
+        Drum notes, left out of the pitch features.
+    length : float
+        Piece length ``L`` in beats (the end of its last note; a part keeps its
+        piece's length).
+    beats_per_measure, steps_per_beat, scale_index, polyphony_threshold
+        The options of :func:`piece_features`, ``scale_index`` being 0-11 for the major
+        scales on C..B and 12-23 for the natural minor scales.
+    """
+
+    def __init__(
+        self,
+        pitch: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        part: np.ndarray,
+        is_drum: np.ndarray,
+        length: float,
+        *,
+        beats_per_measure: int = 4,
+        steps_per_beat: int = 24,
+        scale_index: int = 0,
+        polyphony_threshold: float = 2,
+    ):
+        self.pitch, self.start, self.end, self.part, self.is_drum = pitch, start, end, part, is_drum
+        self.length = length
+        self.beats_per_measure = beats_per_measure
+        self.steps_per_beat = steps_per_beat
+        self.scale_index = scale_index
+        self.polyphony_threshold = polyphony_threshold
+        pitched = ~is_drum
+        self.p_pitch, self.p_start, self.p_end, self.p_part = pitch[pitched], start[pitched], end[pitched], part[pitched]
+
+    @classmethod
+    def from_table(
+        cls,
+        notes: pd.DataFrame,
+        *,
+        tempo: float = DEFAULT_TEMPO,
+        beats_per_measure: int = 4,
+        steps_per_beat: int = 24,
+        scale: tuple[int | str, str] = (0, "major"),
+        polyphony_threshold: int = 2,
+    ) -> PieceNotes:
+        """The usable notes of a one-piece note table (options as in :func:`piece_features`)."""
+        options = _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold)
+        prepared = _Prepared(notes, options.pop("tempo"))
+        prepared.check_one_piece()
+        length = float(prepared.end.max()) if len(prepared.end) else 0.0
+        return cls(prepared.pitch, prepared.start, prepared.end, prepared.part, prepared.is_drum, length,
+                   **options)
+
+    @property
+    def n(self) -> int:
+        """Number of notes, drums included."""
+        return len(self.pitch)
+
+    @property
+    def n_pitched(self) -> int:
+        """Number of non-drum notes."""
+        return len(self.p_pitch)
+
+    @property
+    def has_rhythm(self) -> bool:
+        """True when rhythm features are defined: notes and a positive length."""
+        return bool(self.n and self.length > 0)
+
+    @functools.cached_property
+    def pitch_counts(self) -> np.ndarray:
+        """shape=(128,), float: notes per MIDI pitch (drums left out)."""
+        return np.bincount(self.p_pitch, minlength=128).astype(float)
+
+    @functools.cached_property
+    def pitch_class_counts(self) -> np.ndarray:
+        """shape=(12,), float: notes per pitch class (drums left out)."""
+        return np.bincount(self.p_pitch % 12, minlength=12).astype(float)
+
+    @functools.cached_property
+    def sounding(self) -> tuple[np.ndarray, np.ndarray]:
+        """Durations (beats) of the elementary time spans of the pitched notes and the
+        number of distinct pitches sounding in each (both shape=(n_spans,))."""
+        return _sounding_profile(self.p_pitch, self.p_start, self.p_end)
+
+    @functools.cached_property
+    def scale_counts(self) -> np.ndarray:
+        """shape=(24,): pitched notes inside each major (0-11) and natural minor (12-23)
+        scale."""
+        return _SCALES @ self.pitch_class_counts
+
+    @functools.cached_property
+    def consecutive(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pitches of every pair of consecutive pitched notes of a part (ordered by onset,
+        then pitch): ``(first, second)``, both shape=(n_pairs,)."""
+        order = np.lexsort((self.p_pitch, self.p_start, self.p_part))
+        sorted_pitch, sorted_part = self.p_pitch[order], self.p_part[order]
+        same_part = sorted_part[1:] == sorted_part[:-1]
+        return sorted_pitch[:-1][same_part], sorted_pitch[1:][same_part]
+
+
+def _feature(function: Callable[[PieceNotes], Any]) -> Callable[..., Any]:
+    """Let a feature function take a note table (with the options of
+    :func:`piece_features`) as well as a :class:`PieceNotes`."""
+
+    @functools.wraps(function)
+    def wrapper(notes: pd.DataFrame | PieceNotes, **options: Any) -> Any:
+        if not isinstance(notes, PieceNotes):
+            notes = PieceNotes.from_table(notes, **options)
+        elif options:
+            raise TypeError(f"{function.__name__}: options are given when building the PieceNotes, not here")
+        return function(notes)
+
+    # help() and IDEs show the signature callers use, not the PieceNotes-only one.
+    del wrapper.__wrapped__
+    wrapper.__annotations__ = {"notes": "pd.DataFrame | PieceNotes", "options": "Any",
+                               "return": function.__annotations__.get("return", "Any")}
+    wrapper.__doc__ = inspect.cleandoc(function.__doc__ or "") + _FEATURE_PARAMETERS
+    return wrapper
+
+
+_FEATURE_PARAMETERS = """
+
+Parameters
+----------
+notes : pd.DataFrame or PieceNotes
+    The note table of one piece (possibly broken: unusable notes are left out), or
+    the :class:`PieceNotes` that :func:`piece_features` builds.
+**options
+    For a note table: ``tempo``, ``beats_per_measure``, ``steps_per_beat``, ``scale``,
+    ``polyphony_threshold``, as in :func:`piece_features`.
+"""
+
+
+# Every feature below reads the note table's pitch, start/end (or start_beat/end_beat)
+# and is_drum columns; the ones that follow notes within a part also read part. Each
+# takes a note table of one piece (plus the options of piece_features) or a PieceNotes.
+
+
+@_feature
+def n_notes(notes: PieceNotes) -> int:
+    """Number of usable notes, drums included (Yang & Lerch "note count"). Unit: notes.
+    Reads ``pitch``, ``start``, ``end``."""
+    return notes.n
+
+
+@_feature
+def n_pitched_notes(notes: PieceNotes) -> int:
+    """Number of usable non-drum notes. Unit: notes. Reads ``pitch``, ``is_drum``."""
+    return notes.n_pitched
+
+
+@_feature
+def length_beats(notes: PieceNotes) -> float:
+    """Piece length ``L``: the end of the last note, in beats (quarter notes) from beat 0
+    (0 for an empty piece). Reads ``end`` or ``end_beat``."""
+    return float(notes.length)
+
+
+@_feature
+def pitch_range(notes: PieceNotes) -> float:
+    """Highest minus lowest pitch of the pitched notes, in semitones (MusPy); NaN without
+    pitched notes. Reads ``pitch``, ``is_drum``."""
+    return float(notes.p_pitch.max() - notes.p_pitch.min()) if notes.n_pitched else math.nan
+
+
+@_feature
+def n_pitches_used(notes: PieceNotes) -> int:
+    """Distinct MIDI pitches among the pitched notes (MusPy; Yang & Lerch "pitch
+    count"). Unit: pitches. Reads ``pitch``, ``is_drum``."""
+    return int(np.count_nonzero(notes.pitch_counts))
+
+
+@_feature
+def n_pitch_classes_used(notes: PieceNotes) -> int:
+    """Distinct pitch classes (0-12) among the pitched notes (MusPy). Reads ``pitch``,
+    ``is_drum``."""
+    return int(np.count_nonzero(notes.pitch_class_counts))
+
+
+@_feature
+def pitch_entropy(notes: PieceNotes) -> float:
+    """Shannon entropy of the 128-bin pitch histogram, in bits (MusPy); NaN without
+    pitched notes. Reads ``pitch``, ``is_drum``."""
+    return _entropy_bits(notes.pitch_counts)
+
+
+@_feature
+def pitch_class_entropy(notes: PieceNotes) -> float:
+    """Shannon entropy of the 12-bin pitch-class histogram, in bits (MusPy); NaN without
+    pitched notes. Reads ``pitch``, ``is_drum``."""
+    return _entropy_bits(notes.pitch_class_counts)
+
+
+@_feature
+def polyphony(notes: PieceNotes) -> float:
+    """Mean number of distinct pitches sounding, over the time when at least one sounds
+    (MusPy); a pitch played by two parts at once counts once. Unit: pitches. NaN
+    without pitched notes. Reads ``pitch``, ``start``, ``end``, ``is_drum``."""
+    if not notes.n_pitched:
+        return math.nan
+    durations, sounding = notes.sounding
+    any_time = durations[sounding > 0].sum()
+    return float((durations * sounding).sum() / any_time) if any_time > 0 else math.nan
+
+
+@_feature
+def polyphony_rate(notes: PieceNotes) -> float:
+    """Fraction of ``[0, L)`` during which more than ``polyphony_threshold`` distinct
+    pitches sound (MusPy, after MuseGAN's "polyphonicity"; the default threshold 2 is
+    MusPy's). Unit: fraction of time, 0-1. NaN for an empty piece. Reads ``pitch``,
+    ``start``, ``end``, ``is_drum``."""
+    if not notes.n_pitched:
+        return 0.0 if notes.length > 0 else math.nan
+    durations, sounding = notes.sounding
+    over = durations[sounding > notes.polyphony_threshold].sum()
+    return float(over / notes.length) if notes.length > 0 else math.nan
+
+
+@_feature
+def scale_consistency(notes: PieceNotes) -> float:
+    """Largest fraction of the pitched notes inside one major or natural-minor scale,
+    over the 24 scales (MusPy, after C-RNN-GAN). Unit: fraction of notes, 0-1. NaN
+    without pitched notes. Reads ``pitch``, ``is_drum``."""
+    return float(notes.scale_counts.max() / notes.n_pitched) if notes.n_pitched else math.nan
+
+
+@_feature
+def pitch_in_scale_rate(notes: PieceNotes) -> float:
+    """Fraction of the pitched notes inside the scale given by the ``scale`` option
+    (default C major, as in MuseGAN where the data is transposed to C) (MusPy). Unit:
+    fraction of notes, 0-1. NaN without pitched notes. Reads ``pitch``, ``is_drum``."""
+    return float(notes.scale_counts[notes.scale_index] / notes.n_pitched) if notes.n_pitched else math.nan
+
+
+@_feature
+def empty_beat_rate(notes: PieceNotes) -> float:
+    """Fraction of the ``ceil(L)`` beats ``[b, b + 1)`` that no note (drums included)
+    overlaps. Unit: fraction of beats, 0-1. NaN for an empty piece. Reads ``start``,
+    ``end`` (or the beat columns)."""
+    if not notes.has_rhythm:
+        return math.nan
+    n_beats = max(int(math.ceil(notes.length - _EPS_TIME)), 1)
+    first_beat = np.floor(notes.start + _EPS_TIME).astype(np.int64)
+    stop_beat = np.maximum(np.ceil(notes.end - _EPS_TIME).astype(np.int64), first_beat + 1)
+    cover = np.zeros(n_beats + 1)
+    np.add.at(cover, np.minimum(first_beat, n_beats), 1)
+    np.add.at(cover, np.minimum(stop_beat, n_beats), -1)
+    return float(np.mean(np.cumsum(cover)[:n_beats] <= 0))
+
+
+@_feature
+def groove_consistency(notes: PieceNotes) -> float:
+    """One minus the mean Hamming distance between the onset patterns of neighbouring
+    measures of ``beats_per_measure`` beats, on a grid of ``steps_per_beat`` steps per
+    beat (MusPy, after Wu & Yang). Unit: 0-1 (1: every measure has the same onsets).
+    NaN with fewer than two measures. Reads ``start``, ``end`` (or the beat columns)."""
+    if not notes.has_rhythm:
+        return math.nan
+    steps = notes.steps_per_beat
+    measure_steps = steps * notes.beats_per_measure
+    n_measures = max(int(math.ceil(notes.length * steps / measure_steps - _EPS_TIME)), 1)
+    if n_measures < 2:
+        return math.nan
+    onset_step = np.clip(np.rint(notes.start * steps).astype(np.int64), 0, n_measures * measure_steps - 1)
+    grid = np.zeros(n_measures * measure_steps, dtype=bool)
+    grid[onset_step] = True
+    grid = grid.reshape(n_measures, measure_steps)
+    changes = np.count_nonzero(grid[1:] != grid[:-1])
+    return float(1.0 - changes / (measure_steps * (n_measures - 1)))
+
+
+@_feature
+def note_density(notes: PieceNotes) -> float:
+    """Notes (drums included) per beat: ``n_notes / L``. NaN for an empty piece. Reads
+    ``start``, ``end`` (or the beat columns)."""
+    return float(notes.n / notes.length) if notes.has_rhythm else math.nan
+
+
+def _distinct_onsets(start: np.ndarray) -> np.ndarray:
+    # Rounded to a millionth of a beat so float noise does not split one onset in two.
+    return np.unique(np.round(start, 6))
+
+
+@_feature
+def mean_ioi(notes: PieceNotes) -> float:
+    """Mean interval between consecutive distinct onsets (drums included), in beats
+    (Yang & Lerch "average inter-onset interval"). NaN with fewer than two onsets.
+    Reads ``start`` (or ``start_beat``)."""
+    if not notes.has_rhythm:
+        return math.nan
+    onsets = _distinct_onsets(notes.start)
+    return float(np.diff(onsets).mean()) if len(onsets) >= 2 else math.nan
+
+
+@_feature
+def mean_abs_interval(notes: PieceNotes) -> float:
+    """Mean absolute interval between consecutive pitched notes of a part (ordered by
+    onset, then pitch, so a chord gives its ascending intervals), in semitones (Yang &
+    Lerch "average pitch interval"). NaN without two notes in a part. Reads ``pitch``,
+    ``start``, ``part``, ``is_drum``."""
+    first, second = notes.consecutive
+    return float(np.abs(second - first).mean()) if len(first) else math.nan
+
+
+@_feature
+def pitch_class_histogram(notes: PieceNotes) -> np.ndarray:
+    """shape=(12,): share of the pitched notes on each pitch class C..B (Yang & Lerch);
+    sums to 1, all NaN without pitched notes. Reads ``pitch``, ``is_drum``."""
+    return notes.pitch_class_counts / notes.n_pitched if notes.n_pitched else np.full(12, math.nan)
+
+
+@_feature
+def pitch_class_transition_matrix(notes: PieceNotes) -> np.ndarray:
+    """shape=(12, 12): share of the consecutive note pairs of a part (as in
+    :func:`mean_abs_interval`) going from pitch class ``row`` to pitch class ``column``
+    (Yang & Lerch); sums to 1, all NaN without two notes in a part. Reads ``pitch``,
+    ``start``, ``part``, ``is_drum``."""
+    first, second = notes.consecutive
+    if not len(first):
+        return np.full((12, 12), math.nan)
+    pairs = np.bincount((first % 12) * 12 + second % 12, minlength=144).astype(float)
+    return (pairs / len(first)).reshape(12, 12)
+
+
+@_feature
+def note_length_histogram(notes: PieceNotes) -> np.ndarray:
+    """shape=(12,): share of the pitched notes whose length (beats) is nearest to each of
+    :data:`NOTE_LENGTH_CLASSES` (Yang & Lerch); all NaN without pitched notes. Reads
+    ``start``, ``end`` (or the beat columns), ``is_drum``."""
+    if not notes.n_pitched:
+        return np.full(12, math.nan)
+    lengths = notes.p_end - notes.p_start
+    nearest = np.abs(lengths[:, None] - NOTE_LENGTH_CLASSES.to_numpy()[None, :]).argmin(axis=1)
+    return np.bincount(nearest, minlength=12) / notes.n_pitched
+
+
+@_feature
+def normalized_pitch_histogram(notes: PieceNotes) -> np.ndarray:
+    """shape=(128,): share of the pitched notes on each MIDI pitch (the feature
+    ``pitch_histogram``; :func:`pitch_histogram` gives the raw counts); all NaN without
+    pitched notes. Reads ``pitch``, ``is_drum``."""
+    return notes.pitch_counts / notes.n_pitched if notes.n_pitched else np.full(128, math.nan)
+
+
+#: Every per-piece feature, name -> function, in the order :func:`piece_features` and
+#: :func:`corpus_features` return them. A new feature is one function above and one
+#: line here (plus :data:`VECTOR_FEATURES` when it is not a scalar).
+FEATURES: dict[str, Callable[..., Any]] = {
+    "n_notes": n_notes,
+    "n_pitched_notes": n_pitched_notes,
+    "length_beats": length_beats,
+    "pitch_range": pitch_range,
+    "n_pitches_used": n_pitches_used,
+    "n_pitch_classes_used": n_pitch_classes_used,
+    "pitch_entropy": pitch_entropy,
+    "pitch_class_entropy": pitch_class_entropy,
+    "polyphony": polyphony,
+    "polyphony_rate": polyphony_rate,
+    "scale_consistency": scale_consistency,
+    "pitch_in_scale_rate": pitch_in_scale_rate,
+    "empty_beat_rate": empty_beat_rate,
+    "groove_consistency": groove_consistency,
+    "note_density": note_density,
+    "mean_ioi": mean_ioi,
+    "mean_abs_interval": mean_abs_interval,
+    "pitch_class_histogram": pitch_class_histogram,
+    "pitch_class_transition_matrix": pitch_class_transition_matrix,
+    "note_length_histogram": note_length_histogram,
+    "pitch_histogram": normalized_pitch_histogram,
+}
+#: Vector features and their shapes.
+VECTOR_FEATURES = {
+    "pitch_class_histogram": (12,),
+    "pitch_class_transition_matrix": (12, 12),
+    "note_length_histogram": (12,),
+    "pitch_histogram": (128,),
+}
+#: Scalar features, in the order :func:`piece_features` returns them.
+SCALAR_FEATURES = tuple(name for name in FEATURES if name not in VECTOR_FEATURES)
+
+
+def _all_features(notes: PieceNotes, flag_counts: Mapping[str, int]) -> dict[str, Any]:
+    """Every feature of :data:`FEATURES` plus the ``flag`` of one piece or part."""
+    feats = {name: function(notes) for name, function in FEATURES.items()}
+    feats["flag"] = _flags(flag_counts, notes.n, notes.n_pitched, len(_distinct_onsets(notes.start)))
+    return feats
 
 
 def _flags(problem_counts: Mapping[str, int], n: int, n_pitched: int, n_onsets: int) -> str:
@@ -612,34 +953,25 @@ def piece_features(
     Returns
     -------
     features : dict or pd.DataFrame
-        A dict of the features listed in the module docstring (scalars, and numpy arrays
-        for the vector features) plus ``flag``; with ``by_part=True`` a DataFrame with
-        one row per part (index ``part``, in order of appearance) and those columns.
+        ``{name: value}`` for every function of :data:`FEATURES` (scalars, and numpy
+        arrays for the vector features) plus ``flag``; with ``by_part=True`` a DataFrame
+        with one row per part (index ``part``, in order of appearance) and those columns.
     """
     options = _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold)
-    prepared = _Prepared(notes, options["tempo"])
-    pieces = pd.unique(prepared.piece)
-    if len(pieces) > 1:
-        raise ValueError(
-            f"notes holds {len(pieces)} pieces ({list(pieces[:3])}...); piece_features takes one "
-            "piece: use corpus_features for a table of many pieces"
-        )
+    prepared = _Prepared(notes, options.pop("tempo"))
+    prepared.check_one_piece()
     counts = {name: int(prepared.masks[name].sum()) for name in _DROPPED}
     length = float(prepared.end.max()) if len(prepared.end) else 0.0
     if not by_part:
-        feats = _features_of(prepared.pitch, prepared.start, prepared.end, prepared.part,
-                             prepared.is_drum, length, options)
-        feats["flag"] = _flags(counts, len(prepared.pitch), feats["n_pitched_notes"],
-                                len(np.unique(np.round(prepared.start, 6))))
-        return feats
+        whole = PieceNotes(prepared.pitch, prepared.start, prepared.end, prepared.part, prepared.is_drum,
+                           length, **options)
+        return _all_features(whole, counts)
     rows = {}
     for code, name in enumerate(pd.unique(prepared.part_names)):
         keep = prepared.part == code
-        feats = _features_of(prepared.pitch[keep], prepared.start[keep], prepared.end[keep],
-                             prepared.part[keep], prepared.is_drum[keep], length, options)
-        feats["flag"] = _flags({}, int(keep.sum()), feats["n_pitched_notes"],
-                                len(np.unique(np.round(prepared.start[keep], 6))))
-        rows[name] = feats
+        one_part = PieceNotes(prepared.pitch[keep], prepared.start[keep], prepared.end[keep],
+                              prepared.part[keep], prepared.is_drum[keep], length, **options)
+        rows[name] = _all_features(one_part, {})
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "part"
     return frame
@@ -676,7 +1008,7 @@ def corpus_features(
     options = _options(tempo, beats_per_measure, steps_per_beat, scale, polyphony_threshold)
     if not isinstance(notes, pd.DataFrame):
         notes = _concat_pieces(notes)
-    prepared = _Prepared(notes, options["tempo"])
+    prepared = _Prepared(notes, options.pop("tempo"))
     codes, names = pd.factorize(pd.Series(prepared.piece), sort=False)
     n_pieces = len(names)
     problem_counts = {name: np.bincount(codes[prepared.masks[name]], minlength=n_pieces)
@@ -691,10 +1023,8 @@ def corpus_features(
         lo, hi = bounds[index], bounds[index + 1]
         pitch, start, end, part, is_drum = (a[lo:hi] for a in arrays)
         length = float(end.max()) if hi > lo else 0.0
-        feats = _features_of(pitch, start, end, part, is_drum, length, options)
         counts = {name: int(problem_counts[name][index]) for name in _DROPPED}
-        feats["flag"] = _flags(counts, hi - lo, feats["n_pitched_notes"], len(np.unique(np.round(start, 6))))
-        rows.append(feats)
+        rows.append(_all_features(PieceNotes(pitch, start, end, part, is_drum, length, **options), counts))
     frame = pd.DataFrame(rows, index=pd.Index([str(x) for x in names], name="piece"))
     if frame.empty:
         frame = pd.DataFrame(columns=[*SCALAR_FEATURES, *VECTOR_FEATURES, "flag"],
@@ -901,7 +1231,24 @@ def kde_overlap(
     return oa, max(kl, 0.0), flag
 
 
-def _as_feature_frame(x: Any, what: str, options: dict[str, Any]) -> pd.DataFrame:
+def feature_frame(x: Any, what: str = "notes", **options: Any) -> pd.DataFrame:
+    """Per-piece features of a set of pieces, whatever form the set comes in.
+
+    Parameters
+    ----------
+    x : pd.DataFrame or list of pd.DataFrame
+        A note table (many pieces, grouped by ``piece``), a list of one-piece note
+        tables, or a feature frame from :func:`corpus_features` (returned as is).
+    what : str
+        How error messages name ``x`` (``"generated"``, ``"reference"``).
+    **options
+        Passed to :func:`corpus_features`.
+
+    Returns
+    -------
+    features : pd.DataFrame
+        One row per piece, as :func:`corpus_features` returns it.
+    """
     if isinstance(x, pd.DataFrame):
         if "pitch" in x.columns:
             return corpus_features(x, **options)
@@ -988,8 +1335,8 @@ def compare_sets(
     """
     from scipy.spatial.distance import cdist, pdist
 
-    gen = _as_feature_frame(generated, "generated", feature_options)
-    ref = _as_feature_frame(reference, "reference", feature_options)
+    gen = feature_frame(generated, "generated", **feature_options)
+    ref = feature_frame(reference, "reference", **feature_options)
     available = [f for f in (*SCALAR_FEATURES, *VECTOR_FEATURES) if f in gen.columns and f in ref.columns]
     if features is None:
         features = available
@@ -1055,121 +1402,6 @@ def _pooled_pitch_counts(frame: pd.DataFrame) -> np.ndarray | None:
     return total
 
 
-# ------------------------------------------------------------------ plots
-
-
-def plot_feature_distributions(
-    generated: Any,
-    reference: Any,
-    *,
-    features: Sequence[str] | None = None,
-    kind: str = "violin",
-    labels: tuple[str, str] = ("generated", "reference"),
-    ncols: int = 4,
-    **feature_options: Any,
-):
-    """One panel per scalar feature: the generated vs the reference distribution.
-
-    Parameters
-    ----------
-    generated, reference
-        As in :func:`compare_sets`.
-    features : sequence of str, optional
-        Scalar features to draw (default: all that are defined somewhere).
-    kind : {"violin", "kde"}
-        Split violins (seaborn ``violinplot``) or overlaid KDE curves (``kdeplot``).
-    labels : (str, str)
-        Legend names of the two sets.
-    ncols : int
-        Panels per row.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if kind not in ("violin", "kde"):
-        raise ValueError(f"kind must be 'violin' or 'kde', got {kind!r}")
-    gen = _as_feature_frame(generated, "generated", feature_options)
-    ref = _as_feature_frame(reference, "reference", feature_options)
-    if features is None:
-        features = [f for f in SCALAR_FEATURES if f in gen.columns and f in ref.columns
-                    and pd.concat([gen[f], ref[f]]).notna().any()]
-    if not features:
-        raise ValueError("no scalar feature to plot")
-    long = pd.concat([
-        frame[list(features)].apply(pd.to_numeric, errors="coerce").assign(set=label)
-        for frame, label in ((gen, labels[0]), (ref, labels[1]))
-    ]).melt(id_vars="set", var_name="feature", value_name="value")
-    nrows = math.ceil(len(features) / ncols)
-    fig, axes = plt.subplots(nrows, min(ncols, len(features)), figsize=(3.2 * min(ncols, len(features)), 2.6 * nrows),
-                             squeeze=False)
-    palette = dict(zip(labels, sns.color_palette("deep", 2), strict=True))
-    for ax, feature in zip(axes.flat, features, strict=False):
-        data = long[(long["feature"] == feature) & long["value"].notna()]
-        if kind == "violin":
-            sns.violinplot(data=data, x="feature", y="value", hue="set", hue_order=list(labels),
-                           split=True, inner="quart", cut=0, palette=palette, ax=ax, legend=False)
-            ax.set_xlabel("")
-            ax.set_xticks([])
-        else:
-            for label in labels:
-                values = data.loc[data["set"] == label, "value"]
-                if values.nunique() > 1:
-                    sns.kdeplot(values, ax=ax, label=label, color=palette[label], fill=True, alpha=0.3)
-                elif len(values):
-                    ax.axvline(values.iloc[0], color=palette[label], label=label)
-            ax.set_xlabel("")
-        ax.set_title(feature, fontsize=9)
-        ax.set_ylabel("")
-    for ax in list(axes.flat)[len(features):]:
-        ax.set_visible(False)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[label]) for label in labels]
-    fig.legend(handles, labels, loc="upper right", ncol=2, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
-    return fig
-
-
-def plot_overlap(comparison: pd.DataFrame | Mapping[str, pd.DataFrame], *, measure: str = "oa", ax=None):
-    """Bar chart of the overlapping area (or another column) per feature.
-
-    Parameters
-    ----------
-    comparison : pd.DataFrame or mapping of str to pd.DataFrame
-        A :func:`compare_sets` result, or several keyed by a label (e.g. the model
-        name), drawn as grouped bars.
-    measure : str
-        The column to draw (``"oa"`` by default; ``"kl"`` works too).
-    ax : matplotlib.axes.Axes, optional
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    frames = {"": comparison} if isinstance(comparison, pd.DataFrame) else dict(comparison)
-    for label, frame in frames.items():
-        if measure not in frame.columns:
-            raise ValueError(f"comparison {label!r} has no column {measure!r}; columns: {list(frame.columns)}")
-    data = pd.concat(
-        [frame[[measure]].reset_index().assign(set=label) for label, frame in frames.items()],
-        ignore_index=True,
-    )
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.28 * data["feature"].nunique() * max(1, len(frames) / 2) + 1.2))
-    hue = "set" if len(frames) > 1 else None
-    sns.barplot(data=data, y="feature", x=measure, hue=hue, orient="h", ax=ax)
-    if measure == "oa":
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("overlapping area (1 = indistinguishable)")
-    ax.set_ylabel("")
-    return ax
-
-
 # ------------------------------------------------------------------ likelihood accounting
 
 
@@ -1195,169 +1427,40 @@ def bits_per_note(total_log_likelihood: float, n_notes: int) -> float:
     return float(-total_log_likelihood / (n_notes * math.log(2)))
 
 
-class Leaderboard:
-    """One row per (model, representation, split): likelihoods and musical measures.
+# ------------------------------------------------------------------ piano rolls
 
-    The table lives in a CSV file (default :func:`musicalpy._config.leaderboard_path`:
-    ``MUSICALPY_LEADERBOARD``, else ``leaderboard.csv`` under :func:`musicalpy.output_dir`). Creating a leaderboard reads the file when it exists;
-    :meth:`add` appends a row, or replaces the row with the same model, representation
-    and split; :meth:`save` re-reads the file first and merges, so rows that another
-    notebook wrote meanwhile are kept, never silently overwritten.
+
+def vertical_dissonance(rolls: np.ndarray, *, threshold: float = 0.5) -> float:
+    """Share of simultaneous pitch pairs that form a dissonant interval.
+
+    For every time step, every pair of sounding pitches counts once; a pair is
+    dissonant when its interval modulo 12 is in :data:`DISSONANT_INTERVALS` (seconds,
+    tritone, sevenths and their compounds). Four-part chorales use these mostly as
+    passing and suspended notes, so a low rate is one sign that voices agree.
 
     Parameters
     ----------
-    path : str or path-like, optional
-        The CSV file.
+    rolls : np.ndarray, shape=(..., n_pitches, n_steps)
+        Piano rolls (one or a batch), rows consecutive semitones.
+    threshold : float, default 0.5
+        A cell sounds when its value is at least this.
 
-    Examples
-    --------
-    >>> board = Leaderboard()
-    >>> board.add("markov-1", representation="pitch", split="test",
-    ...           bits_per_token=3.1, bits_per_note=3.1, comparison=comparison)
-    >>> board.save()
+    Returns
+    -------
+    rate : float
+        In [0, 1]; NaN when no step has two sounding pitches.
     """
-
-    #: Key columns: a row is replaced when all three match.
-    KEY = ("model", "representation", "split")
-    #: Columns every row has, in this order; ``oa_<feature>`` columns follow.
-    COLUMNS = ("model", "representation", "split", "bits_per_token", "bits_per_note",
-               "pitch_histogram_kl", "mean_oa", "n_samples", "training_time_s", "notes")
-
-    def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path is not None else leaderboard_path()
-        self._frame = self._read(self.path)
-        self._added: list[tuple[str, str, str]] = []
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> Leaderboard:
-        """Read a leaderboard CSV (an empty board when the file does not exist)."""
-        return cls(path)
-
-    @staticmethod
-    def _read(path: Path) -> pd.DataFrame:
-        if path.exists():
-            frame = pd.read_csv(path, keep_default_na=True)
-            missing = [c for c in Leaderboard.KEY if c not in frame.columns]
-            if missing:
-                raise ValueError(f"{path}: not a leaderboard CSV (lacks column(s) {missing})")
-            for column in Leaderboard.KEY + ("notes",):
-                if column in frame.columns:
-                    frame[column] = frame[column].fillna("").astype(str)
-            return frame
-        return pd.DataFrame(columns=list(Leaderboard.COLUMNS))
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The rows, as a copy."""
-        return self._frame.copy()
-
-    def __len__(self) -> int:
-        return len(self._frame)
-
-    def add(
-        self,
-        model: str,
-        *,
-        representation: str = "",
-        split: str = "test",
-        bits_per_token: float = math.nan,
-        bits_per_note: float = math.nan,
-        comparison: pd.DataFrame | None = None,
-        oa: Mapping[str, float] | None = None,
-        pitch_histogram_kl: float | None = None,
-        n_samples: int | None = None,
-        training_time_s: float = math.nan,
-        notes: str = "",
-        **extra: Any,
-    ) -> Leaderboard:
-        """Add (or replace) the row of one model.
-
-        Parameters
-        ----------
-        model, representation, split : str
-            The row's key.
-        bits_per_token, bits_per_note : float
-            From :func:`bits_per_token` / :func:`bits_per_note`.
-        comparison : pd.DataFrame, optional
-            A :func:`compare_sets` result: gives ``oa_<feature>`` columns, ``mean_oa``
-            (mean over defined features), ``pitch_histogram_kl`` and ``n_samples``
-            unless those are given explicitly.
-        oa : mapping of str to float, optional
-            OA per feature, when there is no comparison frame.
-        pitch_histogram_kl : float, optional
-        n_samples : int, optional
-            Generated pieces the measures come from.
-        training_time_s : float
-        notes : str
-            Anything a reader must know (e.g. "ELBO bound", "pitch part only").
-        **extra
-            More columns.
-
-        Returns
-        -------
-        self
-        """
-        if not model:
-            raise ValueError("model must be a non-empty name")
-        row: dict[str, Any] = {"model": str(model), "representation": str(representation), "split": str(split),
-                               "bits_per_token": bits_per_token, "bits_per_note": bits_per_note,
-                               "training_time_s": training_time_s, "notes": notes}
-        oa_values = dict(oa or {})
-        if comparison is not None:
-            if "oa" not in comparison.columns:
-                raise ValueError("comparison must be a compare_sets result (it has no 'oa' column)")
-            oa_values = {**comparison["oa"].to_dict(), **oa_values}
-            if pitch_histogram_kl is None and "pitch_histogram" in comparison.index:
-                pitch_histogram_kl = float(comparison.loc["pitch_histogram", "pooled_kl"])
-            if n_samples is None and "n_generated" in comparison.columns:
-                n_samples = int(comparison["n_generated"].max())
-        for feature, value in oa_values.items():
-            row[f"oa_{feature}"] = value
-        defined = [v for v in oa_values.values() if v is not None and np.isfinite(v)]
-        row["mean_oa"] = float(np.mean(defined)) if defined else math.nan
-        row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
-        row["n_samples"] = n_samples if n_samples is not None else math.nan
-        row.update(extra)
-        key = (row["model"], row["representation"], row["split"])
-        self._frame = self._merge(self._frame, pd.DataFrame([row]))
-        if key not in self._added:
-            self._added.append(key)
-        return self
-
-    @classmethod
-    def _merge(cls, base: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-        """Rows of ``base`` whose key is not in ``new``, then ``new``; columns ordered."""
-        if len(base):
-            keys = set(map(tuple, new[list(cls.KEY)].astype(str).to_numpy()))
-            keep = [tuple(k) not in keys for k in base[list(cls.KEY)].astype(str).to_numpy()]
-            base = base[keep]
-        frames = [f for f in (base, new) if len(f)]
-        merged = pd.concat(frames, ignore_index=True) if frames else base
-        front = [c for c in cls.COLUMNS if c in merged.columns]
-        oa_columns = sorted(c for c in merged.columns if c.startswith("oa_"))
-        rest = [c for c in merged.columns if c not in front and c not in oa_columns]
-        return merged[front + oa_columns + rest]
-
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write the CSV, merged with what the file holds now; return its path.
-
-        Rows of the file whose key this board did not add in this session are kept as
-        they are on disk; rows this board added replace the file's rows of the same key.
-        """
-        path = Path(path) if path is not None else self.path
-        on_disk = self._read(path)
-        if self._added:
-            mine = self._frame[[tuple(k) in set(self._added)
-                                for k in self._frame[list(self.KEY)].astype(str).to_numpy()]]
-        else:
-            mine = self._frame.iloc[0:0]
-        if path.resolve() != self.path.resolve():
-            mine = self._frame  # a new file gets everything this board holds
-        merged = self._merge(on_disk, mine)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        merged.to_csv(tmp, index=False)
-        tmp.replace(path)
-        self._frame = merged
-        self.path = path
-        return path
+    active = np.asarray(rolls) >= threshold
+    if active.ndim < 2:
+        raise ValueError(f"rolls must have shape (..., n_pitches, n_steps), got {active.shape}")
+    n_pitches = active.shape[-2]
+    # Columns as rows: (n_columns, n_pitches).
+    columns = np.moveaxis(active, -2, -1).reshape(-1, n_pitches).astype(np.int64)
+    # pair_counts[d] = number of sounding pairs d semitones apart, over all columns.
+    pair_counts = np.array([(columns[:, d:] * columns[:, : n_pitches - d]).sum() for d in range(1, n_pitches)])
+    total = pair_counts.sum()
+    if total == 0:
+        return math.nan
+    distances = np.arange(1, n_pitches)
+    dissonant = np.isin(distances % 12, DISSONANT_INTERVALS)
+    return float(pair_counts[dissonant].sum() / total)

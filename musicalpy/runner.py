@@ -83,18 +83,13 @@ def render_demo(out_dir: str | os.PathLike, *, chorale: str = "bach/bwv66.6") ->
     """Render one Bach chorale to MIDI, WAV and SVG in ``out_dir``; return the paths."""
     from music21 import corpus as m21corpus
 
-    from .midi import from_music21, write_midi
-    from .render import write_score_svg, write_wav
+    from .midi import from_music21
+    from .render import export
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = chorale.replace("/", "_")
     notes = from_music21(m21corpus.parse(chorale), piece=stem)
-    return {
-        "midi": write_midi(notes, out_dir / f"{stem}.mid"),
-        "wav": write_wav(notes, out_dir / f"{stem}.wav"),
-        "svg": write_score_svg(notes, out_dir / f"{stem}.svg"),
-    }
+    paths = export(notes, Path(out_dir) / stem, ("mid", "wav", "svg"))
+    return {"midi": paths["mid"], "wav": paths["wav"], "svg": paths["svg"]}
 
 
 def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str] | None = None,

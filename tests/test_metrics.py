@@ -4,7 +4,9 @@ evaluation sanity checks on the Bach chorales."""
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 
 import matplotlib
 
@@ -21,8 +23,7 @@ from scipy.stats import norm
 
 from musicalpy import metrics as M
 from musicalpy.midi import as_note_table, from_music21
-
-VOICES = ["Soprano", "Alto", "Tenor", "Bass"]
+from musicalpy.names import VOICES
 
 
 def notes_table(rows, *, part="p", piece="x", drum=False, beats=True):
@@ -133,6 +134,118 @@ def test_empty_beat_rate_sees_a_rest_that_muspy_misses():
     assert muspy.empty_beat_rate(to_muspy(notes)) == 0.0
 
 
+# ------------------------------------------------------- one function per feature
+
+
+def hand_table() -> pd.DataFrame:
+    """Two voices and a drum hit, small enough to compute every feature by hand.
+
+    Soprano E4 F4 G4 (beats 0-1, 1-2, 2-4), bass C3 G2 (0-2, 2-3), a kick at 5-6, so
+    L = 6 beats; the pitched notes are E F G C G (pitch classes 4 5 7 0 7)."""
+    return pd.concat([
+        notes_table([(64, 0, 1), (65, 1, 2), (67, 2, 4)], part="s"),
+        notes_table([(48, 0, 2), (43, 2, 3)], part="b"),
+        notes_table([(36, 5, 6)], part="d", drum=True),
+    ], ignore_index=True)
+
+
+def _share(size: int, counts: dict[int, float]) -> np.ndarray:
+    out = np.zeros(size)
+    for index, value in counts.items():
+        out[index] = value
+    return out
+
+
+_transitions = np.zeros((12, 12))
+_transitions[4, 5] = _transitions[5, 7] = _transitions[0, 7] = 1 / 3  # E-F, F-G (soprano), C-G (bass)
+
+HAND_VALUES = {
+    "n_notes": 6,
+    "n_pitched_notes": 5,
+    "length_beats": 6.0,
+    "pitch_range": 24.0,  # G4 67 - G2 43
+    "n_pitches_used": 5,
+    "n_pitch_classes_used": 4,  # C E F G
+    "pitch_entropy": math.log2(5),  # five pitches once each
+    "pitch_class_entropy": -3 * 0.2 * math.log2(0.2) - 0.4 * math.log2(0.4),  # G twice
+    "polyphony": 7 / 4,  # two pitches for 3 beats, one for 1 beat
+    "polyphony_rate": 0.0,  # never more than two pitches
+    "scale_consistency": 1.0,  # all in C major
+    "pitch_in_scale_rate": 1.0,
+    "empty_beat_rate": 1 / 6,  # beat 4 only (the kick sounds in beat 5)
+    "groove_consistency": 1 - 2 / 96,  # onsets at 0, 1, 2 vs at 1 (beat 5): two of 96 steps differ
+    "note_density": 1.0,  # 6 notes in 6 beats
+    "mean_ioi": 5 / 3,  # distinct onsets 0, 1, 2, 5
+    "mean_abs_interval": 8 / 3,  # E-F 1, F-G 2, C-G 5
+    "pitch_class_histogram": _share(12, {0: 0.2, 4: 0.2, 5: 0.2, 7: 0.4}),
+    "pitch_class_transition_matrix": _transitions,
+    "note_length_histogram": _share(12, {2: 0.6, 1: 0.4}),  # three quarters, two halves
+    "pitch_histogram": _share(128, {43: 0.2, 48: 0.2, 64: 0.2, 65: 0.2, 67: 0.2}),
+}
+
+
+def test_registry_order_is_the_feature_order():
+    assert list(M.FEATURES) == [*M.SCALAR_FEATURES, *M.VECTOR_FEATURES]
+    assert M.SCALAR_FEATURES[:3] == ("n_notes", "n_pitched_notes", "length_beats")
+    assert M.SCALAR_FEATURES[-1] == "mean_abs_interval" and len(M.SCALAR_FEATURES) == 17
+    assert list(M.piece_features(hand_table())) == [*M.FEATURES, "flag"]
+    assert list(M.corpus_features(hand_table()).columns) == [*M.FEATURES, "flag"]
+    assert M.FEATURES["pitch_histogram"] is M.normalized_pitch_histogram
+    assert all(getattr(M, name) is function for name, function in M.FEATURES.items() if name != "pitch_histogram")
+    # Each function documents itself and shows the signature callers use.
+    for function in M.FEATURES.values():
+        assert list(inspect.signature(function).parameters) == ["notes", "options"]
+        assert re.search(r"Reads\s+``", function.__doc__) and "**options" in function.__doc__
+
+
+@pytest.mark.parametrize("feature", list(HAND_VALUES))
+def test_each_feature_function_on_a_hand_computed_table(feature):
+    table = hand_table()
+    expected = HAND_VALUES[feature]
+    alone = M.FEATURES[feature](table)
+    via_prepared = M.FEATURES[feature](M.PieceNotes.from_table(table))
+    together = M.piece_features(table)[feature]
+    for value in (alone, via_prepared, together):
+        if isinstance(expected, np.ndarray):
+            assert value.shape == expected.shape
+            np.testing.assert_allclose(value, expected, rtol=0, atol=1e-12)
+        else:
+            assert value == pytest.approx(expected, abs=1e-12)
+            assert type(value) is type(expected)
+
+
+def test_feature_functions_take_the_piece_feature_options():
+    table = hand_table()
+    assert M.polyphony_rate(table, polyphony_threshold=1) == 0.5  # two pitches for 3 of 6 beats
+    assert M.pitch_in_scale_rate(table, scale=("G", "major")) == 0.8  # F is not in G major
+    assert M.pitch_in_scale_rate(table, scale=("D", "major")) == 0.6  # neither F nor C in D major
+    assert M.pitch_in_scale_rate(table, scale=("Bb", "major")) == M.pitch_in_scale_rate(table, scale=("B-", "major")) == 0.8
+    # Measures of 3 one-step beats: onsets {0, 1, 2}, then {2} (beat 5): 2 of 3 steps differ.
+    assert M.groove_consistency(table, beats_per_measure=3, steps_per_beat=1) == pytest.approx(1 / 3)
+    # Without beat columns the seconds are read at the tempo: 60 bpm doubles every time.
+    seconds = table.drop(columns=["start_beat", "end_beat"])
+    assert M.length_beats(seconds, tempo=60) == 3.0 and M.length_beats(seconds) == 6.0
+    with pytest.raises(ValueError, match="beats_per_measure"):
+        M.groove_consistency(table, beats_per_measure=2.5)
+    with pytest.raises(TypeError, match="options"):
+        M.pitch_range(M.PieceNotes.from_table(table), tempo=90)
+    with pytest.raises(ValueError, match="pieces"):
+        M.n_notes(pd.concat([table, table.assign(piece="other")]))
+
+
+def test_vertical_dissonance_known_answers():
+    roll = np.zeros((13, 3))
+    roll[[0, 6], 0] = 1  # a tritone: dissonant
+    roll[[0, 7, 12], 1] = 1  # fifth, fourth, octave: consonant
+    roll[[2, 3], 2] = 0.4  # a minor second below the threshold
+    assert M.vertical_dissonance(roll) == pytest.approx(1 / 4)
+    assert M.vertical_dissonance(roll, threshold=0.3) == pytest.approx(2 / 5)
+    assert M.vertical_dissonance(np.stack([roll, roll])) == pytest.approx(1 / 4)  # a batch of rolls
+    assert math.isnan(M.vertical_dissonance(np.zeros((13, 2))))
+    with pytest.raises(ValueError, match="rolls"):
+        M.vertical_dissonance(np.zeros(5))
+
+
 # ---------------------------------------------------------------------- small pieces
 
 
@@ -228,7 +341,7 @@ def test_by_part_keeps_the_piece_length():
 
 
 def test_scale_argument_and_errors():
-    notes = notes_table([(66, 0, 1), (68, 1, 2), (70, 2, 3), (71, 3, 4)])  # F# G# A# B
+    notes = notes_table([(66, 0, 1), (68, 1, 2), (70, 2, 3), (71, 3, 4)])  # F# G# B- B
     assert M.piece_features(notes, scale=("F#", "major"))["pitch_in_scale_rate"] == 1.0
     assert M.piece_features(notes, scale=(6, "major"))["pitch_in_scale_rate"] == 1.0
     assert M.piece_features(notes, scale=("Eb", "minor"))["pitch_in_scale_rate"] == 1.0
@@ -495,7 +608,7 @@ def test_plots():
         M.plot_feature_distributions(generated, reference, kind="box")
 
 
-# ------------------------------------------------------------------ bits and leaderboard
+# ------------------------------------------------------------------ bits per token and note
 
 
 def test_bits_per_token_and_note():
@@ -506,38 +619,6 @@ def test_bits_per_token_and_note():
         M.bits_per_token(-1.0, 0)
     with pytest.raises(ValueError, match="n_notes"):
         M.bits_per_note(-1.0, -2)
-
-
-def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
-    path = tmp_path / "board.csv"
-    comparison = M.compare_sets(many_pieces(6, seed=8), many_pieces(8, seed=9))
-    board = M.Leaderboard(path)
-    board.add("markov-1", representation="pitch", bits_per_token=4.2, bits_per_note=4.4,
-              comparison=comparison, training_time_s=0.5)
-    board.add("unigram", representation="pitch", bits_per_token=5.3, bits_per_note=5.5)
-    board.save()
-    # Someone else adds a row to the same file meanwhile.
-    other = M.Leaderboard.load(path)
-    other.add("lstm", representation="events", bits_per_token=2.0, notes="teacher forcing")
-    other.save()
-    board.add("markov-1", representation="pitch", bits_per_token=4.1)  # replaces its own row
-    board.save()
-    saved = pd.read_csv(path)
-    assert sorted(saved["model"]) == ["lstm", "markov-1", "unigram"]
-    markov = saved[saved["model"] == "markov-1"].iloc[0]
-    assert markov["bits_per_token"] == 4.1
-    assert math.isnan(markov["oa_pitch_range"])  # the replacement had no comparison
-    reloaded = M.Leaderboard.load(path).frame.set_index("model")
-    assert reloaded.loc["lstm", "notes"] == "teacher forcing"
-    first = M.Leaderboard(tmp_path / "first.csv").add("m", comparison=comparison)
-    row = first.frame.iloc[0]
-    assert row["oa_pitch_range"] == comparison.loc["pitch_range", "oa"]
-    assert row["mean_oa"] == pytest.approx(comparison["oa"].mean())
-    assert row["pitch_histogram_kl"] == comparison.loc["pitch_histogram", "pooled_kl"]
-    assert row["n_samples"] == 6 and row["split"] == "test"
-    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
-    with pytest.raises(ValueError, match="not a leaderboard"):
-        M.Leaderboard(tmp_path / "bad.csv")
 
 
 # ---------------------------------------------------------------- the Bach sanity checks

@@ -20,6 +20,8 @@ from hypothesis import given, settings
 
 from musicalpy import render
 from musicalpy.midi import from_music21, to_pretty_midi, write_midi
+from musicalpy.names import VOICES
+from musicalpy.render import score as score_module
 
 RATE = 22050
 
@@ -53,7 +55,7 @@ def chorale_notes() -> pd.DataFrame:
 def no_fluidsynth(monkeypatch):
     """Make ``import fluidsynth`` fail as it does when libfluidsynth is missing."""
     monkeypatch.setitem(sys.modules, "fluidsynth", None)
-    monkeypatch.setattr(render, "_sine_warning_given", False)
+    monkeypatch.setattr(render.audio, "_sine_warning_given", False)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -150,7 +152,7 @@ def test_fluidsynth_and_sine_sound_different(monkeypatch):
     a440 = pd.DataFrame({"pitch": [69], "start": [0.0], "end": [1.0]})
     piano = render.synthesize(a440, seconds=1)
     monkeypatch.setitem(sys.modules, "fluidsynth", None)
-    monkeypatch.setattr(render, "_sine_warning_given", False)
+    monkeypatch.setattr(render.audio, "_sine_warning_given", False)
     with pytest.warns(RuntimeWarning):
         sine = render.synthesize(a440, seconds=1)
     assert _overtone_ratio(piano) > 0.05
@@ -226,7 +228,7 @@ def _table_from_beats(starts, ends, part="0", pitch=60) -> pd.DataFrame:
 def test_quantization_picks_a_grid_per_beat():
     # Beat 0 holds 16ths, beat 1 triplets; 0.98 snaps to the next beat.
     table = _table_from_beats([0.0, 0.26, 0.98, 1.34, 1.65], [0.26, 0.5, 1.34, 1.65, 2.0])
-    layout, _ = render._notation_events(table)
+    layout, _ = score_module._notation_events(table)
     (voice,) = layout["0"]
     assert [(s, e) for s, e, _ in voice] == [(0, 3), (3, 6), (12, 16), (16, 20), (20, 24)]
 
@@ -239,7 +241,7 @@ def test_same_onset_merges_into_a_chord_and_overlaps_become_voices():
             _table_from_beats([1.0, 2.0], [2.0, 3.0], pitch=65),
         ]
     )
-    layout, _ = render._notation_events(table)
+    layout, _ = score_module._notation_events(table)
     voices = layout["0"]
     assert voices[0] == [(0, 48, (48, 64))]  # the chord lasts as long as its longest note
     assert voices[1] == [(12, 24, (65,)), (24, 36, (65,))]
@@ -249,7 +251,7 @@ def test_voices_beyond_the_limit_cut_the_earliest_ending_voice():
     starts = np.arange(render.MAX_VOICES + 1, dtype=float)
     table = _table_from_beats(starts, 10 - starts, pitch=60)
     table["pitch"] = 60 + np.arange(len(table))
-    layout, _ = render._notation_events(table)
+    layout, _ = score_module._notation_events(table)
     voices = layout["0"]
     assert len(voices) == render.MAX_VOICES
     ends = {v[0][2][0]: v[0][1] for v in voices}
@@ -271,7 +273,7 @@ _note_rows = st.tuples(
 def test_notation_events_properties(rows):
     table = pd.DataFrame(rows, columns=["part", "pitch", "start", "duration"])
     table["end"] = table["start"] + table["duration"]
-    layout, _ = render._notation_events(table.drop(columns="duration"))
+    layout, _ = score_module._notation_events(table.drop(columns="duration"))
     q = render.TICKS_PER_QUARTER
     for part, voices in layout.items():
         assert 1 <= len(voices) <= render.MAX_VOICES
@@ -293,9 +295,9 @@ def test_notation_events_properties(rows):
 
 def test_split_span_gives_plain_note_values():
     bar = 4 * render.TICKS_PER_QUARTER
-    assert render._split_span(3, 60, bar) == [(3, 12), (12, 48), (48, 60)]
-    assert render._split_span(16, 20, bar) == [(16, 20)]
-    assert render._split_span(40, 57, bar) == [(40, 48), (48, 57)]
+    assert score_module._split_span(3, 60, bar) == [(3, 12), (12, 48), (48, 60)]
+    assert score_module._split_span(16, 20, bar) == [(16, 20)]
+    assert score_module._split_span(40, 57, bar) == [(40, 48), (48, 57)]
 
 
 # ----------------------------------------------------------------------- sheet music
@@ -311,7 +313,7 @@ def _durations_are_plain(score) -> bool:
 def test_prepare_score_of_a_chorale(chorale_notes):
     score = render.prepare_score(chorale_notes, measures=4)
     parts = list(score.parts)
-    assert [p.partName for p in parts] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert [p.partName for p in parts] == list(VOICES)
     clefs = [p.recurse().getElementsByClass("Clef").first().sign for p in parts]
     assert clefs == ["G", "G", "F", "F"]  # by median pitch: the tenor sits below middle C
     keys = [p.recurse().getElementsByClass("KeySignature").first() for p in parts]
@@ -407,7 +409,7 @@ def test_random_note_tables_always_engrave():
         table = _random_table(rng)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            svg = render._score_svg(table, None)
+            svg = score_module._score_svg(table, None)
         assert not [w for w in caught if "grid failed" in str(w.message)], index
         n_parts = table["part"].nunique()
         assert _count(svg, "staff") >= n_parts, index
@@ -441,16 +443,16 @@ def test_long_score_stacks_all_pages_or_shows_one():
         }
     )
     table["end"] = table["start"] + 2.0
-    musicxml = render._export(table, None)
-    pages = render._engrave(musicxml, None)
+    musicxml = score_module._safe_musicxml(table, None)
+    pages = score_module._engrave(musicxml, None)
     assert len(pages) >= 2
-    whole = render._stack_pages(pages)
+    whole = score_module._stack_pages(pages)
     assert _count(whole, "measure") == n
     assert whole.count("<svg") == 1 + 2 * len(pages)  # each page nests a scaled <svg>
-    (page_two,) = render._engrave(musicxml, 2)
+    (page_two,) = score_module._engrave(musicxml, 2)
     assert 0 < _count(page_two, "measure") < n
     with pytest.raises(ValueError, match="page"):
-        render._engrave(musicxml, len(pages) + 1)
+        score_module._engrave(musicxml, len(pages) + 1)
 
 
 def test_show_score_page_argument(two_part_notes):
@@ -484,7 +486,7 @@ def test_tempo_reads_seconds_on_the_beat():
     # Quarter notes at 90 bpm: read at 90 they are quarters, at 120 they are not.
     starts = np.arange(8) * (60 / 90)
     table = pd.DataFrame({"pitch": 60, "start": starts, "end": starts + 60 / 90})
-    layout, tempo = render._notation_events(table, tempo=90)
+    layout, tempo = score_module._notation_events(table, tempo=90)
     assert tempo == 90
     assert [(s, e) for s, e, _ in layout["0"][0]] == [(12 * i, 12 * i + 12) for i in range(8)]
     with pytest.raises(ValueError, match="tempo"):
@@ -566,3 +568,63 @@ def test_export_names_an_unknown_format(tmp_path, two_part_notes):
     with pytest.raises(ValueError, match="mp3"):
         render.export(two_part_notes, tmp_path / "x", formats=("mid", "mp3"))
     assert not (tmp_path / "x.mid").exists()
+
+
+# ------------------------------------------------------------------------- package
+
+
+def test_package_keeps_its_public_names():
+    import musicalpy
+    from musicalpy.render import audio, export, figures, score
+
+    assert render.__all__ == [
+        "TICKS_PER_QUARTER", "MAX_VOICES", "find_soundfont", "audio_backend", "synthesize", "play",
+        "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_pianoroll", "save_fig",
+        "EXPORT_FORMATS", "export",
+    ]
+    # Each public name is the one its module defines, and the top-level lazy names agree.
+    assert render.play is audio.play and render.prepare_score is score.prepare_score
+    assert render.plot_pianoroll is figures.plot_pianoroll and render.export is export
+    assert musicalpy.play is audio.play and musicalpy.save_fig is figures.save_fig
+    assert render.EXPORT_FORMATS == ("mid", "wav", "svg", "png")
+
+
+def test_patched_soundfont_lookup_reaches_synthesize(monkeypatch, tmp_path):
+    """Patching find_soundfont in render.audio changes the soundfont synthesize uses."""
+    missing = tmp_path / "patched.sf2"
+    monkeypatch.setattr(render.audio, "find_soundfont", lambda: (missing, "system"))
+    with pytest.raises(FileNotFoundError, match="patched.sf2"):
+        render.synthesize(_arpeggio(1.0), seconds=1)
+
+
+def test_pianoroll_labels_use_music21_spelling():
+    table = pd.DataFrame({"pitch": [58, 63, 66], "start": [0.0, 1.0, 2.0], "end": [1.0, 2.0, 3.0]})
+    ax = render.plot_pianoroll(table, by=None)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:2] == ["B-3", "B3"]  # every pitch of a narrow range, flats as music21 writes them
+    assert "E-4" in labels and "F#4" in labels
+    plt.close("all")
+
+
+def test_integer_arguments_name_themselves(two_part_notes):
+    with pytest.raises(ValueError, match="sample_rate must be an integer"):
+        render.synthesize(_arpeggio(1.0), sample_rate=22050.0)
+    with pytest.raises(ValueError, match="sample_rate"):
+        render.synthesize(_arpeggio(1.0), sample_rate=200_000)
+    with pytest.raises(ValueError, match="page must be an integer"):
+        render.show_score(two_part_notes, page="1")
+    with pytest.raises(ValueError, match="measures must be an integer >= 1"):
+        render.show_score(two_part_notes, measures=0)
+
+
+def test_export_calls_the_writer_patched_in_its_module(monkeypatch, tmp_path, two_part_notes):
+    written = []
+
+    def fake_write_wav(notes, path, *, seconds=None):
+        written.append((len(notes), path, seconds))
+        return path
+
+    monkeypatch.setattr(render.audio, "write_wav", fake_write_wav)
+    paths = render.export(two_part_notes, tmp_path / "take", formats=("wav",), seconds=2.0)
+    assert written == [(len(two_part_notes), tmp_path / "take.wav", 2.0)]
+    assert paths == {"wav": tmp_path / "take.wav"} and not paths["wav"].exists()

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from ..metrics import DISSONANT_INTERVALS, vertical_dissonance  # compat: moved to musicalpy.metrics
 from ..midi import DEFAULT_TEMPO, as_note_table
 from ..pipelines import (
     piano_roll_dataset as window_dataset,  # compat: moved to musicalpy.pipelines.piano_roll_dataset
@@ -76,10 +77,6 @@ DEFAULT_LOWEST_PITCH = 36
 DEFAULT_N_PITCHES = 48
 #: Two 4/4 bars at 4 steps per quarter.
 DEFAULT_WINDOW_STEPS = 32
-
-#: Intervals (semitones mod 12) that :func:`vertical_dissonance` counts as dissonant:
-#: seconds, the tritone, sevenths.
-DISSONANT_INTERVALS = (1, 2, 6, 10, 11)
 
 _LN2 = math.log(2.0)
 
@@ -633,40 +630,6 @@ def reconstruction_scores(windows: np.ndarray, probabilities: np.ndarray, *, thr
         "frame_accuracy": float(frames_right.mean()) if frames_right.size else math.nan,
         "n_windows": int(len(truth)),
     }
-
-
-def vertical_dissonance(rolls: np.ndarray, *, threshold: float = 0.5) -> float:
-    """Share of simultaneous pitch pairs that form a dissonant interval.
-
-    For every time step, every pair of sounding pitches counts once; a pair is
-    dissonant when its interval modulo 12 is in :data:`DISSONANT_INTERVALS` (seconds,
-    tritone, sevenths and their compounds). Four-part chorales use these mostly as
-    passing and suspended notes, so a low rate is one sign that voices agree.
-
-    Parameters
-    ----------
-    rolls : np.ndarray, shape=(..., n_pitches, n_steps)
-    threshold : float, default 0.5
-
-    Returns
-    -------
-    rate : float
-        NaN when no step has two sounding pitches.
-    """
-    active = np.asarray(rolls) >= threshold
-    if active.ndim < 2:
-        raise ValueError(f"rolls must have shape (..., n_pitches, n_steps), got {active.shape}")
-    n_pitches = active.shape[-2]
-    # Columns as rows: (n_columns, n_pitches).
-    columns = np.moveaxis(active, -2, -1).reshape(-1, n_pitches).astype(np.int64)
-    # pair_counts[d] = number of sounding pairs d semitones apart, over all columns.
-    pair_counts = np.array([(columns[:, d:] * columns[:, : n_pitches - d]).sum() for d in range(1, n_pitches)])
-    total = pair_counts.sum()
-    if total == 0:
-        return math.nan
-    distances = np.arange(1, n_pitches)
-    dissonant = np.isin(distances % 12, DISSONANT_INTERVALS)
-    return float(pair_counts[dissonant].sum() / total)
 
 
 def evaluate_vae(

@@ -1,32 +1,16 @@
-"""Hearing and seeing music: audio, sheet music, piano rolls and saved figures.
+"""Seeing music as a score: a note table notated with music21, engraved by verovio.
 
-Audio
-    :func:`synthesize` turns a note table, a :class:`pretty_midi.PrettyMIDI` or a MIDI
-    file into a waveform with FluidSynth and a General MIDI soundfont (pretty_midi's
-    sine synthesis when libfluidsynth cannot be loaded); :func:`play` wraps it in an
-    inline player and :func:`write_wav` writes it to disk. :func:`audio_backend` says
-    which synthesizer and soundfont are in use.
+:func:`prepare_score` builds an engraving-ready music21 score from a note table
+(quantized on a grid chosen per beat, overlaps resolved into voices, notes split at
+beats and barlines with ties, clefs and a key signature); :func:`show_score` and
+:func:`write_score_svg` engrave it with verovio (no MuseScore needed).
 
-Sheet music
-    :func:`prepare_score` builds an engraving-ready music21 score from a note table
-    (quantized, overlaps resolved, notes split at beats and barlines with ties, clefs
-    and a key signature); :func:`show_score` and :func:`write_score_svg` engrave it with
-    verovio (no MuseScore needed).
-
-Figures
-    :func:`plot_pianoroll` draws notes as rectangles, one colour per part, and
-    :func:`save_fig` writes the current figure to ``images/<notebook>/<name>.png``.
-
-Heavy dependencies (pretty_midi, FluidSynth, music21, verovio, matplotlib, IPython) are
-imported inside the functions that need them, so importing this module is cheap.
+music21, verovio and IPython are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib
-import importlib.util
-import inspect
 import os
 import re
 import warnings
@@ -38,320 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import images_dir
-from .midi import BEAT_COLUMNS, DEFAULT_TEMPO, as_note_table, from_music21
+from .._config import check_int
+from ..midi import BEAT_COLUMNS, DEFAULT_TEMPO, as_note_table, from_music21
+from ..names import key_spelling
 
 __all__ = [
     "TICKS_PER_QUARTER",
     "MAX_VOICES",
-    "find_soundfont",
-    "audio_backend",
-    "synthesize",
-    "play",
-    "write_wav",
     "prepare_score",
     "show_score",
     "write_score_svg",
-    "plot_pianoroll",
-    "save_fig",
-    "EXPORT_FORMATS",
-    "export",
 ]
 
-# ------------------------------------------------------------------------------ audio
-
-#: Soundfonts tried, in order, when ``MUSICALPY_SOUNDFONT`` is not set: FluidR3_GM
-#: where Debian/Ubuntu, Fedora/Arch and Homebrew put it, then generic GM symlinks.
-_SYSTEM_SOUNDFONTS = [
-    Path(folder) / name
-    for name in ("FluidR3_GM.sf2", "FluidR3_GM2-2.sf2", "default-GM.sf2", "default.sf2")
-    for folder in (
-        "/usr/share/sounds/sf2",
-        "/usr/share/soundfonts",
-        "/usr/local/share/sounds/sf2",
-        "/usr/local/share/soundfonts",
-        "/opt/homebrew/share/soundfonts",
-        "/opt/homebrew/share/fluid-synth",
-        "~/.local/share/soundfonts",
-    )
-]
-_FADE_SECONDS = 0.05
-_sine_warning_given = False
-
-
-def find_soundfont() -> tuple[Path, str]:
-    """Find the General MIDI soundfont FluidSynth should use.
-
-    The order is: the ``MUSICALPY_SOUNDFONT`` environment variable, a system FluidR3_GM
-    (``/usr/share/sounds/sf2/FluidR3_GM.sf2``, ``/usr/share/soundfonts/`` and other
-    common folders), and finally the small ``TimGM6mb.sf2`` that pretty_midi ships.
-
-    Returns
-    -------
-    path : Path
-        The soundfont file.
-    origin : str
-        ``"MUSICALPY_SOUNDFONT"``, ``"system"`` or ``"pretty_midi"``.
-
-    Raises
-    ------
-    FileNotFoundError
-        When ``MUSICALPY_SOUNDFONT`` names a file that does not exist (a typo there
-        should not silently change how everything sounds), or no soundfont is found.
-    """
-    configured = os.environ.get("MUSICALPY_SOUNDFONT", "").strip()
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(f"MUSICALPY_SOUNDFONT={configured!r}: no such soundfont file")
-        return path, "MUSICALPY_SOUNDFONT"
-    for candidate in _SYSTEM_SOUNDFONTS:
-        candidate = candidate.expanduser()
-        if candidate.is_file():
-            return candidate, "system"
-    spec = importlib.util.find_spec("pretty_midi")
-    if spec is not None and spec.origin:
-        bundled = Path(spec.origin).parent / "TimGM6mb.sf2"
-        if bundled.is_file():
-            return bundled, "pretty_midi"
-    raise FileNotFoundError(
-        "no General MIDI soundfont found: set MUSICALPY_SOUNDFONT or install fluid-soundfont-gm"
-    )
-
-
-def _load_fluidsynth() -> tuple[Any, str | None]:
-    """Import pyfluidsynth; return ``(module, None)`` or ``(None, reason)``.
-
-    pyfluidsynth loads libfluidsynth with ctypes at import time, so a missing or broken
-    system library shows up here as an ImportError or an OSError.
-    """
-    try:
-        module = importlib.import_module("fluidsynth")
-    except Exception as exc:  # ImportError, OSError from ctypes, AttributeError on old libs
-        return None, f"{type(exc).__name__}: {exc}"
-    return module, None
-
-
-def audio_backend() -> dict[str, Any]:
-    """Report which synthesizer and soundfont :func:`synthesize` will use.
-
-    Returns
-    -------
-    info : dict
-        ``backend`` (``"fluidsynth"`` or ``"sine"``), ``soundfont`` (str or None),
-        ``soundfont_origin`` (``"MUSICALPY_SOUNDFONT"``, ``"system"``, ``"pretty_midi"``
-        or None), ``pyfluidsynth`` (its version or None), ``libfluidsynth`` (the loaded
-        library or None) and ``problem`` (why FluidSynth or the soundfont is unusable,
-        or None). Never raises, so ``musicalpy doctor`` can print it.
-    """
-    module, reason = _load_fluidsynth()
-    info: dict[str, Any] = {
-        "backend": "fluidsynth" if module is not None else "sine",
-        "soundfont": None,
-        "soundfont_origin": None,
-        "pyfluidsynth": getattr(module, "api_version", None) if module else None,
-        "libfluidsynth": getattr(module, "lib", None) if module else None,
-        "problem": None if module else f"libfluidsynth could not be loaded ({reason})",
-    }
-    if module is not None:
-        try:
-            path, origin = find_soundfont()
-        except FileNotFoundError as exc:
-            info["problem"] = str(exc)
-        else:
-            info["soundfont"], info["soundfont_origin"] = str(path), origin
-    return info
-
-
-def _to_pretty_midi_object(source: Any):
-    """Accept a note table, a PrettyMIDI, a MIDI path or MIDI bytes."""
-    import pretty_midi
-
-    from . import midi
-
-    if isinstance(source, pretty_midi.PrettyMIDI):
-        return source
-    if isinstance(source, pd.DataFrame):
-        return midi.to_pretty_midi(source)
-    if isinstance(source, (bytes, bytearray, str, os.PathLike)):
-        # The file itself rather than its note table: pedals and pitch bends matter
-        # for how a performance (MAESTRO) sounds.
-        return midi.load_pretty_midi(source)
-    raise TypeError(
-        "source must be a note table (DataFrame), a pretty_midi.PrettyMIDI, or a MIDI path, "
-        f"got {type(source).__name__}"
-    )
-
-
-def _check_rate_and_seconds(sample_rate: int, seconds: float | None) -> None:
-    if not isinstance(sample_rate, (int, np.integer)) or isinstance(sample_rate, bool) or not 1000 <= sample_rate <= 192_000:
-        raise ValueError(f"sample_rate must be an integer between 1000 and 192000 Hz, got {sample_rate!r}")
-    if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"seconds must be a positive number or None, got {seconds!r}")
-
-
-def _fluidsynth_waveform(pm, sample_rate: int, soundfont: Path) -> np.ndarray:
-    # pretty_midi 0.2.11 renamed sf2_path to synthesizer and added normalize; both
-    # spellings are supported so older installs keep working.
-    parameters = inspect.signature(pm.fluidsynth).parameters
-    kwargs: dict[str, Any] = {"fs": sample_rate}
-    kwargs["synthesizer" if "synthesizer" in parameters else "sf2_path"] = str(soundfont)
-    if "normalize" in parameters:
-        kwargs["normalize"] = False
-    return pm.fluidsynth(**kwargs)
-
-
-def _warn_sine_once(reason: str) -> None:
-    global _sine_warning_given
-    if not _sine_warning_given:
-        _sine_warning_given = True
-        warnings.warn(
-            f"FluidSynth is unavailable ({reason}); falling back to sine-wave synthesis. "
-            "Install libfluidsynth (apt install fluidsynth, brew install fluid-synth) for "
-            "real instrument sounds.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-
-
-def synthesize(
-    source: Any,
-    *,
-    seconds: float | None = None,
-    sample_rate: int = 22050,
-    soundfont: str | os.PathLike | None = None,
-) -> np.ndarray:
-    """Render music to a mono waveform.
-
-    Parameters
-    ----------
-    source : pd.DataFrame, pretty_midi.PrettyMIDI, str, path-like or bytes
-        A note table, a PrettyMIDI object, or a MIDI file (path or bytes).
-    seconds : float, optional
-        Keep only the first ``seconds`` (with a 50 ms fade-out at the cut); None keeps
-        everything, including FluidSynth's one-second release tail.
-    sample_rate : int
-        Samples per second.
-    soundfont : str or path-like, optional
-        A ``.sf2`` file; default :func:`find_soundfont`.
-
-    Returns
-    -------
-    audio : np.ndarray, shape=(n_samples,), dtype=float32
-        Peak-normalized to 1 (silence stays all zeros). Empty when there are no notes.
-
-    Notes
-    -----
-    FluidSynth is used through :meth:`pretty_midi.PrettyMIDI.fluidsynth`. When
-    libfluidsynth cannot be loaded, :meth:`pretty_midi.PrettyMIDI.synthesize` (sine
-    waves, drums silent) is used instead and a ``RuntimeWarning`` says so once per
-    session.
-    """
-    _check_rate_and_seconds(sample_rate, seconds)
-    pm = _to_pretty_midi_object(source)
-    if seconds is not None:
-        pm = _cropped(pm, seconds)
-    module, reason = _load_fluidsynth()
-    audio = None
-    if module is not None:
-        path = Path(soundfont) if soundfont is not None else find_soundfont()[0]
-        if not path.is_file():
-            raise FileNotFoundError(f"soundfont {str(path)!r}: no such file")
-        try:
-            audio = _fluidsynth_waveform(pm, sample_rate, path)
-        except ImportError as exc:  # pretty_midi imported before libfluidsynth vanished
-            reason = f"{type(exc).__name__}: {exc}"
-    if audio is None:
-        _warn_sine_once(str(reason))
-        kwargs = {"normalize": False} if "normalize" in inspect.signature(pm.synthesize).parameters else {}
-        audio = pm.synthesize(fs=sample_rate, **kwargs)
-    audio = np.nan_to_num(np.asarray(audio, dtype=np.float64))
-    if seconds is not None:
-        n_keep = int(round(seconds * sample_rate))
-        if len(audio) > n_keep:
-            audio = audio[:n_keep]
-            n_fade = min(n_keep, int(_FADE_SECONDS * sample_rate))
-            audio[n_keep - n_fade :] *= np.linspace(1.0, 0.0, n_fade)
-    peak = np.abs(audio).max() if len(audio) else 0.0
-    if peak > 0:
-        audio = audio / peak
-    return audio.astype(np.float32)
-
-
-def _cropped(pm, seconds: float):
-    """A copy of ``pm`` that stops at ``seconds``: synthesizing what the cut throws
-    away would only cost time on long pieces."""
-    if pm.get_end_time() <= seconds:
-        return pm
-    cropped = copy.deepcopy(pm)
-    for inst in cropped.instruments:
-        inst.notes = [n for n in inst.notes if n.start < seconds]
-        for n in inst.notes:
-            n.end = min(n.end, seconds)
-        inst.control_changes = [c for c in inst.control_changes if c.time < seconds]
-        inst.pitch_bends = [b for b in inst.pitch_bends if b.time < seconds]
-    return cropped
-
-
-def play(
-    source: Any,
-    *,
-    seconds: float | None = 30,
-    sample_rate: int = 22050,
-    soundfont: str | os.PathLike | None = None,
-):
-    """Return an inline audio player for a note table, PrettyMIDI or MIDI file.
-
-    Parameters
-    ----------
-    source : pd.DataFrame, pretty_midi.PrettyMIDI, str, path-like or bytes
-        What to play (see :func:`synthesize`).
-    seconds : float or None
-        Play at most this many seconds (None: the whole piece).
-    sample_rate : int
-        Samples per second.
-    soundfont : str or path-like, optional
-        A ``.sf2`` file; default :func:`find_soundfont`.
-
-    Returns
-    -------
-    audio : IPython.display.Audio
-        Shows a player when it is the last expression of a notebook cell.
-    """
-    from IPython.display import Audio
-
-    audio = synthesize(source, seconds=seconds, sample_rate=sample_rate, soundfont=soundfont)
-    if len(audio) == 0:  # IPython cannot build a WAV header for zero samples
-        audio = np.zeros(1, dtype=np.float32)
-    return Audio(audio, rate=sample_rate, normalize=False)
-
-
-def write_wav(
-    source: Any,
-    path: str | os.PathLike,
-    *,
-    seconds: float | None = None,
-    sample_rate: int = 22050,
-    soundfont: str | os.PathLike | None = None,
-) -> Path:
-    """Synthesize ``source`` (see :func:`synthesize`) into a 16-bit PCM mono WAV file.
-
-    Returns
-    -------
-    path : Path
-        The file written (parent folders are created).
-    """
-    from scipy.io import wavfile
-
-    audio = synthesize(source, seconds=seconds, sample_rate=sample_rate, soundfont=soundfont)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
-    wavfile.write(path, sample_rate, pcm)
-    return path
-
-
-# ------------------------------------------------------------------------ sheet music
 
 #: Quantized times are integers in these units: 12 per quarter note holds both the
 #: sixteenth grid (3 ticks) and the eighth-triplet grid (4 ticks) exactly.
@@ -360,8 +42,6 @@ TICKS_PER_QUARTER = 12
 #: short the voice whose note ends first (see :func:`prepare_score`).
 MAX_VOICES = 4
 _BAR_QUARTERS = 4  # note tables carry no meter; they are engraved in 4/4
-_SHARP_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
-_FLAT_NAMES = ["C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B"]
 
 
 def _check_tempo(tempo: float | None) -> None:
@@ -375,7 +55,7 @@ def _quarters(table: pd.DataFrame, tempo: float | None = None) -> tuple[np.ndarr
     An explicit ``tempo`` reads the seconds at that tempo; otherwise the beat columns
     are used when present, else the seconds at the table's implied tempo.
     """
-    from .midi import implied_tempo
+    from ..midi import implied_tempo
 
     has_beats = tempo is None and set(BEAT_COLUMNS) <= set(table.columns) and bool(
         np.isfinite(table[BEAT_COLUMNS].to_numpy(float)).all()
@@ -514,18 +194,6 @@ def _voice_pieces(
     return pieces
 
 
-def _speller(key_obj) -> list[str]:
-    """Pitch-class names for a key: scale tones as the key spells them (plus the
-    raised leading tone in minor), other tones with sharps in sharp keys, flats else."""
-    names = list(_SHARP_NAMES if key_obj.sharps >= 0 else _FLAT_NAMES)
-    scale_pitches = list(key_obj.getScale(key_obj.mode).getPitches())[:7]
-    if key_obj.mode == "minor":
-        scale_pitches.append(scale_pitches[6].transpose("A1"))
-    for p in scale_pitches:
-        names[p.pitchClass] = p.name
-    return names
-
-
 def _analyze_key(table: pd.DataFrame):
     """music21's Krumhansl-Schmuckler key of the pitched notes (C major if none).
 
@@ -554,7 +222,7 @@ def _analyze_key(table: pd.DataFrame):
         return key.Key("C")
 
 
-def _pitch(midi_number: int, names: list[str]):
+def _pitch(midi_number: int, names: Sequence[str]):
     from music21 import pitch
 
     p = pitch.Pitch(names[midi_number % 12])
@@ -567,9 +235,7 @@ def _measure_range(measures: int | tuple[int, int] | None) -> tuple[int, int | N
     if measures is None:
         return 1, None
     if isinstance(measures, (int, np.integer)) and not isinstance(measures, bool):
-        if measures < 1:
-            raise ValueError(f"measures must be a positive number of measures, got {measures}")
-        return 1, int(measures)
+        return 1, check_int("measures", measures)
     if (
         isinstance(measures, (tuple, list))
         and len(measures) == 2
@@ -596,7 +262,8 @@ def _score_from_table(
     bar = _BAR_QUARTERS * TICKS_PER_QUARTER
     layout, tempo = _notation_events(table, tempo=tempo, divisors=divisors, max_voices=max_voices)
     key_obj = _analyze_key(table)
-    names = _speller(key_obj)
+    # Scale tones as the key spells them, other tones with its kind of accidental.
+    names = key_spelling(f"{key_obj.tonic.name} {key_obj.mode}")
     last_tick = max((voice[-1][1] for voices in layout.values() for voice in voices), default=0)
     n_total = max(1, -(-last_tick // bar))
     first, last = _measure_range(measures)
@@ -790,7 +457,7 @@ def _musicxml(score, *, make_notation: bool = True) -> str:
     return data.decode("utf-8") if isinstance(data, bytes) else str(data)
 
 
-def _export(source: Any, measures, tempo: float | None = None) -> str:
+def _safe_musicxml(source: Any, measures, tempo: float | None = None) -> str:
     """MusicXML for ``source``, never failing on a valid note table: a stream that
     music21 cannot export is re-notated from its notes, and if the fine grid still
     fails, the table is engraved on a plain sixteenth grid in one voice."""
@@ -838,7 +505,7 @@ def _engrave(musicxml: str, page: int | None) -> list[str]:
         raise RuntimeError("verovio could not read the MusicXML that music21 wrote")
     n_pages = toolkit.getPageCount()
     if page is not None:
-        if not 1 <= page <= n_pages:
+        if check_int("page", page) > n_pages:
             raise ValueError(f"page must be between 1 and {n_pages} for this score, got {page}")
         return [toolkit.renderToSVG(page)]
     return [toolkit.renderToSVG(number) for number in range(1, n_pages + 1)]
@@ -863,7 +530,7 @@ def _stack_pages(pages: list[str]) -> str:
 
 
 def _score_svg(source: Any, measures, tempo: float | None = None, page: int | None = None) -> str:
-    return _stack_pages(_engrave(_export(source, measures, tempo), page))
+    return _stack_pages(_engrave(_safe_musicxml(source, measures, tempo), page))
 
 
 def show_score(
@@ -933,251 +600,3 @@ def write_score_svg(
     path.write_text(svg, encoding="utf-8")
     return path
 
-
-# ---------------------------------------------------------------------------- figures
-
-
-def plot_pianoroll(
-    notes: pd.DataFrame,
-    *,
-    ax=None,
-    start: float | None = None,
-    end: float | None = None,
-    by: str | None = "part",
-    unit: str = "seconds",
-    alpha: float = 0.85,
-    legend: bool = True,
-    title: str | None = None,
-):
-    """Draw a note table as a piano roll: one rectangle per note.
-
-    Parameters
-    ----------
-    notes : pd.DataFrame
-        A note table.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; default a new figure.
-    start, end : float, optional
-        The time window to show (in ``unit``); notes overlapping it are drawn.
-    by : str or None
-        A column whose values get one colour each (``"part"``, ``"piece"``,
-        ``"program"``...), with a legend; None draws every note in one colour.
-    unit : {"seconds", "beats"}
-        Time axis in seconds, or in quarter notes (needs ``start_beat``/``end_beat``).
-    alpha : float
-        Opacity of the rectangles.
-    legend : bool
-        Show the legend of ``by`` groups.
-    title : str, optional
-        Axes title.
-
-    Returns
-    -------
-    ax : matplotlib.axes.Axes
-        The pitch axis is labelled with note names (every C, or every pitch when the
-        range spans an octave or less).
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.collections import PolyCollection
-    from matplotlib.patches import Patch
-    from pretty_midi import note_number_to_name
-
-    table = as_note_table(notes)
-    if unit == "seconds":
-        columns, label = ("start", "end"), "time (s)"
-    elif unit == "beats":
-        if not set(BEAT_COLUMNS) <= set(table.columns):
-            raise ValueError("unit='beats' needs the note table's start_beat/end_beat columns")
-        columns, label = ("start_beat", "end_beat"), "time (quarter notes)"
-    else:
-        raise ValueError(f"unit must be 'seconds' or 'beats', got {unit!r}")
-    if by is not None and by not in table.columns:
-        raise ValueError(f"by={by!r} is not a column of the note table; columns are {list(table.columns)}")
-    if start is not None and end is not None and end <= start:
-        raise ValueError(f"end ({end}) must be after start ({start})")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
-    onsets = table[columns[0]].to_numpy(float)
-    offsets = table[columns[1]].to_numpy(float)
-    keep = np.ones(len(table), dtype=bool)
-    if start is not None:
-        keep &= offsets > start
-    if end is not None:
-        keep &= onsets < end
-    table, onsets, offsets = table[keep], onsets[keep], offsets[keep]
-    groups = list(dict.fromkeys(table[by])) if by is not None else [None]
-    palette = plt.get_cmap("tab10" if len(groups) <= 10 else "tab20").colors
-    handles = []
-    for index, group in enumerate(groups):
-        mask = (table[by] == group).to_numpy() if by is not None else np.ones(len(table), dtype=bool)
-        pitch = table["pitch"].to_numpy(float)[mask]
-        x0, x1 = onsets[mask], offsets[mask]
-        boxes = np.stack(
-            [
-                np.column_stack([x0, pitch - 0.4]),
-                np.column_stack([x1, pitch - 0.4]),
-                np.column_stack([x1, pitch + 0.4]),
-                np.column_stack([x0, pitch + 0.4]),
-            ],
-            axis=1,
-        )
-        color = palette[index % len(palette)]
-        ax.add_collection(PolyCollection(boxes, facecolors=color, edgecolors="none", alpha=alpha))
-        if group is not None:
-            handles.append(Patch(facecolor=color, alpha=alpha, label=str(group)))
-    if len(table):
-        low, high = int(table["pitch"].min()), int(table["pitch"].max())
-        left = start if start is not None else float(onsets.min())
-        right = end if end is not None else float(offsets.max())
-        ax.set_xlim(left, right if right > left else left + 1)
-    else:
-        low, high = 60, 72
-        ax.set_xlim(start or 0.0, end if end is not None else (start or 0.0) + 1)
-    ax.set_ylim(low - 1, high + 1)
-    if high - low <= 12:
-        ticks = list(range(low, high + 1))
-    else:
-        ticks = [p for p in range(low, high + 1) if p % 12 == 0]
-    ax.set_yticks(ticks)
-    ax.set_yticklabels([note_number_to_name(p) for p in ticks])
-    ax.yaxis.grid(True, alpha=0.3)
-    ax.set_xlabel(label)
-    ax.set_ylabel("pitch")
-    if legend and handles:
-        ax.legend(handles=handles, title=by, loc="upper right", fontsize="small")
-    if title:
-        ax.set_title(title)
-    return ax
-
-
-def _notebook_name() -> str:
-    """The notebook's name: ``MUSICALPY_NOTEBOOK``, else what Jupyter or VS Code tell
-    the kernel, else ``"misc"``."""
-    configured = os.environ.get("MUSICALPY_NOTEBOOK", "").strip()
-    if configured:
-        return Path(configured).stem
-    session = os.environ.get("JPY_SESSION_NAME", "").strip()  # set by jupyter_server
-    if session.endswith(".ipynb"):
-        return Path(session).stem
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    vscode = shell.user_ns.get("__vsc_ipynb_file__") if shell is not None else None
-    if isinstance(vscode, str) and vscode.endswith(".ipynb"):
-        return Path(vscode).stem
-    return "misc"
-
-
-def save_fig(
-    name: str,
-    *,
-    notebook: str | None = None,
-    fig=None,
-    dpi: int = 150,
-    tight: bool = True,
-) -> Path:
-    """Save a figure as ``images/<notebook>/<name>.png``.
-
-    Parameters
-    ----------
-    name : str
-        File name, without folders (``.png`` is added).
-    notebook : str, optional
-        Sub-folder; default ``MUSICALPY_NOTEBOOK``, else the running notebook's name
-        when Jupyter or VS Code reveal it, else ``"misc"``.
-    fig : matplotlib.figure.Figure, optional
-        Default the current figure.
-    dpi : int
-        Resolution.
-    tight : bool
-        Apply ``tight_layout`` first.
-
-    Returns
-    -------
-    path : Path
-        The PNG written, under :func:`musicalpy.images_dir` (``MUSICALPY_IMAGES_DIR``).
-    """
-    import matplotlib.pyplot as plt
-
-    stem = name[:-4] if name.lower().endswith(".png") else name
-    if not stem or stem in {".", ".."} or "/" in stem or "\\" in stem:
-        raise ValueError(f"name must be a plain file name without folders, got {name!r}")
-    folder_name = notebook if notebook is not None else _notebook_name()
-    folder_name = Path(folder_name).stem if folder_name.endswith(".ipynb") else folder_name
-    if not folder_name or folder_name in {".", ".."} or "/" in folder_name or "\\" in folder_name:
-        raise ValueError(f"notebook must be a plain name without folders, got {notebook!r}")
-    figure = fig if fig is not None else plt.gcf()
-    if tight:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tight_layout warns on some axes layouts
-            figure.tight_layout()
-    path = images_dir() / folder_name / f"{stem}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=dpi)
-    return path
-
-
-# ----------------------------------------------------------------------------- export
-
-#: What :func:`export` can write, by file extension.
-EXPORT_FORMATS = ("mid", "wav", "svg", "png")
-
-
-def export(
-    notes: Any,
-    stem: str | os.PathLike,
-    formats: Sequence[str] = ("mid", "wav", "svg"),
-    *,
-    measures: int | tuple[int, int] | None = None,
-    seconds: float | None = None,
-    title: str | None = None,
-) -> dict[str, Path]:
-    """Write one piece of music in several formats next to each other.
-
-    The one export used by the command line, the notebook runner and the notebooks:
-    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.wav`` and
-    ``.svg`` (sheet music) into ``outputs/lstm/``.
-
-    Parameters
-    ----------
-    notes : pd.DataFrame or pretty_midi.PrettyMIDI or music21 stream
-        The music (a note table, or anything :func:`synthesize` accepts).
-    stem : str or os.PathLike
-        Path without extension; parent folders are created. An extension on it is kept
-        as part of the name (``"take.1"`` writes ``take.1.mid``).
-    formats : sequence of {"mid", "wav", "svg", "png"}
-        ``"png"`` is a piano roll drawn by :func:`plot_pianoroll`.
-    measures, seconds, title
-        Passed on: ``measures`` to the engraver, ``seconds`` to the synthesizer (crop),
-        ``title`` to the piano roll.
-
-    Returns
-    -------
-    paths : dict of str to Path
-        ``{format: path written}`` in the order of ``formats``.
-    """
-    from . import midi
-
-    unknown = [f for f in formats if f not in EXPORT_FORMATS]
-    if unknown or not formats:
-        raise ValueError(f"formats must be a non-empty subset of {EXPORT_FORMATS}, got {list(formats)!r}")
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in dict.fromkeys(formats)}
-    for fmt, path in paths.items():
-        if fmt == "mid":
-            midi.write_midi(notes, path)
-        elif fmt == "wav":
-            write_wav(notes, path, seconds=seconds)
-        elif fmt == "svg":
-            write_score_svg(notes, path, measures=measures)
-        else:
-            import matplotlib.pyplot as plt
-
-            ax = plot_pianoroll(notes, title=title)
-            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
-            plt.close(ax.figure)
-    return paths

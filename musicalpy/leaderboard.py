@@ -1,0 +1,189 @@
+"""The leaderboard: one row per model, stored in a CSV file that notebooks share.
+
+:class:`Leaderboard` collects what :mod:`musicalpy.metrics` measures (bits per token
+and per note, the overlapping areas of :func:`musicalpy.metrics.compare_sets`) under a
+key of model, representation and split, and saves it so that several notebooks can add
+their rows to one file without overwriting each other's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._config import leaderboard_path
+
+__all__ = ["Leaderboard"]
+
+
+class Leaderboard:
+    """One row per (model, representation, split): likelihoods and musical measures.
+
+    The table lives in a CSV file (default :func:`musicalpy._config.leaderboard_path`:
+    ``MUSICALPY_LEADERBOARD``, else ``leaderboard.csv`` under :func:`musicalpy.output_dir`). Creating a leaderboard reads the file when it exists;
+    :meth:`add` appends a row, or replaces the row with the same model, representation
+    and split; :meth:`save` re-reads the file first and merges, so rows that another
+    notebook wrote meanwhile are kept, never silently overwritten.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The CSV file.
+
+    Examples
+    --------
+    >>> board = Leaderboard()
+    >>> board.add("markov-1", representation="pitch", split="test",
+    ...           bits_per_token=3.1, bits_per_note=3.1, comparison=comparison)
+    >>> board.save()
+    """
+
+    #: Key columns: a row is replaced when all three match.
+    KEY = ("model", "representation", "split")
+    #: Columns every row has, in this order; ``oa_<feature>`` columns follow.
+    COLUMNS = ("model", "representation", "split", "bits_per_token", "bits_per_note",
+               "pitch_histogram_kl", "mean_oa", "n_samples", "training_time_s", "notes")
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else leaderboard_path()
+        self._frame = self._read(self.path)
+        self._added: list[tuple[str, str, str]] = []
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Leaderboard:
+        """Read a leaderboard CSV (an empty board when the file does not exist)."""
+        return cls(path)
+
+    @staticmethod
+    def _read(path: Path) -> pd.DataFrame:
+        if path.exists():
+            frame = pd.read_csv(path, keep_default_na=True)
+            missing = [c for c in Leaderboard.KEY if c not in frame.columns]
+            if missing:
+                raise ValueError(f"{path}: not a leaderboard CSV (lacks column(s) {missing})")
+            for column in Leaderboard.KEY + ("notes",):
+                if column in frame.columns:
+                    frame[column] = frame[column].fillna("").astype(str)
+            return frame
+        return pd.DataFrame(columns=list(Leaderboard.COLUMNS))
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The rows, as a copy."""
+        return self._frame.copy()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def add(
+        self,
+        model: str,
+        *,
+        representation: str = "",
+        split: str = "test",
+        bits_per_token: float = math.nan,
+        bits_per_note: float = math.nan,
+        comparison: pd.DataFrame | None = None,
+        oa: Mapping[str, float] | None = None,
+        pitch_histogram_kl: float | None = None,
+        n_samples: int | None = None,
+        training_time_s: float = math.nan,
+        notes: str = "",
+        **extra: Any,
+    ) -> Leaderboard:
+        """Add (or replace) the row of one model.
+
+        Parameters
+        ----------
+        model, representation, split : str
+            The row's key.
+        bits_per_token, bits_per_note : float
+            From :func:`musicalpy.metrics.bits_per_token` / :func:`musicalpy.metrics.bits_per_note`.
+        comparison : pd.DataFrame, optional
+            A :func:`musicalpy.metrics.compare_sets` result: gives ``oa_<feature>`` columns, ``mean_oa``
+            (mean over defined features), ``pitch_histogram_kl`` and ``n_samples``
+            unless those are given explicitly.
+        oa : mapping of str to float, optional
+            OA per feature, when there is no comparison frame.
+        pitch_histogram_kl : float, optional
+        n_samples : int, optional
+            Generated pieces the measures come from.
+        training_time_s : float
+        notes : str
+            Anything a reader must know (e.g. "ELBO bound", "pitch part only").
+        **extra
+            More columns.
+
+        Returns
+        -------
+        self
+        """
+        if not model:
+            raise ValueError("model must be a non-empty name")
+        row: dict[str, Any] = {"model": str(model), "representation": str(representation), "split": str(split),
+                               "bits_per_token": bits_per_token, "bits_per_note": bits_per_note,
+                               "training_time_s": training_time_s, "notes": notes}
+        oa_values = dict(oa or {})
+        if comparison is not None:
+            if "oa" not in comparison.columns:
+                raise ValueError("comparison must be a compare_sets result (it has no 'oa' column)")
+            oa_values = {**comparison["oa"].to_dict(), **oa_values}
+            if pitch_histogram_kl is None and "pitch_histogram" in comparison.index:
+                pitch_histogram_kl = float(comparison.loc["pitch_histogram", "pooled_kl"])
+            if n_samples is None and "n_generated" in comparison.columns:
+                n_samples = int(comparison["n_generated"].max())
+        for feature, value in oa_values.items():
+            row[f"oa_{feature}"] = value
+        defined = [v for v in oa_values.values() if v is not None and np.isfinite(v)]
+        row["mean_oa"] = float(np.mean(defined)) if defined else math.nan
+        row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
+        row["n_samples"] = n_samples if n_samples is not None else math.nan
+        row.update(extra)
+        key = (row["model"], row["representation"], row["split"])
+        self._frame = self._merge(self._frame, pd.DataFrame([row]))
+        if key not in self._added:
+            self._added.append(key)
+        return self
+
+    @classmethod
+    def _merge(cls, base: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``base`` whose key is not in ``new``, then ``new``; columns ordered."""
+        if len(base):
+            keys = set(map(tuple, new[list(cls.KEY)].astype(str).to_numpy()))
+            keep = [tuple(k) not in keys for k in base[list(cls.KEY)].astype(str).to_numpy()]
+            base = base[keep]
+        frames = [f for f in (base, new) if len(f)]
+        merged = pd.concat(frames, ignore_index=True) if frames else base
+        front = [c for c in cls.COLUMNS if c in merged.columns]
+        oa_columns = sorted(c for c in merged.columns if c.startswith("oa_"))
+        rest = [c for c in merged.columns if c not in front and c not in oa_columns]
+        return merged[front + oa_columns + rest]
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the CSV, merged with what the file holds now; return its path.
+
+        Rows of the file whose key this board did not add in this session are kept as
+        they are on disk; rows this board added replace the file's rows of the same key.
+        """
+        path = Path(path) if path is not None else self.path
+        on_disk = self._read(path)
+        if self._added:
+            mine = self._frame[[tuple(k) in set(self._added)
+                                for k in self._frame[list(self.KEY)].astype(str).to_numpy()]]
+        else:
+            mine = self._frame.iloc[0:0]
+        if path.resolve() != self.path.resolve():
+            mine = self._frame  # a new file gets everything this board holds
+        merged = self._merge(on_disk, mine)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        merged.to_csv(tmp, index=False)
+        tmp.replace(path)
+        self._frame = merged
+        self.path = path
+        return path

@@ -1,0 +1,47 @@
+"""Hearing and seeing music: audio, sheet music, piano rolls and saved figures.
+
+Four modules, one job each:
+
+:mod:`~musicalpy.render.audio`
+    :func:`synthesize` a note table, PrettyMIDI or MIDI file with FluidSynth (sine waves
+    when libfluidsynth is missing), :func:`play` it inline, :func:`write_wav`, and
+    :func:`audio_backend` / :func:`find_soundfont` to see what is in use.
+:mod:`~musicalpy.render.score`
+    :func:`prepare_score` notates a note table with music21; :func:`show_score` and
+    :func:`write_score_svg` engrave it with verovio.
+:mod:`~musicalpy.render.figures`
+    :func:`plot_pianoroll`, the feature-comparison plots and :func:`save_fig`.
+:mod:`~musicalpy.render.export`
+    :func:`export` writes one piece as ``.mid``, ``.wav``, ``.svg`` and ``.png``.
+
+Every public name is importable from here (``from musicalpy import render;
+render.play(notes)``). To replace a function in a test, patch it in the module that
+defines it (``musicalpy.render.audio.find_soundfont``): the other functions look it up
+there. Heavy dependencies (pretty_midi, FluidSynth, music21, verovio, matplotlib,
+IPython) are imported inside the functions that need them, so importing this package is
+cheap.
+"""
+
+from __future__ import annotations
+
+from .audio import audio_backend, find_soundfont, play, synthesize, write_wav
+from .export import EXPORT_FORMATS, export
+from .figures import plot_pianoroll, save_fig
+from .score import MAX_VOICES, TICKS_PER_QUARTER, prepare_score, show_score, write_score_svg
+
+__all__ = [
+    "TICKS_PER_QUARTER",
+    "MAX_VOICES",
+    "find_soundfont",
+    "audio_backend",
+    "synthesize",
+    "play",
+    "write_wav",
+    "prepare_score",
+    "show_score",
+    "write_score_svg",
+    "plot_pianoroll",
+    "save_fig",
+    "EXPORT_FORMATS",
+    "export",
+]

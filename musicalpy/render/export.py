@@ -1,0 +1,80 @@
+"""One call that writes a piece as MIDI, audio, sheet music and a piano roll.
+
+The command line (``musicalpy generate``, ``musicalpy render``), the notebook runner
+and the notebooks all write their music through :func:`export`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# Modules rather than functions: a test that patches render.audio.write_wav (or any
+# writer in its defining module) reaches export too.
+from . import audio, figures, score
+
+__all__ = ["EXPORT_FORMATS", "export"]
+
+
+#: What :func:`export` can write, by file extension.
+EXPORT_FORMATS = ("mid", "wav", "svg", "png")
+
+
+def export(
+    notes: Any,
+    stem: str | os.PathLike,
+    formats: Sequence[str] = ("mid", "wav", "svg"),
+    *,
+    measures: int | tuple[int, int] | None = None,
+    seconds: float | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write one piece of music in several formats next to each other.
+
+    The one export used by the command line, the notebook runner and the notebooks:
+    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.wav`` and
+    ``.svg`` (sheet music) into ``outputs/lstm/``.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame or pretty_midi.PrettyMIDI or music21 stream
+        The music (a note table, or anything :func:`musicalpy.render.audio.synthesize` accepts).
+    stem : str or os.PathLike
+        Path without extension; parent folders are created. An extension on it is kept
+        as part of the name (``"take.1"`` writes ``take.1.mid``).
+    formats : sequence of {"mid", "wav", "svg", "png"}
+        ``"png"`` is a piano roll drawn by :func:`musicalpy.render.figures.plot_pianoroll`.
+    measures, seconds, title
+        Passed on: ``measures`` to the engraver, ``seconds`` to the synthesizer (crop),
+        ``title`` to the piano roll.
+
+    Returns
+    -------
+    paths : dict of str to Path
+        ``{format: path written}`` in the order of ``formats``.
+    """
+    from .. import midi
+
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"formats must be a non-empty subset of {EXPORT_FORMATS}, got {list(formats)!r}")
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in dict.fromkeys(formats)}
+    for fmt, path in paths.items():
+        if fmt == "mid":
+            midi.write_midi(notes, path)
+        elif fmt == "wav":
+            audio.write_wav(notes, path, seconds=seconds)
+        elif fmt == "svg":
+            score.write_score_svg(notes, path, measures=measures)
+        else:
+            import matplotlib.pyplot as plt
+
+            ax = figures.plot_pianoroll(notes, title=title)
+            ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+            plt.close(ax.figure)
+    return paths
+

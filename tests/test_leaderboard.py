@@ -1,0 +1,72 @@
+"""Tests of musicalpy.leaderboard: rows keyed by model, representation and split, stored
+in a CSV that several notebooks share without overwriting each other's rows."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicalpy import metrics
+from musicalpy.leaderboard import Leaderboard
+from musicalpy.metrics import compare_sets
+
+
+def _pieces(n: int, seed: int) -> pd.DataFrame:
+    """Random C-major pieces of quarter notes, 12-24 notes each, times in beats."""
+    rng = np.random.default_rng(seed)
+    scale = np.array([60, 62, 64, 65, 67, 69, 71])
+    frames = []
+    for index in range(n):
+        length = int(rng.integers(12, 24))
+        starts = np.arange(length, dtype=float)
+        frames.append(pd.DataFrame({"piece": f"s{seed}-{index}", "part": "p", "pitch": rng.choice(scale, length),
+                                    "start": starts / 2, "end": (starts + 1) / 2,
+                                    "start_beat": starts, "end_beat": starts + 1}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
+    path = tmp_path / "board.csv"
+    comparison = compare_sets(_pieces(6, seed=8), _pieces(8, seed=9))
+    board = Leaderboard(path)
+    board.add("markov-1", representation="pitch", bits_per_token=4.2, bits_per_note=4.4,
+              comparison=comparison, training_time_s=0.5)
+    board.add("unigram", representation="pitch", bits_per_token=5.3, bits_per_note=5.5)
+    board.save()
+    # Someone else adds a row to the same file meanwhile.
+    other = Leaderboard.load(path)
+    other.add("lstm", representation="events", bits_per_token=2.0, notes="teacher forcing")
+    other.save()
+    board.add("markov-1", representation="pitch", bits_per_token=4.1)  # replaces its own row
+    board.save()
+    saved = pd.read_csv(path)
+    assert sorted(saved["model"]) == ["lstm", "markov-1", "unigram"]
+    markov = saved[saved["model"] == "markov-1"].iloc[0]
+    assert markov["bits_per_token"] == 4.1
+    assert math.isnan(markov["oa_pitch_range"])  # the replacement had no comparison
+    reloaded = Leaderboard.load(path).frame.set_index("model")
+    assert reloaded.loc["lstm", "notes"] == "teacher forcing"
+    first = Leaderboard(tmp_path / "first.csv").add("m", comparison=comparison)
+    row = first.frame.iloc[0]
+    assert row["oa_pitch_range"] == comparison.loc["pitch_range", "oa"]
+    assert row["mean_oa"] == pytest.approx(comparison["oa"].mean())
+    assert row["pitch_histogram_kl"] == comparison.loc["pitch_histogram", "pooled_kl"]
+    assert row["n_samples"] == 6 and row["split"] == "test"
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a leaderboard"):
+        Leaderboard(tmp_path / "bad.csv")
+
+
+def test_empty_board_has_the_fixed_columns_and_metrics_still_names_it(tmp_path):
+    board = Leaderboard(tmp_path / "none.csv")
+    assert len(board) == 0
+    assert list(board.frame.columns) == list(Leaderboard.COLUMNS)
+    assert metrics.Leaderboard is Leaderboard  # compat name for the notebooks
+    with pytest.raises(ValueError, match="model"):
+        board.add("")
+    board.add("b", bits_per_token=1.0).add("a", bits_per_token=2.0, extra_column=3)
+    assert board.frame["model"].tolist() == ["b", "a"]
+    assert math.isnan(board.frame.set_index("model").loc["b", "extra_column"])
