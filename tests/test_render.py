@@ -575,7 +575,7 @@ def test_export_names_an_unknown_format(tmp_path, two_part_notes):
 
 def test_package_keeps_its_public_names():
     import musicalpy
-    from musicalpy.render import audio, export, figures, score
+    from musicalpy.render import audio, figures, score, writing
 
     assert render.__all__ == [
         "TICKS_PER_QUARTER", "MAX_VOICES", "find_soundfont", "audio_backend", "synthesize", "play",
@@ -584,7 +584,7 @@ def test_package_keeps_its_public_names():
     ]
     # Each public name is the one its module defines, and the top-level lazy names agree.
     assert render.play is audio.play and render.prepare_score is score.prepare_score
-    assert render.plot_pianoroll is figures.plot_pianoroll and render.export is export
+    assert render.plot_pianoroll is figures.plot_pianoroll and render.export is writing.export
     assert musicalpy.play is audio.play and musicalpy.save_fig is figures.save_fig
     assert render.EXPORT_FORMATS == ("mid", "wav", "svg", "png")
 

@@ -11,7 +11,7 @@ Four modules, one job each:
     :func:`write_score_svg` engrave it with verovio.
 :mod:`~musicalpy.render.figures`
     :func:`plot_pianoroll`, the feature-comparison plots and :func:`save_fig`.
-:mod:`~musicalpy.render.export`
+:mod:`~musicalpy.render.writing`
     :func:`export` writes one piece as ``.mid``, ``.wav``, ``.svg`` and ``.png``.
 
 Every public name is importable from here (``from musicalpy import render;
@@ -25,7 +25,7 @@ cheap.
 from __future__ import annotations
 
 from .audio import audio_backend, find_soundfont, play, synthesize, write_wav
-from .export import EXPORT_FORMATS, export
+from .writing import EXPORT_FORMATS, export
 from .figures import plot_pianoroll, save_fig
 from .score import MAX_VOICES, TICKS_PER_QUARTER, prepare_score, show_score, write_score_svg
 
