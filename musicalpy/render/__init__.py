@@ -25,9 +25,9 @@ cheap.
 from __future__ import annotations
 
 from .audio import audio_backend, find_soundfont, play, synthesize, write_wav
-from .writing import EXPORT_FORMATS, export
 from .figures import plot_pianoroll, save_fig
 from .score import MAX_VOICES, TICKS_PER_QUARTER, prepare_score, show_score, write_score_svg
+from .writing import EXPORT_FORMATS, export
 
 __all__ = [
     "TICKS_PER_QUARTER",
