@@ -326,13 +326,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text: str) -> int:
+    from ._config import check_int
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+    try:
+        return check_int("the value", value)
+    except ValueError as exc:  # argparse names the option in front of this message
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -364,7 +367,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default: outputs/)")
     run.add_argument("--notebooks", nargs="*", help="name prefixes to run (default: all)")
     run.add_argument("--smoke", action="store_true", help="smoke settings (as MUSICALPY_SMOKE=1)")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    run.add_argument("--timeout", type=_positive_int, default=3600, help="seconds per cell")
 
     corpus = _sub(sub, "corpus", "list, describe or export corpora",
                   "  musicalpy corpus list\n  musicalpy corpus describe bach\n"

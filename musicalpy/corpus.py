@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import MusicalPyError, cache_dir
+from ._config import MusicalPyError, cache_dir, check_int
 from .midi import BEAT_COLUMNS, NOTE_COLUMNS, empty_notes, from_music21, read_midi
 from .names import VOICES
 
@@ -289,8 +289,11 @@ def load_corpus(
         For an unknown name or a missing path (the message lists what is available),
         or when nothing could be read (the message gives the reasons).
     """
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive number of pieces, got {limit}")
+    if limit is not None:
+        limit = check_int("limit", limit)
+    per_composer = check_int("per_composer", per_composer)
+    if n_jobs is not None:
+        n_jobs = check_int("n_jobs", n_jobs)
     name, jobs, extra_key = _plan(source, per_composer)
     options = {}
     if name == "essen":  # tunes interleaved across files (cache entries of the old file order differ)

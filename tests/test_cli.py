@@ -178,7 +178,7 @@ def test_every_command_has_help_with_examples(command):
     "args, code, message",
     [
         (("train", "gan"), 2, "invalid choice"),
-        (("train", "hmm", "--epochs", "0"), 2, "must be at least 1"),
+        (("train", "hmm", "--epochs", "0"), 2, "--epochs: the value must be an integer >= 1, got 0"),
         (("train", "markov", "--epochs", "3", "--limit", "6", "--out", "{tmp}/m"), 1, "has no epochs"),
         (("train", "markov", "--corpus", "/no/such/corpus"), 1, "no such corpus name or path"),
         (("generate", "{tmp}", "--out", "{tmp}/x"), 2, "exactly one of --notes N and --seconds S"),

@@ -218,6 +218,21 @@ def test_empty_results_raise(tmp_path, monkeypatch):
         load_corpus("bach", limit=0)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"limit": 0}, "limit must be an integer >= 1, got 0"),
+        ({"limit": 2.5}, "limit must be an integer >= 1, got 2.5"),
+        ({"limit": True}, "limit must be an integer >= 1, got True"),
+        ({"per_composer": 0}, "per_composer must be an integer >= 1, got 0"),
+        ({"n_jobs": -1}, "n_jobs must be an integer >= 1, got -1"),
+    ],
+)
+def test_count_arguments_are_checked_before_any_work(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_corpus("bach", **options)
+
+
 def test_composers_plan_interleaves_composers():
     jobs = musicalpy.corpus._plan_composers(per_composer=5)
     first = [job["composer"] for job in jobs[:8]]
