@@ -37,11 +37,24 @@ The first load parses in parallel over the cores (tqdm progress bar) and writes
 pickle), keyed by the source, the options, the music21 version and
 :data:`CACHE_VERSION`; for paths the key includes every file's size and modification
 time, so edits invalidate it. A damaged cache is reported once and rebuilt.
+
+Parallel parsing
+----------------
+Workers are started with ``spawn`` (the caller may hold TensorFlow or Jupyter threads,
+which ``fork`` would copy in an unusable state). A spawned worker re-imports the main
+script, so a plain script that calls ``load_corpus`` at top level without an
+``if __name__ == "__main__":`` guard would start the load again in every worker. Such a
+call is recognised (the script's current line is read against its source) and parsed
+with ``fork`` on Linux when only the main thread runs and TensorFlow is not loaded,
+else in this process. Notebooks, ``python -c``, the CLI and guarded scripts keep
+``spawn``.
 """
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures as futures
+import contextlib
 import hashlib
 import itertools
 import json
@@ -49,7 +62,9 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -622,20 +637,22 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
     from tqdm.auto import tqdm
 
     n_jobs = n_jobs or os.cpu_count() or 1
+    method = _worker_start_method() if n_jobs > 1 and len(jobs) > 8 else None
     results: list = []
-    bar = tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress)
-    if n_jobs > 1 and len(jobs) > 8:
-        # spawn, not fork: the caller may hold TensorFlow or Jupyter threads.
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
-            for result in pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs)))):
-                results.append(result)
-                bar.update()
-    else:
-        for job in jobs:
-            results.append(_parse_job(job))
+    with contextlib.ExitStack() as stack:
+        if method is None:
+            parsed = map(_parse_job, jobs)
+        else:
+            context = multiprocessing.get_context(method)
+            pool = stack.enter_context(futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context))
+            # map() submits every job at once, so forked workers exist before tqdm
+            # starts its monitor thread.
+            parsed = pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs))))
+        bar = stack.enter_context(
+            tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress))
+        for result in parsed:
+            results.append(result)
             bar.update()
-    bar.close()
     frames, rows, failures = [], [], []
     for job, (notes, row, reason) in zip(jobs, results, strict=True):
         if reason is not None:
@@ -651,6 +668,70 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
         pieces_table = pieces_table[front + [c for c in pieces_table.columns if c not in front]]
     report = pd.DataFrame(failures, columns=["source", "reason"])
     return notes, pieces_table, report
+
+
+def _worker_start_method() -> str | None:
+    """How :func:`load_corpus` starts its parse workers when called from here.
+
+    Returns
+    -------
+    str or None
+        ``"spawn"`` when a spawned worker would not re-run the caller (notebooks,
+        ``python -c``, the CLI, code under an ``if __name__ == "__main__":`` guard);
+        ``"fork"`` for an unguarded top-level call in a script on Linux, when only the
+        main thread runs and TensorFlow is not loaded (a fork copies no other thread);
+        None (parse in this process) for an unguarded call anywhere else, and inside a
+        worker process of any pool.
+    """
+    if multiprocessing.parent_process() is not None:
+        return None  # a pool's worker: daemonic workers may not start their own
+    if not _spawn_would_rerun_caller():
+        return "spawn"
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]  # tqdm's idle monitor
+    if sys.platform.startswith("linux") and not others and "tensorflow" not in sys.modules:
+        return "fork"
+    return None
+
+
+def _spawn_would_rerun_caller() -> bool:
+    """True when spawned workers, re-importing ``__main__``, would run the line of the
+    main script that is executing now (a top-level call without a main guard)."""
+    main = sys.modules.get("__main__")
+    if main is None or (getattr(main, "__file__", None) is None
+                        and getattr(getattr(main, "__spec__", None), "name", None) is None):
+        return False  # interactive, python -c, Jupyter: a worker has no script to re-import
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return False  # called from a thread or a callback, not from the script's top level
+    return not _line_is_main_guarded(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _line_is_main_guarded(filename: str, line: int) -> bool:
+    """True when ``line`` of the file lies in the body of an ``if __name__ == "__main__":``
+    block. A source that cannot be read counts as unguarded (the safe answer)."""
+    try:
+        with open(filename, "rb") as handle:
+            tree = ast.parse(handle.read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test) and node.body:
+            if node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno):
+                return True
+    return False
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, in either order."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    constants = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(constants) == 1
 
 
 # ----------------------------------------------------------------------------- splits

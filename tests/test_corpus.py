@@ -148,6 +148,80 @@ def test_folder_parsed_in_parallel_matches_serial(midi_folder):
     )
 
 
+# A new user's script: load_corpus at top level, no main guard. Spawned workers re-run
+# the script, so this died with BrokenProcessPool before the loader recognised it.
+_SCRIPT_TOP = """\
+import sys
+import threading
+import musicalpy
+from musicalpy.corpus import _worker_start_method
+
+with open(sys.argv[2], "a") as log:  # one line each time this top level runs
+    log.write("ran\\n")
+"""
+_UNGUARDED = """\
+if sys.argv[3] == "thread":  # a live thread makes fork unsafe: parse in-process
+    threading.Thread(target=threading.Event().wait, args=(60,), daemon=True).start()
+print("start method:", _worker_start_method())
+corpus = musicalpy.load_corpus(sys.argv[1])
+print(f"pieces: {len(corpus)}, notes: {len(corpus.notes)}")
+"""
+_GUARDED = """\
+if __name__ == "__main__":
+    print("start method:", _worker_start_method())
+    corpus = musicalpy.load_corpus(sys.argv[1])
+    print(f"pieces: {len(corpus)}, notes: {len(corpus.notes)}")
+"""
+
+
+@pytest.mark.parametrize(
+    "body, mode, method",
+    [(_UNGUARDED, "plain", "fork"), (_UNGUARDED, "thread", "None"), (_GUARDED, "plain", "spawn")],
+    ids=["unguarded-fork", "unguarded-in-process", "guarded-spawn"],
+)
+def test_plain_script_without_main_guard_loads_a_folder(tmp_path, music21_midi_dir, body, mode, method):
+    import os
+    import subprocess
+    import sys
+
+    n_files = len(list(music21_midi_dir.glob("*.mid")))
+    assert n_files == 21  # music21's MIDI test suite: more than 8 files, so workers are used
+    script = tmp_path / "load.py"
+    script.write_text(_SCRIPT_TOP + body)
+    log = tmp_path / "runs.log"
+    env = {**os.environ, "MUSICALPY_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    result = subprocess.run([sys.executable, str(script), str(music21_midi_dir), str(log), mode],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert f"start method: {method}" in lines
+    # Every file is readable, and the note count is what a serial parse (n_jobs=1) finds.
+    assert "pieces: 21, notes: 11271" in lines
+    assert "21/21" in result.stderr  # the progress bar ran to the end
+    if body is _UNGUARDED:
+        assert log.read_text() == "ran\n"  # no worker ran the script again
+    assert any((tmp_path / "fresh-cache").glob("*/notes.npz"))
+
+
+def test_main_guard_is_read_from_the_source(tmp_path):
+    from musicalpy.corpus import _line_is_main_guarded
+
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import x\n"                      # 1
+        "if '__main__' == __name__:\n"    # 2
+        "    run(\n"                       # 3
+        "        1)\n"                     # 4
+        "else:\n"                          # 5
+        "    run()\n"                      # 6
+        "if __name__ != '__main__':\n"    # 7
+        "    run()\n"                      # 8
+    )
+    assert [_line_is_main_guarded(str(script), n) for n in range(1, 9)] == [
+        False, False, True, True, False, False, False, False]
+    assert _line_is_main_guarded(str(tmp_path / "missing.py"), 3) is False  # unreadable: unguarded
+
+
 def test_corrupt_cache_is_reported_once_and_rebuilt(midi_folder, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
