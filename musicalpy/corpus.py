@@ -93,7 +93,7 @@ __all__ = [
 ]
 
 #: Bump when parsing changes, so that old caches are rebuilt.
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: an Opus of one score per voice loads as one piece (Josquin)
 #: Split labels, in order.
 SPLITS = ("train", "validation", "test")
 #: The embedded corpora and what they hold.
@@ -520,38 +520,48 @@ def _plan_maestro(root: Path, csv_path: Path) -> list[dict]:
 # ---------------------------------------------------------------------------- parsing
 
 
-def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]:
-    """Parse one job in a worker: (notes, piece row, None) or (None, None, reason)."""
+def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
+    """Parse one job in a worker: ``([(notes, piece row), ...], None)`` or ``([], reason)``.
+
+    A job is one piece, except a music21 file that holds several works (see
+    :func:`_works_of`), which gives one piece per work.
+    """
     try:
         if job["kind"] == "midi":
             import pretty_midi
 
             notes = read_midi(job["source"], piece=job["piece"])
-            pm = pretty_midi.PrettyMIDI(job["source"])
-            info = _midi_info(pm)
+            parsed = [(job, notes, _midi_info(pretty_midi.PrettyMIDI(job["source"])))]
         else:
             from music21 import converter
             from music21 import corpus as m21corpus
 
             if job["kind"] == "abc_tune":
-                score = m21corpus.parse(job["source"], number=job["number"])
+                loaded = m21corpus.parse(job["source"], number=job["number"])
             elif os.path.isabs(job["source"]):
-                score = converter.parse(job["source"])
+                loaded = converter.parse(job["source"])
             else:
-                score = m21corpus.parse(job["source"])
-            if hasattr(score, "scores") and not hasattr(score, "parts"):  # an Opus
-                score = score.scores[0]
-            notes = from_music21(score, piece=job["piece"])
-            if job.get("composer") == "Bach" and "bwv" in job:
-                notes = _name_chorale_voices(notes)
-            info = _music21_info(score)
-            if not job.get("title"):
-                info["title"] = (score.metadata.title if score.metadata else None) or job["piece"]
+                loaded = m21corpus.parse(job["source"])
+            parsed = []
+            for work, score in _works_of(loaded, job):
+                notes = from_music21(score, piece=work["piece"])
+                if work.get("composer") == "Bach" and "bwv" in work:
+                    notes = _name_chorale_voices(notes)
+                info = _music21_info(score)
+                if not work.get("title"):
+                    info["title"] = (score.metadata.title if score.metadata else None) or work["piece"]
+                parsed.append((work, notes, info))
     except Exception as exc:  # a corpus load reports what it cannot read and goes on
         message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return None, None, message if message.startswith(job["source"]) else f"{job['source']}: {message}"
-    if notes.empty:
-        return None, None, f"{job['source']}: no notes"
+        return [], message if message.startswith(job["source"]) else f"{job['source']}: {message}"
+    pieces = [(notes, _piece_row(work, notes, info)) for work, notes, info in parsed if not notes.empty]
+    if not pieces:
+        return [], f"{job['source']}: no notes"
+    return pieces, None
+
+
+def _piece_row(job: dict, notes: pd.DataFrame, info: dict) -> dict:
+    """The ``pieces`` row of one parsed piece: the job's metadata, then the file's."""
     row = {k: v for k, v in job.items() if k not in ("kind", "number")}
     row.update({k: v for k, v in info.items() if k != "title" or not row.get("title")})
     row["duration"] = float(notes["end"].max())
@@ -559,8 +569,48 @@ def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]
     names = list(dict.fromkeys(notes["part"]))
     row["n_parts"] = len(names)
     row["parts"] = "|".join(names)
-    return notes, row, None
+    return row
 
+
+def _works_of(loaded, job: dict) -> list[tuple[dict, Any]]:
+    """The works in what music21 parsed from one file, as ``[(job, score)]``.
+
+    A Score is one work. A music21 Opus is several scores, and music21's corpus uses
+    it two ways (``scripts/survey_opus_files.py`` lists every case in the composers
+    corpus): the Josquin ABC files write each voice of one chanson as its own tune, all
+    tunes with the work's title and each with the voice's name as second title
+    (Superius, Altus, ...); a collection holds different works under different titles.
+    So an Opus whose scores all share one non-empty title is merged into one score, a
+    part per voice named after the voice; otherwise each score is its own piece, with
+    id ``<piece>#<n>`` (n counting from 1 in file order) and its own title, in the
+    file's group so that the works of one file share a split.
+    """
+    from music21 import stream
+
+    if not isinstance(loaded, stream.Opus):
+        return [(job, loaded)]
+    scores = list(loaded.scores)
+    titles = [((score.metadata.title if score.metadata else None) or "").strip() for score in scores]
+    if len(scores) == 1 or (titles and titles[0] and len(set(titles)) == 1):
+        return [(job, _merge_voice_scores(loaded, scores))]
+    return [({**job, "piece": f"{job['piece']}#{n}", "title": title or job.get("title", "")}, score)
+            for n, (score, title) in enumerate(zip(scores, titles, strict=True), start=1)]
+
+
+def _merge_voice_scores(opus, scores: list) -> Any:
+    """One score from an Opus of one score per voice, each part named after its voice
+    (the score's second title) where the file gives one; unnamed voices keep
+    :func:`musicalpy.midi.from_music21`'s ``partN`` names."""
+    if len(scores) == 1:
+        return scores[0]
+    merged = opus.mergeScores()
+    voices = [((s.metadata.alternativeTitle if s.metadata else None) or "").strip() for s in scores]
+    parts = list(merged.parts)
+    if len(parts) == len(voices):  # one part per voice score, in file order
+        for part, voice in zip(parts, voices, strict=True):
+            if voice:
+                part.partName = voice
+    return merged
 
 
 def _name_chorale_voices(notes: pd.DataFrame) -> pd.DataFrame:
@@ -654,11 +704,11 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
             results.append(result)
             bar.update()
     frames, rows, failures = [], [], []
-    for job, (notes, row, reason) in zip(jobs, results, strict=True):
+    for job, (pieces, reason) in zip(jobs, results, strict=True):
         if reason is not None:
             failures.append({"source": job["source"] + (f"#X:{job['number']}" if "number" in job else ""),
                              "reason": reason})
-        else:
+        for notes, row in pieces:
             frames.append(notes)
             rows.append(row)
     notes = pd.concat(frames, ignore_index=True) if frames else empty_notes(with_beats=True)

@@ -321,6 +321,89 @@ def test_composers_plan_interleaves_composers():
     assert any(job["source"].endswith("opus18no1/movement1.mxl") for job in full)
 
 
+_VOICES_OF_ONE_WORK = """\
+X:1
+T:A Little Song
+T:Cantus
+M:4/4
+L:1/4
+K:C
+c d e f | g4 |]
+
+X:2
+T:A Little Song
+T:Bassus
+M:4/4
+L:1/4
+K:C
+C, D, E, F, | G,4 |]
+"""
+_TWO_WORKS = """\
+X:1
+T:First Tune
+M:3/4
+L:1/4
+K:G
+G A B | d3 |]
+
+X:2
+T:Second Tune
+M:4/4
+L:1/4
+K:D
+D E F G | A4 |]
+"""
+
+
+def test_an_opus_of_voices_is_one_piece_and_an_opus_of_works_is_several(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path / "cache"))
+    voices = tmp_path / "song.abc"
+    voices.write_text(_VOICES_OF_ONE_WORK)
+    song = load_corpus(voices, progress=False)
+    assert song.piece_ids == ["song"]
+    row = song.pieces.iloc[0]
+    assert row["n_parts"] == 2 and row["parts"] == "Cantus|Bassus" and row["n_notes"] == 10
+    notes = song.piece("song")
+    bass = notes[notes["part"] == "Bassus"]
+    assert list(bass["pitch"]) == [48, 50, 52, 53, 55]  # C3..G3: the bass voice, not the tune above
+    assert bass["start"].min() == 0.0  # both voices start together
+    works = tmp_path / "tunes.abc"
+    works.write_text(_TWO_WORKS)
+    tunes = load_corpus(works, progress=False)
+    assert tunes.piece_ids == ["tunes#1", "tunes#2"]
+    assert list(tunes.pieces["title"]) == ["First Tune", "Second Tune"]
+    assert list(tunes.pieces["n_parts"]) == [1, 1] and list(tunes.pieces["n_notes"]) == [4, 5]
+    assert list(tunes.pieces["time_signature"]) == ["3/4", "4/4"]
+    assert tunes.pieces["group"].nunique() == 1  # works of one file share a split
+
+
+def test_no_piece_of_a_multi_voice_work_loads_with_one_part():
+    """Josquin's chansons ship one ABC tune per voice; Palestrina's and Monteverdi's
+    pieces are four- and five-voice scores. Each must load whole."""
+    import re
+    import warnings
+
+    from musicalpy.corpus import _parse_job, _plan_composers
+
+    jobs = _plan_composers(per_composer=40)
+    josquin = [job for job in jobs if job["composer"] == "Josquin"]
+    assert len(josquin) == 8
+    others = ([job for job in jobs if job["composer"] == "Palestrina"][:3]
+              + [job for job in jobs if job["composer"] == "Monteverdi"][:2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for job in josquin + others:
+            pieces, reason = _parse_job(job)
+            assert reason is None and len(pieces) == 1, job["source"]
+            notes, row = pieces[0]
+            if job["composer"] == "Josquin":  # the oracle: one X: tune per voice in the file
+                text = open(job["source"], encoding="latin-1").read()
+                assert row["n_parts"] == len(re.findall(r"^X:", text, flags=re.MULTILINE)), job["source"]
+            else:
+                assert row["n_parts"] >= 4, job["source"]
+            assert notes["part"].nunique() == row["n_parts"]
+
+
 def test_essen_tunes_parse(monkeypatch, tmp_path):
     monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path))
     essen = load_corpus("essen", limit=3, progress=False)
