@@ -87,6 +87,7 @@ __all__ = [
     "split_pieces",
     "check_splits",
     "download_maestro",
+    "parse_score",
     "SPLITS",
     "CACHE_VERSION",
     "MAESTRO_RELEASES",
@@ -533,17 +534,8 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
             notes = read_midi(job["source"], piece=job["piece"])
             parsed = [(job, notes, _midi_info(pretty_midi.PrettyMIDI(job["source"])))]
         else:
-            from music21 import converter
-            from music21 import corpus as m21corpus
-
-            if job["kind"] == "abc_tune":
-                loaded = m21corpus.parse(job["source"], number=job["number"])
-            elif os.path.isabs(job["source"]):
-                loaded = converter.parse(job["source"])
-            else:
-                loaded = m21corpus.parse(job["source"])
             parsed = []
-            for work, score in _works_of(loaded, job):
+            for work, score in _works_of(_parse_music21(job["source"], job.get("number")), job):
                 notes = from_music21(score, piece=work["piece"])
                 if work.get("composer") == "Bach" and "bwv" in work:
                     notes = _name_chorale_voices(notes)
@@ -558,6 +550,51 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
     if not pieces:
         return [], f"{job['source']}: no notes"
     return pieces, None
+
+
+def _parse_music21(source: str, number: int | None = None):
+    """What music21 makes of a file: an absolute path, or a path in music21's corpus;
+    ``number`` picks one tune of an ABC collection (music21 then returns a Score)."""
+    from music21 import converter
+    from music21 import corpus as m21corpus
+
+    if number is not None:
+        return m21corpus.parse(source, number=number)
+    return converter.parse(source) if os.path.isabs(source) else m21corpus.parse(source)
+
+
+def parse_score(source: str | os.PathLike, *, work: int | None = None):
+    """The music21 score behind a piece that :func:`load_corpus` read from a score file.
+
+    Use it for what the note table does not keep (measures, clefs, lyrics), e.g. with
+    ``corpus.pieces["source"]``. The voices of one work that the file stores as
+    separate scores come back merged, as the loader merged them.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A score file (MusicXML, Humdrum, ABC, MIDI), or a path inside music21's corpus
+        such as ``"bach/bwv66.6"`` or ``"josquin/milleRegrets.abc"``.
+    work : int, optional
+        For a file holding several works (loaded as pieces ``<id>#1``, ``<id>#2``, ...):
+        which one, counting from 1.
+
+    Returns
+    -------
+    music21.stream.Score
+
+    Raises
+    ------
+    ValueError
+        When the file holds several works and ``work`` is not one of them.
+    """
+    source = str(source)
+    works = [score for _, score in _works_of(_parse_music21(source), {"piece": "", "source": source})]
+    if len(works) == 1 and work in (None, 1):
+        return works[0]
+    if work is None or not 1 <= check_int("work", work) <= len(works):
+        raise ValueError(f"{source}: holds {len(works)} works; pass work=1..{len(works)}, got {work!r}")
+    return works[work - 1]
 
 
 def _piece_row(job: dict, notes: pd.DataFrame, info: dict) -> dict:

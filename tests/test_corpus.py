@@ -12,8 +12,9 @@ import pytest
 
 import musicalpy
 from musicalpy.corpus import CorpusError, check_splits, load_corpus, split_pieces
+from musicalpy.names import VOICES
 
-SATB = ["Soprano", "Alto", "Tenor", "Bass"]
+SATB = list(VOICES)
 
 
 @pytest.fixture(scope="module")
@@ -375,6 +376,14 @@ def test_an_opus_of_voices_is_one_piece_and_an_opus_of_works_is_several(tmp_path
     assert list(tunes.pieces["n_parts"]) == [1, 1] and list(tunes.pieces["n_notes"]) == [4, 5]
     assert list(tunes.pieces["time_signature"]) == ["3/4", "4/4"]
     assert tunes.pieces["group"].nunique() == 1  # works of one file share a split
+    # The score behind a piece, as the loader saw it.
+    from musicalpy.corpus import parse_score
+
+    assert [p.partName for p in parse_score(voices).parts] == ["Cantus", "Bassus"]
+    assert parse_score(works, work=2).metadata.title == "Second Tune"
+    with pytest.raises(ValueError, match=r"tunes.abc: holds 2 works; pass work=1..2, got None"):
+        parse_score(works)
+    assert len(parse_score("josquin/milleRegrets.abc").parts) == 4
 
 
 def test_no_piece_of_a_multi_voice_work_loads_with_one_part():
