@@ -40,8 +40,9 @@ def main() -> None:
     import musicalpy
     from musicalpy import pipelines
     from musicalpy.models import lstm
+    from musicalpy.names import VOICES
 
-    corpus = musicalpy.load_corpus("bach", progress=False).select_parts(["Soprano", "Alto", "Tenor", "Bass"])
+    corpus = musicalpy.load_corpus("bach", progress=False).select_parts(VOICES)
     data = pipelines.corpus_datasets(corpus, seq_length=args.seq_length, batch_size=args.batch_size, max_transpose=5)
     print(f"tensorflow {tf.__version__}, keras {keras.__version__}, {os.cpu_count()} CPU cores")
     print(f"training windows: {data.n_windows['train']:,}, batch size {args.batch_size}")

@@ -86,11 +86,36 @@ def leaderboard_path() -> Path:
     return Path(value).expanduser() if value else output_dir() / "leaderboard.csv"
 
 
-def check_int(name: str, value, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise a ValueError naming the argument when it is
-    not an integer (booleans excluded) of at least ``minimum``."""
+def check_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise a ValueError naming the argument.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, as the caller spells it (shown in the message).
+    value : object
+        What the caller passed. Booleans are refused: ``True`` is an int to Python but
+        never a count or a MIDI number to a user.
+    minimum : int
+        The smallest value allowed.
+    maximum : int, optional
+        The largest value allowed (e.g. 127 for a MIDI program); no upper bound if None.
+
+    Returns
+    -------
+    int
+        ``value`` as a plain Python int (NumPy integers included).
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an integer, or lies outside ``minimum``..``maximum``.
+    """
     import numpy as np
 
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    allowed = f">= {minimum}" if maximum is None else f"in {minimum}..{maximum}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be an integer {allowed}, got {int(value)}")  # not np.int16(-1)
     return int(value)

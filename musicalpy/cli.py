@@ -13,7 +13,7 @@ Examples
     musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
     musicalpy render samples/hmm_sample_0.mid --wav --svg --pianoroll
     musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
-    musicalpy evaluate models/markov models/hmm --corpus bach
+    musicalpy evaluate models/markov models/hmm --corpus bach --out results/  # -> results/leaderboard.csv
 
 Errors are one line on stderr: exit code 2 for a usage error, 1 for a failure.
 """
@@ -61,11 +61,7 @@ def doctor_report() -> list[tuple[str, str, str]]:
     backend = audio.get("backend", "?")
     rows.append(("synthesis", str(backend), "" if backend == "fluidsynth" else
                  "sudo apt-get install libfluidsynth3 (macOS: brew install fluid-synth); pip install pyfluidsynth"))
-    soundfont = audio.get("soundfont")
-    origin = audio.get("soundfont_origin", "")
-    rows.append(("soundfont", f"{soundfont} ({origin})" if soundfont else "none",
-                 "" if soundfont and "FluidR3" in str(soundfont) else
-                 "sudo apt-get install fluid-soundfont-gm (or set MUSICALPY_SOUNDFONT=/path/to/gm.sf2)"))
+    rows.append(_soundfont_row())
     engraver = _version("verovio")
     rows.append(("sheet music", "verovio " + engraver if engraver else "unavailable",
                  "" if engraver else "pip install verovio"))
@@ -77,6 +73,27 @@ def doctor_report() -> list[tuple[str, str, str]]:
         status = f"available, cached ({int(hits['pieces'].max())} pieces)" if len(hits) else "available, not cached yet"
         rows.append((f"corpus {name}", status, "" if len(hits) else f'python -c "import musicalpy; musicalpy.load_corpus(\'{name}\')"'))
     return rows
+
+
+def _soundfont_row() -> tuple[str, str, str]:
+    """The doctor's soundfont row, looked up even when FluidSynth is missing, so that a
+    wrong ``MUSICALPY_SOUNDFONT`` is named with its cause."""
+    import os
+
+    from .render import find_soundfont
+
+    install = "sudo apt-get install fluid-soundfont-gm (or set MUSICALPY_SOUNDFONT=/path/to/gm.sf2)"
+    configured = os.environ.get("MUSICALPY_SOUNDFONT", "").strip()
+    try:
+        path, origin = find_soundfont()
+    except FileNotFoundError as exc:
+        fix = ("point MUSICALPY_SOUNDFONT at an existing .sf2 file, or unset it to use the system soundfont"
+               if configured else install)
+        return ("soundfont", f"none: {exc}", fix)
+    # pretty_midi's small TimGM6mb sounds thin: suggest the full General MIDI set, unless
+    # the user chose a soundfont themselves.
+    good = origin == "MUSICALPY_SOUNDFONT" or "FluidR3" in path.name
+    return ("soundfont", f"{path} ({origin})", "" if good else install)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -275,30 +292,66 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _leaderboard_target(args: argparse.Namespace) -> Path:
+    """The CSV that ``evaluate`` writes: ``--leaderboard FILE``, else ``leaderboard.csv``
+    in ``--out DIR``, else in the current folder. Never the project's ``outputs/``
+    (the notebooks' leaderboard) unless the user names it."""
+    if args.leaderboard and args.out:
+        raise _UsageError("give --out DIR or --leaderboard FILE, not both")
+    if args.leaderboard:
+        return Path(args.leaderboard).expanduser().resolve()
+    return (Path(args.out).expanduser() if args.out else Path.cwd()).resolve() / "leaderboard.csv"
+
+
+def _check_no_earlier_rows(frame, path: Path, names: list[str], force: bool) -> list[str]:
+    """The models whose test rows ``path`` already holds; raise unless ``--force``.
+
+    Checked before any scoring or sampling, so a refusal costs nothing."""
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"two model folders share the name {twice[0]!r}: their rows would replace each other "
+                         "(evaluate them into different --out folders)")
+    earlier = sorted(set(frame.loc[(frame["model"].isin(names)) & (frame["split"] == "test"), "model"]))
+    if earlier and not force:
+        raise FileExistsError(
+            f"{path} already holds test rows of {', '.join(earlier)} from an earlier run; pass --force to "
+            "replace them, or --out DIR / --leaderboard FILE to write elsewhere")
+    return earlier
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import zoo
     from .metrics import Leaderboard
 
+    path = _leaderboard_target(args)
     _quiet_tensorflow()
-    models = [zoo.load(path) for path in args.model_dirs]  # every folder checked before any work
+    models = [zoo.load(folder) for folder in args.model_dirs]  # every folder checked before any work
+    board = Leaderboard(path)
+    names = [model.name for model in models]
+    replaced = _check_no_earlier_rows(board.frame, path, names, args.force)
     corpus = zoo.training_corpus(args.corpus, limit=args.limit)
     reference = corpus.split("test").notes
     if reference.empty:
         raise ValueError(f"{args.corpus}: the test split is empty; load more pieces")
-    board = Leaderboard(args.leaderboard)
+    keys = []
     for model in models:
         row, comparison, _ = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes, seed=args.seed)
         board.add(comparison=comparison, **row)
+        keys.append((row["model"], row["representation"], row["split"]))
+        frame = board.frame
+        mine = frame[(frame["model"] == row["model"]) & (frame["representation"] == row["representation"])
+                     & (frame["split"] == row["split"])]
         print(f"{model.name}: {row['bits_per_note']:.3f} bits/note, {row['bits_per_token']:.3f} bits/token, "
-              f"mean OA {board.frame.set_index('model').loc[model.name, 'mean_oa']:.3f}")
-    path = board.save()
+              f"mean OA {float(mine['mean_oa'].iloc[0]):.3f}")
+    path = board.save(path)
     columns = ["model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "pitch_histogram_kl",
                "training_time_s", "generation_notes_per_s"]
     frame = board.frame
-    names = {m.name for m in models}
-    shown = frame[frame["model"].isin(names)][[c for c in columns if c in frame.columns]]
+    shown = frame[frame["model"].isin(set(names))][[c for c in columns if c in frame.columns]]
     print(shown.round(3).to_string(index=False))
-    print(f"leaderboard saved: {path}")
+    kept = len(frame) - len(keys)
+    change = f"replaced the earlier rows of {', '.join(replaced)}; " if replaced else ""
+    print(f"leaderboard saved: {path} ({len(keys)} row(s) written; {change}{kept} other row(s) kept as they were)")
     return 0
 
 
@@ -312,13 +365,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive_int(text: str) -> int:
+    from ._config import check_int
+
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+    try:
+        return check_int("the value", value)
+    except ValueError as exc:  # argparse names the option in front of this message
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -350,7 +406,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=None, help="output folder (default: outputs/)")
     run.add_argument("--notebooks", nargs="*", help="name prefixes to run (default: all)")
     run.add_argument("--smoke", action="store_true", help="smoke settings (as MUSICALPY_SMOKE=1)")
-    run.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    run.add_argument("--timeout", type=_positive_int, default=3600, help="seconds per cell")
 
     corpus = _sub(sub, "corpus", "list, describe or export corpora",
                   "  musicalpy corpus list\n  musicalpy corpus describe bach\n"
@@ -414,9 +470,10 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--window", type=_positive_int, default=4, help="bars per window (default 4)")
     analyze.add_argument("--time-signature", help="bars of this meter (default: the file's, else 4/4)")
 
-    evaluate = _sub(sub, "evaluate", "score models on the test split, compare their samples, save the leaderboard",
-                    "  musicalpy evaluate models/markov models/hmm models/lstm --corpus bach\n"
-                    "  musicalpy evaluate models/* --corpus bach --n-samples 16 --leaderboard board.csv",
+    evaluate = _sub(sub, "evaluate", "score models on the test split, compare their samples, write a leaderboard CSV",
+                    "  musicalpy evaluate models/markov models/hmm models/lstm --corpus bach   # ./leaderboard.csv\n"
+                    "  musicalpy evaluate models/* --corpus bach --n-samples 16 --out results/\n"
+                    "  musicalpy evaluate models/markov --leaderboard board.csv --force   # replace its markov row",
                     _cmd_evaluate)
     evaluate.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR", help="folders written by musicalpy train")
     evaluate.add_argument("--corpus", default="bach", help="corpus name or path (its test split is used)")
@@ -424,7 +481,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--n-samples", type=_positive_int, default=8, help="generated pieces per model")
     evaluate.add_argument("--notes", type=_positive_int, default=200, help="notes per generated piece")
     evaluate.add_argument("--seed", type=int, default=0, help="random seed")
-    evaluate.add_argument("--leaderboard", help="CSV file (default: outputs/leaderboard.csv)")
+    evaluate.add_argument("--out", help="folder of the leaderboard.csv to write (default: the current folder)")
+    evaluate.add_argument("--leaderboard", help="the CSV file to write, instead of --out DIR/leaderboard.csv")
+    evaluate.add_argument("--force", action="store_true", help="replace the file's earlier rows of these models")
     return parser
 
 

@@ -37,11 +37,24 @@ The first load parses in parallel over the cores (tqdm progress bar) and writes
 pickle), keyed by the source, the options, the music21 version and
 :data:`CACHE_VERSION`; for paths the key includes every file's size and modification
 time, so edits invalidate it. A damaged cache is reported once and rebuilt.
+
+Parallel parsing
+----------------
+Workers are started with ``spawn`` (the caller may hold TensorFlow or Jupyter threads,
+which ``fork`` would copy in an unusable state). A spawned worker re-imports the main
+script, so a plain script that calls ``load_corpus`` at top level without an
+``if __name__ == "__main__":`` guard would start the load again in every worker. Such a
+call is recognised (the script's current line is read against its source) and parsed
+with ``fork`` on Linux when only the main thread runs and TensorFlow is not loaded,
+else in this process. Notebooks, ``python -c``, the CLI and guarded scripts keep
+``spawn``.
 """
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures as futures
+import contextlib
 import hashlib
 import itertools
 import json
@@ -49,7 +62,9 @@ import multiprocessing
 import os
 import re
 import shutil
+import sys
 import tempfile
+import threading
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -60,7 +75,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import MusicalPyError, cache_dir
+from ._config import MusicalPyError, cache_dir, check_int
 from .midi import BEAT_COLUMNS, NOTE_COLUMNS, empty_notes, from_music21, read_midi
 from .names import VOICES
 
@@ -72,13 +87,14 @@ __all__ = [
     "split_pieces",
     "check_splits",
     "download_maestro",
+    "parse_score",
     "SPLITS",
     "CACHE_VERSION",
     "MAESTRO_RELEASES",
 ]
 
 #: Bump when parsing changes, so that old caches are rebuilt.
-CACHE_VERSION = 4
+CACHE_VERSION = 5  # 5: an Opus of one score per voice loads as one piece (Josquin)
 #: Split labels, in order.
 SPLITS = ("train", "validation", "test")
 #: The embedded corpora and what they hold.
@@ -289,8 +305,11 @@ def load_corpus(
         For an unknown name or a missing path (the message lists what is available),
         or when nothing could be read (the message gives the reasons).
     """
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be a positive number of pieces, got {limit}")
+    if limit is not None:
+        limit = check_int("limit", limit)
+    per_composer = check_int("per_composer", per_composer)
+    if n_jobs is not None:
+        n_jobs = check_int("n_jobs", n_jobs)
     name, jobs, extra_key = _plan(source, per_composer)
     options = {}
     if name == "essen":  # tunes interleaved across files (cache entries of the old file order differ)
@@ -502,38 +521,84 @@ def _plan_maestro(root: Path, csv_path: Path) -> list[dict]:
 # ---------------------------------------------------------------------------- parsing
 
 
-def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]:
-    """Parse one job in a worker: (notes, piece row, None) or (None, None, reason)."""
+def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
+    """Parse one job in a worker: ``([(notes, piece row), ...], None)`` or ``([], reason)``.
+
+    A job is one piece, except a music21 file that holds several works (see
+    :func:`_works_of`), which gives one piece per work.
+    """
     try:
         if job["kind"] == "midi":
             import pretty_midi
 
             notes = read_midi(job["source"], piece=job["piece"])
-            pm = pretty_midi.PrettyMIDI(job["source"])
-            info = _midi_info(pm)
+            parsed = [(job, notes, _midi_info(pretty_midi.PrettyMIDI(job["source"])))]
         else:
-            from music21 import converter
-            from music21 import corpus as m21corpus
-
-            if job["kind"] == "abc_tune":
-                score = m21corpus.parse(job["source"], number=job["number"])
-            elif os.path.isabs(job["source"]):
-                score = converter.parse(job["source"])
-            else:
-                score = m21corpus.parse(job["source"])
-            if hasattr(score, "scores") and not hasattr(score, "parts"):  # an Opus
-                score = score.scores[0]
-            notes = from_music21(score, piece=job["piece"])
-            if job.get("composer") == "Bach" and "bwv" in job:
-                notes = _name_chorale_voices(notes)
-            info = _music21_info(score)
-            if not job.get("title"):
-                info["title"] = (score.metadata.title if score.metadata else None) or job["piece"]
+            parsed = []
+            for work, score in _works_of(_parse_music21(job["source"], job.get("number")), job):
+                notes = from_music21(score, piece=work["piece"])
+                if work.get("composer") == "Bach" and "bwv" in work:
+                    notes = _name_chorale_voices(notes)
+                info = _music21_info(score)
+                if not work.get("title"):
+                    info["title"] = (score.metadata.title if score.metadata else None) or work["piece"]
+                parsed.append((work, notes, info))
     except Exception as exc:  # a corpus load reports what it cannot read and goes on
         message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        return None, None, message if message.startswith(job["source"]) else f"{job['source']}: {message}"
-    if notes.empty:
-        return None, None, f"{job['source']}: no notes"
+        return [], message if message.startswith(job["source"]) else f"{job['source']}: {message}"
+    pieces = [(notes, _piece_row(work, notes, info)) for work, notes, info in parsed if not notes.empty]
+    if not pieces:
+        return [], f"{job['source']}: no notes"
+    return pieces, None
+
+
+def _parse_music21(source: str, number: int | None = None):
+    """What music21 makes of a file: an absolute path, or a path in music21's corpus;
+    ``number`` picks one tune of an ABC collection (music21 then returns a Score)."""
+    from music21 import converter
+    from music21 import corpus as m21corpus
+
+    if number is not None:
+        return m21corpus.parse(source, number=number)
+    return converter.parse(source) if os.path.isabs(source) else m21corpus.parse(source)
+
+
+def parse_score(source: str | os.PathLike, *, work: int | None = None):
+    """The music21 score behind a piece that :func:`load_corpus` read from a score file.
+
+    Use it for what the note table does not keep (measures, clefs, lyrics), e.g. with
+    ``corpus.pieces["source"]``. The voices of one work that the file stores as
+    separate scores come back merged, as the loader merged them.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A score file (MusicXML, Humdrum, ABC, MIDI), or a path inside music21's corpus
+        such as ``"bach/bwv66.6"`` or ``"josquin/milleRegrets.abc"``.
+    work : int, optional
+        For a file holding several works (loaded as pieces ``<id>#1``, ``<id>#2``, ...):
+        which one, counting from 1.
+
+    Returns
+    -------
+    music21.stream.Score
+
+    Raises
+    ------
+    ValueError
+        When the file holds several works and ``work`` is not one of them.
+    """
+    source = str(source)
+    works = [score for _, score in _works_of(_parse_music21(source), {"piece": "", "source": source})]
+    if len(works) == 1 and work in (None, 1):
+        return works[0]
+    if work is None or not 1 <= check_int("work", work) <= len(works):
+        raise ValueError(f"{source}: holds {len(works)} works; pass work=1..{len(works)}, got {work!r}")
+    return works[work - 1]
+
+
+def _piece_row(job: dict, notes: pd.DataFrame, info: dict) -> dict:
+    """The ``pieces`` row of one parsed piece: the job's metadata, then the file's."""
     row = {k: v for k, v in job.items() if k not in ("kind", "number")}
     row.update({k: v for k, v in info.items() if k != "title" or not row.get("title")})
     row["duration"] = float(notes["end"].max())
@@ -541,8 +606,48 @@ def _parse_job(job: dict) -> tuple[pd.DataFrame | None, dict | None, str | None]
     names = list(dict.fromkeys(notes["part"]))
     row["n_parts"] = len(names)
     row["parts"] = "|".join(names)
-    return notes, row, None
+    return row
 
+
+def _works_of(loaded, job: dict) -> list[tuple[dict, Any]]:
+    """The works in what music21 parsed from one file, as ``[(job, score)]``.
+
+    A Score is one work. A music21 Opus is several scores, and music21's corpus uses
+    it two ways (``scripts/survey_opus_files.py`` lists every case in the composers
+    corpus): the Josquin ABC files write each voice of one chanson as its own tune, all
+    tunes with the work's title and each with the voice's name as second title
+    (Superius, Altus, ...); a collection holds different works under different titles.
+    So an Opus whose scores all share one non-empty title is merged into one score, a
+    part per voice named after the voice; otherwise each score is its own piece, with
+    id ``<piece>#<n>`` (n counting from 1 in file order) and its own title, in the
+    file's group so that the works of one file share a split.
+    """
+    from music21 import stream
+
+    if not isinstance(loaded, stream.Opus):
+        return [(job, loaded)]
+    scores = list(loaded.scores)
+    titles = [((score.metadata.title if score.metadata else None) or "").strip() for score in scores]
+    if len(scores) == 1 or (titles and titles[0] and len(set(titles)) == 1):
+        return [(job, _merge_voice_scores(loaded, scores))]
+    return [({**job, "piece": f"{job['piece']}#{n}", "title": title or job.get("title", "")}, score)
+            for n, (score, title) in enumerate(zip(scores, titles, strict=True), start=1)]
+
+
+def _merge_voice_scores(opus, scores: list) -> Any:
+    """One score from an Opus of one score per voice, each part named after its voice
+    (the score's second title) where the file gives one; unnamed voices keep
+    :func:`musicalpy.midi.from_music21`'s ``partN`` names."""
+    if len(scores) == 1:
+        return scores[0]
+    merged = opus.mergeScores()
+    voices = [((s.metadata.alternativeTitle if s.metadata else None) or "").strip() for s in scores]
+    parts = list(merged.parts)
+    if len(parts) == len(voices):  # one part per voice score, in file order
+        for part, voice in zip(parts, voices, strict=True):
+            if voice:
+                part.partName = voice
+    return merged
 
 
 def _name_chorale_voices(notes: pd.DataFrame) -> pd.DataFrame:
@@ -619,26 +724,28 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
     from tqdm.auto import tqdm
 
     n_jobs = n_jobs or os.cpu_count() or 1
+    method = _worker_start_method() if n_jobs > 1 and len(jobs) > 8 else None
     results: list = []
-    bar = tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress)
-    if n_jobs > 1 and len(jobs) > 8:
-        # spawn, not fork: the caller may hold TensorFlow or Jupyter threads.
-        context = multiprocessing.get_context("spawn")
-        with futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
-            for result in pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs)))):
-                results.append(result)
-                bar.update()
-    else:
-        for job in jobs:
-            results.append(_parse_job(job))
+    with contextlib.ExitStack() as stack:
+        if method is None:
+            parsed = map(_parse_job, jobs)
+        else:
+            context = multiprocessing.get_context(method)
+            pool = stack.enter_context(futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context))
+            # map() submits every job at once, so forked workers exist before tqdm
+            # starts its monitor thread.
+            parsed = pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs))))
+        bar = stack.enter_context(
+            tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress))
+        for result in parsed:
+            results.append(result)
             bar.update()
-    bar.close()
     frames, rows, failures = [], [], []
-    for job, (notes, row, reason) in zip(jobs, results, strict=True):
+    for job, (pieces, reason) in zip(jobs, results, strict=True):
         if reason is not None:
             failures.append({"source": job["source"] + (f"#X:{job['number']}" if "number" in job else ""),
                              "reason": reason})
-        else:
+        for notes, row in pieces:
             frames.append(notes)
             rows.append(row)
     notes = pd.concat(frames, ignore_index=True) if frames else empty_notes(with_beats=True)
@@ -648,6 +755,70 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
         pieces_table = pieces_table[front + [c for c in pieces_table.columns if c not in front]]
     report = pd.DataFrame(failures, columns=["source", "reason"])
     return notes, pieces_table, report
+
+
+def _worker_start_method() -> str | None:
+    """How :func:`load_corpus` starts its parse workers when called from here.
+
+    Returns
+    -------
+    str or None
+        ``"spawn"`` when a spawned worker would not re-run the caller (notebooks,
+        ``python -c``, the CLI, code under an ``if __name__ == "__main__":`` guard);
+        ``"fork"`` for an unguarded top-level call in a script on Linux, when only the
+        main thread runs and TensorFlow is not loaded (a fork copies no other thread);
+        None (parse in this process) for an unguarded call anywhere else, and inside a
+        worker process of any pool.
+    """
+    if multiprocessing.parent_process() is not None:
+        return None  # a pool's worker: daemonic workers may not start their own
+    if not _spawn_would_rerun_caller():
+        return "spawn"
+    others = [t for t in threading.enumerate()
+              if t is not threading.main_thread() and type(t).__name__ != "TMonitor"]  # tqdm's idle monitor
+    if sys.platform.startswith("linux") and not others and "tensorflow" not in sys.modules:
+        return "fork"
+    return None
+
+
+def _spawn_would_rerun_caller() -> bool:
+    """True when spawned workers, re-importing ``__main__``, would run the line of the
+    main script that is executing now (a top-level call without a main guard)."""
+    main = sys.modules.get("__main__")
+    if main is None or (getattr(main, "__file__", None) is None
+                        and getattr(getattr(main, "__spec__", None), "name", None) is None):
+        return False  # interactive, python -c, Jupyter: a worker has no script to re-import
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return False  # called from a thread or a callback, not from the script's top level
+    return not _line_is_main_guarded(frame.f_code.co_filename, frame.f_lineno)
+
+
+def _line_is_main_guarded(filename: str, line: int) -> bool:
+    """True when ``line`` of the file lies in the body of an ``if __name__ == "__main__":``
+    block. A source that cannot be read counts as unguarded (the safe answer)."""
+    try:
+        with open(filename, "rb") as handle:
+            tree = ast.parse(handle.read(), filename)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_main_test(node.test) and node.body:
+            if node.body[0].lineno <= line <= (node.body[-1].end_lineno or node.body[-1].lineno):
+                return True
+    return False
+
+
+def _is_main_test(test: ast.expr) -> bool:
+    """``__name__ == "__main__"``, in either order."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = [test.left, test.comparators[0]]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    constants = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return len(names) == 1 and len(constants) == 1
 
 
 # ----------------------------------------------------------------------------- splits

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import NOTE_COLUMNS, MidiError
+from ._config import NOTE_COLUMNS, MidiError, check_int
 
 __all__ = [
     "NOTE_COLUMNS",
@@ -349,11 +349,10 @@ def to_pretty_midi(
     pm = pretty_midi.PrettyMIDI(initial_tempo=float(tempo))
     for part in _part_order(table):
         rows = table[table["part"] == part]
-        program = int(rows["program"].iloc[0])
         if programs and part in programs:
-            program = int(programs[part])
-        if not 0 <= program <= 127:
-            raise ValueError(f"program for part {part!r} must be 0-127, got {program}")
+            program = check_int(f"programs[{part!r}]", programs[part], 0, 127)
+        else:
+            program = check_int(f"program of part {part!r}", rows["program"].iloc[0], 0, 127)
         inst = pretty_midi.Instrument(program=program, is_drum=bool(rows["is_drum"].iloc[0]), name=part)
         for pitch, start, end, velocity in rows[["pitch", "start", "end", "velocity"]].itertuples(index=False):
             inst.notes.append(pretty_midi.Note(int(velocity), int(pitch), float(start), float(end)))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._config import output_dir, project_root, smoke_mode
+from ._config import check_int, output_dir, project_root, smoke_mode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +48,7 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
+    timeout = check_int("timeout", timeout)
     path = Path(path).resolve()
     out_dir = Path(out_dir).resolve()
     name = path.stem
@@ -100,6 +101,7 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
     """
     import pandas as pd
 
+    timeout = check_int("timeout", timeout)  # before the demo, not at the first notebook
     out_dir = Path(out_dir) if out_dir else output_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     smoke = smoke_mode() if smoke is None else smoke

@@ -13,22 +13,60 @@ def _run(*args: str, **kwargs) -> subprocess.CompletedProcess:
                           text=True, timeout=300, **kwargs)
 
 
-def test_doctor_reports_audio_score_and_corpora():
-    result = _run("doctor")
-    assert result.returncode == 0, result.stderr
-    lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
-    for item in ("python", "tensorflow", "keras", "music21", "pretty_midi", "hmmlearn", "verovio",
-                 "synthesis", "soundfont"):
-        assert item in lines, item
-    assert "fluidsynth" in lines["synthesis"] or "fix:" in result.stdout
-    assert "corpus bach" in result.stdout and "corpus essen" in result.stdout
+def _doctor_rows(stdout: str) -> dict[str, tuple[str, str]]:
+    """``musicalpy doctor``'s rows as item -> (status, fix); fix is "" when none is printed."""
+    import re
+
+    rows: dict[str, list[str]] = {}
+    item = None
+    for line in stdout.splitlines():
+        if not line.strip() or line.strip().endswith(("to fix", "everything found")):
+            continue
+        if line.startswith(" ") and line.strip().startswith("fix:"):
+            assert item is not None and rows[item][1] == "", f"a fix line without its row: {line}"
+            rows[item][1] = line.strip()[len("fix:"):].strip()
+            continue
+        item, status = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        rows[item] = [status, ""]
+    return {k: (v[0], v[1]) for k, v in rows.items()}
 
 
-def test_doctor_names_the_fix_for_a_missing_soundfont(tmp_path, monkeypatch):
-    env = {**__import__("os").environ, "MUSICALPY_SOUNDFONT": str(tmp_path / "missing.sf2")}
+def test_doctor_reports_audio_score_and_corpora(monkeypatch):
+    import os
+
+    from musicalpy.render import audio_backend
+
+    env = {k: v for k, v in os.environ.items() if k != "MUSICALPY_SOUNDFONT"}
     result = _run("doctor", env=env)
+    assert result.returncode == 0, result.stderr
+    rows = _doctor_rows(result.stdout)
+    for item in ("python", "tensorflow", "keras", "music21", "pretty_midi", "hmmlearn", "verovio",
+                 "synthesis", "soundfont", "sheet music", "corpus bach", "corpus essen", "corpus composers"):
+        assert item in rows, item
+    # The synthesis row is what render will use here, and only a missing FluidSynth gets a fix.
+    monkeypatch.delenv("MUSICALPY_SOUNDFONT", raising=False)
+    backend = audio_backend()["backend"]
+    status, fix = rows["synthesis"]
+    assert status == backend
+    assert (fix == "") == (backend == "fluidsynth")
+    if fix:
+        assert "libfluidsynth" in fix
+    assert rows["python"][0].count(".") == 2 and rows["python"][1] == ""
+
+
+def test_doctor_names_the_fix_for_a_missing_soundfont(tmp_path):
+    import os
+
+    missing = tmp_path / "missing.sf2"
+    result = _run("doctor", env={**os.environ, "MUSICALPY_SOUNDFONT": str(missing)})
     assert result.returncode == 0
-    assert "fix:" in result.stdout and "soundfont" in result.stdout.lower()
+    status, fix = _doctor_rows(result.stdout)["soundfont"]
+    assert status == f"none: MUSICALPY_SOUNDFONT={str(missing)!r}: no such soundfont file"
+    assert fix == "point MUSICALPY_SOUNDFONT at an existing .sf2 file, or unset it to use the system soundfont"
+    # The same file, once it exists, is used as chosen, with nothing to fix.
+    missing.write_bytes(b"RIFF")
+    chosen = _doctor_rows(_run("doctor", env={**os.environ, "MUSICALPY_SOUNDFONT": str(missing)}).stdout)
+    assert chosen["soundfont"] == (f"{missing} (MUSICALPY_SOUNDFONT)", "")
 
 
 @pytest.mark.parametrize(
@@ -142,19 +180,47 @@ def test_render_and_analyze_a_known_chorale(env, tmp_path):
     assert not (tmp_path / "bwv66.6.svg").exists()
 
 
-def test_evaluate_saves_the_leaderboard(markov_dir, env, tmp_path):
+def test_evaluate_writes_where_it_is_asked_and_keeps_other_runs(markov_dir, env, tmp_path):
     import pandas as pd
 
-    board = tmp_path / "board.csv"
-    result = _run("evaluate", str(markov_dir), "--corpus", "bach", "--limit", "12", "--n-samples", "3",
-                  "--notes", "40", "--leaderboard", str(board), env=env)
+    # The notebooks' leaderboard (MUSICALPY_LEADERBOARD, else outputs/) is not the CLI's.
+    notebooks_board = tmp_path / "outputs" / "leaderboard.csv"
+    env = {**env, "MUSICALPY_LEADERBOARD": str(notebooks_board)}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    pd.DataFrame([{"model": "lstm", "representation": "token", "split": "test", "bits_per_note": 2.5}]).to_csv(
+        work / "leaderboard.csv", index=False)
+    evaluate = ("evaluate", str(markov_dir), "--corpus", "bach", "--limit", "12", "--notes", "40")
+    result = _run(*evaluate, "--n-samples", "3", env=env, cwd=work)
     assert result.returncode == 0, result.stderr
-    frame = pd.read_csv(board)
-    row = frame.set_index("model").loc["markov"]
+    board = work / "leaderboard.csv"
+    assert f"leaderboard saved: {board} (1 row(s) written; 1 other row(s) kept as they were)" in result.stdout
+    assert not notebooks_board.exists()
+    frame = pd.read_csv(board).set_index("model")
+    row = frame.loc["markov"]
     assert row["split"] == "test" and row["n_samples"] == 3
     assert 0 < row["bits_per_note"] < 20 and row["generation_notes_per_s"] > 0
     assert "oa_pitch_range" in frame.columns
-    assert "leaderboard saved" in result.stdout
+    assert frame.loc["lstm", "bits_per_note"] == 2.5  # another model's row, untouched
+
+    # A second run into the same file is refused before any work, and the file is unchanged.
+    again = _run(*evaluate, "--n-samples", "2", env=env, cwd=work)
+    assert again.returncode == 1
+    assert f"{board} already holds test rows of markov from an earlier run; pass --force" in again.stderr
+    assert pd.read_csv(board).set_index("model").loc["markov", "n_samples"] == 3
+
+    forced = _run(*evaluate, "--n-samples", "2", "--force", env=env, cwd=work)
+    assert forced.returncode == 0, forced.stderr
+    assert "replaced the earlier rows of markov" in forced.stdout
+    frame = pd.read_csv(board).set_index("model")
+    assert frame.loc["markov", "n_samples"] == 2 and frame.loc["lstm", "bits_per_note"] == 2.5
+
+    out = tmp_path / "results"
+    chosen = _run(*evaluate, "--n-samples", "2", "--out", str(out), env=env, cwd=work)
+    assert chosen.returncode == 0, chosen.stderr
+    assert f"leaderboard saved: {out / 'leaderboard.csv'} (1 row(s) written; 0 other row(s)" in chosen.stdout
+    assert list(pd.read_csv(out / "leaderboard.csv")["model"]) == ["markov"]
+    assert not notebooks_board.exists()
 
 
 def test_corpus_export_midi(data_dir, env, tmp_path):
@@ -178,7 +244,7 @@ def test_every_command_has_help_with_examples(command):
     "args, code, message",
     [
         (("train", "gan"), 2, "invalid choice"),
-        (("train", "hmm", "--epochs", "0"), 2, "must be at least 1"),
+        (("train", "hmm", "--epochs", "0"), 2, "--epochs: the value must be an integer >= 1, got 0"),
         (("train", "markov", "--epochs", "3", "--limit", "6", "--out", "{tmp}/m"), 1, "has no epochs"),
         (("train", "markov", "--corpus", "/no/such/corpus"), 1, "no such corpus name or path"),
         (("generate", "{tmp}", "--out", "{tmp}/x"), 2, "exactly one of --notes N and --seconds S"),
@@ -188,6 +254,8 @@ def test_every_command_has_help_with_examples(command):
         (("render", "{tmp}/missing.mid"), 1, "missing.mid"),
         (("analyze", "{tmp}/bad/card.json"), 1, "card.json"),
         (("evaluate", "{tmp}/nothing"), 1, "no such model folder"),
+        (("evaluate", "{tmp}/m", "--out", "{tmp}", "--leaderboard", "{tmp}/b.csv"), 2,
+         "give --out DIR or --leaderboard FILE, not both"),
         (("corpus", "export", "bach"), 2, "needs --out DIR"),
     ],
 )

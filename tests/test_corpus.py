@@ -12,8 +12,9 @@ import pytest
 
 import musicalpy
 from musicalpy.corpus import CorpusError, check_splits, load_corpus, split_pieces
+from musicalpy.names import VOICES
 
-SATB = ["Soprano", "Alto", "Tenor", "Bass"]
+SATB = list(VOICES)
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +149,80 @@ def test_folder_parsed_in_parallel_matches_serial(midi_folder):
     )
 
 
+# A new user's script: load_corpus at top level, no main guard. Spawned workers re-run
+# the script, so this died with BrokenProcessPool before the loader recognised it.
+_SCRIPT_TOP = """\
+import sys
+import threading
+import musicalpy
+from musicalpy.corpus import _worker_start_method
+
+with open(sys.argv[2], "a") as log:  # one line each time this top level runs
+    log.write("ran\\n")
+"""
+_UNGUARDED = """\
+if sys.argv[3] == "thread":  # a live thread makes fork unsafe: parse in-process
+    threading.Thread(target=threading.Event().wait, args=(60,), daemon=True).start()
+print("start method:", _worker_start_method())
+corpus = musicalpy.load_corpus(sys.argv[1])
+print(f"pieces: {len(corpus)}, notes: {len(corpus.notes)}")
+"""
+_GUARDED = """\
+if __name__ == "__main__":
+    print("start method:", _worker_start_method())
+    corpus = musicalpy.load_corpus(sys.argv[1])
+    print(f"pieces: {len(corpus)}, notes: {len(corpus.notes)}")
+"""
+
+
+@pytest.mark.parametrize(
+    "body, mode, method",
+    [(_UNGUARDED, "plain", "fork"), (_UNGUARDED, "thread", "None"), (_GUARDED, "plain", "spawn")],
+    ids=["unguarded-fork", "unguarded-in-process", "guarded-spawn"],
+)
+def test_plain_script_without_main_guard_loads_a_folder(tmp_path, music21_midi_dir, body, mode, method):
+    import os
+    import subprocess
+    import sys
+
+    n_files = len(list(music21_midi_dir.glob("*.mid")))
+    assert n_files == 21  # music21's MIDI test suite: more than 8 files, so workers are used
+    script = tmp_path / "load.py"
+    script.write_text(_SCRIPT_TOP + body)
+    log = tmp_path / "runs.log"
+    env = {**os.environ, "MUSICALPY_CACHE_DIR": str(tmp_path / "fresh-cache")}
+    result = subprocess.run([sys.executable, str(script), str(music21_midi_dir), str(log), mode],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert f"start method: {method}" in lines
+    # Every file is readable, and the note count is what a serial parse (n_jobs=1) finds.
+    assert "pieces: 21, notes: 11271" in lines
+    assert "21/21" in result.stderr  # the progress bar ran to the end
+    if body is _UNGUARDED:
+        assert log.read_text() == "ran\n"  # no worker ran the script again
+    assert any((tmp_path / "fresh-cache").glob("*/notes.npz"))
+
+
+def test_main_guard_is_read_from_the_source(tmp_path):
+    from musicalpy.corpus import _line_is_main_guarded
+
+    script = tmp_path / "s.py"
+    script.write_text(
+        "import x\n"                      # 1
+        "if '__main__' == __name__:\n"    # 2
+        "    run(\n"                       # 3
+        "        1)\n"                     # 4
+        "else:\n"                          # 5
+        "    run()\n"                      # 6
+        "if __name__ != '__main__':\n"    # 7
+        "    run()\n"                      # 8
+    )
+    assert [_line_is_main_guarded(str(script), n) for n in range(1, 9)] == [
+        False, False, True, True, False, False, False, False]
+    assert _line_is_main_guarded(str(tmp_path / "missing.py"), 3) is False  # unreadable: unguarded
+
+
 def test_corrupt_cache_is_reported_once_and_rebuilt(midi_folder, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -218,6 +293,21 @@ def test_empty_results_raise(tmp_path, monkeypatch):
         load_corpus("bach", limit=0)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"limit": 0}, "limit must be an integer >= 1, got 0"),
+        ({"limit": 2.5}, "limit must be an integer >= 1, got 2.5"),
+        ({"limit": True}, "limit must be an integer >= 1, got True"),
+        ({"per_composer": 0}, "per_composer must be an integer >= 1, got 0"),
+        ({"n_jobs": -1}, "n_jobs must be an integer >= 1, got -1"),
+    ],
+)
+def test_count_arguments_are_checked_before_any_work(options, message):
+    with pytest.raises(ValueError, match=message):
+        load_corpus("bach", **options)
+
+
 def test_composers_plan_interleaves_composers():
     jobs = musicalpy.corpus._plan_composers(per_composer=5)
     first = [job["composer"] for job in jobs[:8]]
@@ -230,6 +320,97 @@ def test_composers_plan_interleaves_composers():
     ids = [job["piece"] for job in full]
     assert len(ids) == len(set(ids))  # Beethoven's op. 18 movements ship as .krn and .mxl
     assert any(job["source"].endswith("opus18no1/movement1.mxl") for job in full)
+
+
+_VOICES_OF_ONE_WORK = """\
+X:1
+T:A Little Song
+T:Cantus
+M:4/4
+L:1/4
+K:C
+c d e f | g4 |]
+
+X:2
+T:A Little Song
+T:Bassus
+M:4/4
+L:1/4
+K:C
+C, D, E, F, | G,4 |]
+"""
+_TWO_WORKS = """\
+X:1
+T:First Tune
+M:3/4
+L:1/4
+K:G
+G A B | d3 |]
+
+X:2
+T:Second Tune
+M:4/4
+L:1/4
+K:D
+D E F G | A4 |]
+"""
+
+
+def test_an_opus_of_voices_is_one_piece_and_an_opus_of_works_is_several(tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_CACHE_DIR", str(tmp_path / "cache"))
+    voices = tmp_path / "song.abc"
+    voices.write_text(_VOICES_OF_ONE_WORK)
+    song = load_corpus(voices, progress=False)
+    assert song.piece_ids == ["song"]
+    row = song.pieces.iloc[0]
+    assert row["n_parts"] == 2 and row["parts"] == "Cantus|Bassus" and row["n_notes"] == 10
+    notes = song.piece("song")
+    bass = notes[notes["part"] == "Bassus"]
+    assert list(bass["pitch"]) == [48, 50, 52, 53, 55]  # C3..G3: the bass voice, not the tune above
+    assert bass["start"].min() == 0.0  # both voices start together
+    works = tmp_path / "tunes.abc"
+    works.write_text(_TWO_WORKS)
+    tunes = load_corpus(works, progress=False)
+    assert tunes.piece_ids == ["tunes#1", "tunes#2"]
+    assert list(tunes.pieces["title"]) == ["First Tune", "Second Tune"]
+    assert list(tunes.pieces["n_parts"]) == [1, 1] and list(tunes.pieces["n_notes"]) == [4, 5]
+    assert list(tunes.pieces["time_signature"]) == ["3/4", "4/4"]
+    assert tunes.pieces["group"].nunique() == 1  # works of one file share a split
+    # The score behind a piece, as the loader saw it.
+    from musicalpy.corpus import parse_score
+
+    assert [p.partName for p in parse_score(voices).parts] == ["Cantus", "Bassus"]
+    assert parse_score(works, work=2).metadata.title == "Second Tune"
+    with pytest.raises(ValueError, match=r"tunes.abc: holds 2 works; pass work=1..2, got None"):
+        parse_score(works)
+    assert len(parse_score("josquin/milleRegrets.abc").parts) == 4
+
+
+def test_no_piece_of_a_multi_voice_work_loads_with_one_part():
+    """Josquin's chansons ship one ABC tune per voice; Palestrina's and Monteverdi's
+    pieces are four- and five-voice scores. Each must load whole."""
+    import re
+    import warnings
+
+    from musicalpy.corpus import _parse_job, _plan_composers
+
+    jobs = _plan_composers(per_composer=40)
+    josquin = [job for job in jobs if job["composer"] == "Josquin"]
+    assert len(josquin) == 8
+    others = ([job for job in jobs if job["composer"] == "Palestrina"][:3]
+              + [job for job in jobs if job["composer"] == "Monteverdi"][:2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for job in josquin + others:
+            pieces, reason = _parse_job(job)
+            assert reason is None and len(pieces) == 1, job["source"]
+            notes, row = pieces[0]
+            if job["composer"] == "Josquin":  # the oracle: one X: tune per voice in the file
+                text = open(job["source"], encoding="latin-1").read()
+                assert row["n_parts"] == len(re.findall(r"^X:", text, flags=re.MULTILINE)), job["source"]
+            else:
+                assert row["n_parts"] >= 4, job["source"]
+            assert notes["part"].nunique() == row["n_parts"]
 
 
 def test_essen_tunes_parse(monkeypatch, tmp_path):

@@ -75,6 +75,21 @@ def test_write_midi_programs_and_tempo(tmp_path, two_part_notes):
     assert back["end_beat"].max() == pytest.approx(2.0 * 90 / 60, abs=1e-6)
 
 
+@pytest.mark.parametrize(
+    "programs, column, message",
+    [
+        ({"Melody": 128}, 0, r"programs\['Melody'\] must be an integer in 0..127, got 128"),
+        ({"Melody": 40.5}, 0, r"programs\['Melody'\] must be an integer in 0..127, got 40.5"),
+        (None, -1, r"program of part 'Melody' must be an integer in 0..127, got -1"),
+    ],
+)
+def test_write_midi_rejects_programs_outside_general_midi(tmp_path, two_part_notes, programs, column, message):
+    notes = two_part_notes.assign(program=column)
+    with pytest.raises(ValueError, match=message):
+        write_midi(notes, tmp_path / "x.mid", programs=programs)
+    assert not (tmp_path / "x.mid").exists()
+
+
 def test_pretty_midi_round_trip(two_part_notes):
     pm = to_pretty_midi(two_part_notes)
     assert [inst.name for inst in pm.instruments] == ["Melody", "Bass"]

@@ -70,10 +70,18 @@ def test_render_demo_writes_playable_music_and_a_score(tmp_path):
     assert svg.count('class="staff"') >= 4 and 'class="note"' in svg
 
 
-def test_list_notebooks_is_numbered_and_ordered():
+def test_list_notebooks_keeps_only_numbered_notebooks_in_order(tmp_path):
+    for name in ("10_last.ipynb", "02_second.ipynb", "01_first.ipynb", "notes.ipynb", "1_short.ipynb",
+                 "03_not_a_notebook.txt", "04_draft.ipynb.bak"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in list_notebooks(tmp_path)] == ["01_first.ipynb", "02_second.ipynb", "10_last.ipynb"]
+
+
+def test_the_project_notebooks_are_numbered_from_01_without_gaps():
     names = [p.name for p in list_notebooks()]
-    assert names == sorted(names)
-    assert all(name[:2].isdigit() and name[2] == "_" for name in names)
+    assert len(names) >= 6, names  # 01_eda ... 06_model_comparison at least
+    assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1)), names
+    assert names[0].startswith("01_eda")
 
 
 def test_output_summary_says_where_each_notebooks_files_are(tmp_path, monkeypatch):
