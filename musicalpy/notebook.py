@@ -223,7 +223,7 @@ class Notebook:
         base = output_dir()
         return base if base.name == self.name else base / self.name
 
-    def save_fig(self, fig_or_name: Any, name: str | None = None, *, show: bool = True) -> Path:
+    def save_fig(self, fig_or_name: Any, name: str | None = None, *, show: bool = True) -> None:
         """Save a figure as ``images/<notebook>/<name>.png``, print where, then show it.
 
         Parameters
@@ -237,10 +237,8 @@ class Notebook:
             Display the figure in the notebook (``plt.show``) and close it, so that
             figures do not pile up in memory.
 
-        Returns
-        -------
-        path : Path
-            The PNG written.
+        Nothing is returned, so that a cell ending in ``nb.save_fig(...)`` shows only the
+        figure; the path is printed (and :func:`musicalpy.render.save_fig` returns it).
         """
         import matplotlib.pyplot as plt
 
@@ -261,7 +259,6 @@ class Notebook:
         if show:
             plt.show()
             plt.close(figure)
-        return path
 
     def export(self, notes: Any, name: str, formats: Sequence[str] | None = None, **options: Any) -> dict[str, Path]:
         """Write a piece under ``outputs/<notebook>/<name>.<format>`` and print what.
