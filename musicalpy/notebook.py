@@ -21,11 +21,13 @@ costs nothing before the heavy imports it asked for.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import random
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +41,15 @@ __all__ = [
     "EXTRAS",
     "APT_PACKAGES",
     "TF_QUIET_ENV",
+    "BENIGN_STARTUP_LINES",
+    "startup_noise_filtered",
     "Notebook",
     "setup",
     "in_colab",
     "install_source",
     "install_commands",
     "quiet_tensorflow",
+    "import_tensorflow_quietly",
     "seed_everything",
     "versions",
 ]
@@ -137,6 +142,79 @@ def quiet_tensorflow() -> bool:
     for name, value in TF_QUIET_ENV.items():
         os.environ.setdefault(name, value)
     return "tensorflow" not in sys.modules
+
+
+#: Lines TensorFlow's C++ runtime writes to stderr on every start-up, before its own log
+#: level applies: the absl preamble, the oneDNN notice and the CUDA probe of a machine
+#: without drivers. Nothing in them asks for action.
+BENIGN_STARTUP_LINES = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+    "Could not find cuda drivers on your machine",
+)
+_NO_DRIVERS = "Could not find cuda drivers on your machine"
+_CUINIT_FAILED = "failed call to cuInit"
+
+
+def startup_noise_filtered(lines: Sequence[str]) -> list[str]:
+    """The lines of TensorFlow's start-up stderr worth showing.
+
+    :data:`BENIGN_STARTUP_LINES` go, and so does the failed ``cuInit`` call, but only
+    when TensorFlow also said the machine has no CUDA drivers: on a machine with a GPU
+    that fails to start, that line is a real error and stays.
+    """
+    no_drivers = any(_NO_DRIVERS in line for line in lines)
+    return [line for line in lines
+            if line.strip()
+            and not any(notice in line for notice in BENIGN_STARTUP_LINES)
+            and not (no_drivers and _CUINIT_FAILED in line)]
+
+
+@contextlib.contextmanager
+def _stderr_descriptor_captured():
+    """Send file descriptor 2 (where C++ libraries write) to a temporary file; yield a
+    list that receives its lines when the block ends."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines.extend(captured.read().decode("utf-8", errors="replace").splitlines())
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow and probe its devices with the start-up notices left out.
+
+    :func:`quiet_tensorflow` first; then everything the C++ runtime writes to stderr
+    during the import and the device probe (where the ``cuInit`` call happens) is
+    captured and written back except :func:`startup_noise_filtered`'s notices, so an
+    unexpected message (or an import error) is still shown.
+
+    Returns
+    -------
+    module
+        ``tensorflow``.
+    """
+    quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    lines: list[str] = []
+    try:
+        with _stderr_descriptor_captured() as lines:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        kept = startup_noise_filtered(lines)
+        if kept:
+            print("\n".join(kept), file=sys.stderr)
+    return tf
 
 
 def seed_everything(seed: int, *, deep: bool = False) -> None:
@@ -333,12 +411,9 @@ def setup(
         importlib.invalidate_caches()  # so that what pip just installed imports in this kernel
     deep = "deep" in chosen
     if deep:
-        quiet_tensorflow()
-    seed_everything(seed, deep=deep)
-    if deep:
-        import tensorflow as tf
-
+        tf = import_tensorflow_quietly()
         tf.get_logger().setLevel("ERROR")  # retracing notices from models trained in a loop are harmless
+    seed_everything(seed, deep=deep)
     found = versions(chosen)
     if verbose:
         for label, version in found.items():

@@ -212,3 +212,34 @@ def test_each_notebooks_bootstrap_uses_the_one_install_source(path):
     assert urls == [notebook.INSTALL_SOURCE]
     assert notebook.INSTALL_SOURCE_ENV in source
     assert "%pip install" in source and "apt-get" not in source  # the helper does the rest
+
+
+# ------------------------------------------------------- TensorFlow's start-up noise
+
+STARTUP = [
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1796155798.833848   21064 port.cc:153] oneDNN custom operations are on. You may see ...",
+    "I0000 00:00:1796155798.834254   21064 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
+    "E0000 00:00:1796155816.993201   21064 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: (303)",
+]
+
+
+def test_startup_notices_go_and_other_lines_stay():
+    real = "E0000 00:00:1.0 some_kernel.cc:1] Out of memory while allocating a tensor"
+    assert notebook.startup_noise_filtered(STARTUP + [real, ""]) == [real]
+
+
+def test_cuinit_failure_stays_on_a_machine_with_drivers():
+    # without the "no drivers" notice, a failing cuInit is a GPU that does not start: a real error
+    lines = [STARTUP[0], STARTUP[3]]
+    assert notebook.startup_noise_filtered(lines) == [STARTUP[3]]
+
+
+def test_the_stderr_descriptor_is_captured_and_restored(capfd):
+    import os
+
+    with notebook._stderr_descriptor_captured() as lines:
+        os.write(2, b"from C++\nsecond line\n")
+    assert lines == ["from C++", "second line"]
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
