@@ -71,11 +71,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._config import check_int
+
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "HMM",
+    "ConvergenceMonitor",
     "PackedBatch",
     "init_mat",
     "softmax",
@@ -594,6 +597,18 @@ def _chunks(data: np.ndarray, lengths: np.ndarray) -> list[_Chunk]:
     return chunks
 
 
+def _one_hot_columns(chunks: list[_Chunk], n_symbols: list[int]) -> list[list]:
+    """Per chunk and feature, the sparse ``(V_f, n_rows)`` matrix with a 1 where a row
+    shows a symbol, so that the emission counts of the E-step are ``one_hot @ gamma``."""
+    from scipy import sparse
+
+    return [
+        [sparse.csr_matrix((np.ones(column.size), (column, np.arange(column.size))), shape=(size, column.size))
+         for column, size in zip(chunk.columns, n_symbols, strict=True)]
+        for chunk in chunks
+    ]
+
+
 class _Workspace:
     """The per-row arrays of a pass, allocated once for the largest chunk and reused."""
 
@@ -617,6 +632,28 @@ class _Workspace:
         return frame, alpha, scale
 
 
+@dataclass
+class _SufficientStatistics:
+    """What the E-step accumulates over the training data: the log-likelihood under the
+    current parameters and the expected start, transition and emission counts."""
+
+    log_likelihood: float
+    start: np.ndarray  # (K,)
+    transitions: np.ndarray  # (K, K)
+    emissions: list[np.ndarray]  # one (K, V_f) per feature
+
+    @classmethod
+    def zeros(cls, n_states: int, emissions: list[np.ndarray]) -> _SufficientStatistics:
+        return cls(0.0, np.zeros(n_states), np.zeros((n_states, n_states)), [np.zeros_like(e) for e in emissions])
+
+    def add(self, other: _SufficientStatistics) -> None:
+        self.log_likelihood += other.log_likelihood
+        self.start += other.start
+        self.transitions += other.transitions
+        for total, part in zip(self.emissions, other.emissions, strict=True):
+            total += part
+
+
 def _expected_counts(
     emissions: list[np.ndarray],
     startprob: np.ndarray,
@@ -624,7 +661,7 @@ def _expected_counts(
     chunk: _Chunk,
     one_hots: list,
     work: _Workspace,
-) -> tuple[float, np.ndarray, np.ndarray, list[np.ndarray]]:
+) -> _SufficientStatistics:
     """E-step on one chunk: log-likelihood and expected start, transition, emission counts."""
     frame, alpha, scale = work.forward(chunk, emissions, startprob, transmat)
     if not (scale > 0).all():
@@ -640,7 +677,7 @@ def _expected_counts(
     gamma = alpha
     start_counts = gamma[: chunk.batch.offsets[1]].sum(axis=0)
     emission_counts = [np.asarray(one_hot @ gamma).T for one_hot in one_hots]
-    return log_likelihood, start_counts, trans_counts, emission_counts
+    return _SufficientStatistics(log_likelihood, start_counts, trans_counts, emission_counts)
 
 
 def _normalize_rows(counts: np.ndarray, pseudocount: float) -> np.ndarray:
@@ -723,6 +760,57 @@ def _split(values: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
 # ------------------------------------------------------------------------- the model
 
 
+class ConvergenceMonitor:
+    """Records the log-likelihood of each Baum-Welch iteration and says when to stop.
+
+    The shape of hmmlearn's ``ConvergenceMonitor``, with one difference: ``tol`` is
+    *relative* (``|L_i - L_{i-1}| / |L_{i-1}|``), so one setting suits short and long
+    corpora alike.
+
+    Parameters
+    ----------
+    tol : float
+        Relative change below which training has converged; 0 or negative never stops
+        early.
+    n_iter : int
+        Iterations at most.
+
+    Attributes
+    ----------
+    history : list of float
+        Log-likelihood entering each iteration (before its M-step).
+    """
+
+    def __init__(self, tol: float, n_iter: int) -> None:
+        self.tol = float(tol)
+        self.n_iter = check_int("n_iter", n_iter, minimum=0)
+        self.history: list[float] = []
+
+    @property
+    def iter(self) -> int:
+        """Iterations recorded so far."""
+        return len(self.history)
+
+    def change(self) -> tuple[float, float]:
+        """The last iteration's absolute and relative change (NaN before two)."""
+        if len(self.history) < 2:
+            return math.nan, math.nan
+        previous, current = self.history[-2], self.history[-1]
+        delta = current - previous
+        if delta == 0:
+            return 0.0, 0.0  # also when both are 0 (data the model predicts with certainty)
+        return delta, delta / abs(previous) if previous else math.inf
+
+    def report(self, log_likelihood: float) -> None:
+        """Record one iteration's log-likelihood."""
+        self.history.append(float(log_likelihood))
+
+    @property
+    def converged(self) -> bool:
+        """True once the relative change of the last iteration is below ``tol``."""
+        return len(self.history) > 1 and abs(self.change()[1]) < self.tol
+
+
 class HMM:
     """Hidden Markov model with discrete (optionally factorized) emissions.
 
@@ -772,6 +860,9 @@ class HMM:
         Whether the relative change fell below ``tol`` before ``n_iter``.
     n_iter_ : int
         Number of iterations run.
+    monitor_ : ConvergenceMonitor
+        The convergence record of the last :meth:`fit` (``history_``, ``converged_``
+        and ``n_iter_`` are read from it).
     """
 
     def __init__(
@@ -786,10 +877,8 @@ class HMM:
         init_params: Mapping[str, Any] | None = None,
         pseudocount: float = 0.0,
     ) -> None:
-        if isinstance(n_states, bool) or not isinstance(n_states, (int, np.integer)) or n_states < 1:
-            raise ValueError(f"n_states must be an integer >= 1; got {n_states!r}")
-        if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
-            raise ValueError(f"n_iter must be an integer >= 0; got {n_iter!r}")
+        n_states = check_int("n_states", n_states, minimum=1)
+        n_iter = check_int("n_iter", n_iter, minimum=0)
         if init not in _INITS:
             raise ValueError(f"init must be one of {_INITS}; got {init!r}")
         if not pseudocount >= 0:
@@ -922,6 +1011,11 @@ class HMM:
     def fit(self, X: Any, lengths: Sequence[int] | np.ndarray | None = None) -> HMM:
         """Estimate the parameters by Baum-Welch (EM) on one or many sequences.
 
+        Each iteration is an E-step (:meth:`_e_step`: forward-backward, expected counts),
+        an M-step (:meth:`_m_step`: the counts normalized) and a report to the
+        :class:`ConvergenceMonitor` in ``monitor_``, which stops training when the
+        relative change of the log-likelihood falls below ``tol``.
+
         Parameters
         ----------
         X : list of np.ndarray, or np.ndarray
@@ -936,67 +1030,61 @@ class HMM:
         -------
         self : HMM
         """
-        from scipy import sparse
         from tqdm.auto import tqdm
 
         data, lengths, _ = _as_observations(X, lengths)
         n_symbols = self._vocabulary(data)
         rng = np.random.default_rng(self.random_state)
         startprob, transmat, emissions = self._initial_parameters(n_symbols, rng)
-
         chunks = _chunks(data, lengths)
-        # one_hot[v, row] = 1 where the row shows symbol v: emission counts = one_hot @ gamma
-        one_hots = [
-            [sparse.csr_matrix((np.ones(column.size), (column, np.arange(column.size))),
-                               shape=(size, column.size))
-             for column, size in zip(chunk.columns, n_symbols, strict=True)]
-            for chunk in chunks
-        ]
+        one_hots = _one_hot_columns(chunks, n_symbols)
 
-        self.history_: list[float] = []
-        self.converged_ = False
-        self.n_iter_ = 0
+        self.monitor_ = ConvergenceMonitor(self.tol, self.n_iter)
         work = _Workspace.for_chunks(chunks, self.n_states) if self.n_iter else None
         progress = tqdm(total=self.n_iter, desc="Baum-Welch", unit="iter", disable=not self.verbose)
         with progress, _one_blas_thread():
             for _ in range(self.n_iter):
-                log_likelihood = 0.0
-                start_counts = np.zeros(self.n_states)
-                trans_counts = np.zeros((self.n_states, self.n_states))
-                emission_counts = [np.zeros_like(e) for e in emissions]
-                for chunk, chunk_one_hots in zip(chunks, one_hots, strict=True):
-                    counts = _expected_counts(emissions, startprob, transmat, chunk, chunk_one_hots, work)
-                    log_likelihood += counts[0]
-                    start_counts += counts[1]
-                    trans_counts += counts[2]
-                    for total, part in zip(emission_counts, counts[3], strict=True):
-                        total += part
-                startprob = _normalize_rows(start_counts, 0.0)
-                transmat = _normalize_rows(trans_counts, self.pseudocount)
-                emissions = [_normalize_rows(c, self.pseudocount) for c in emission_counts]
-                self.history_.append(log_likelihood)
-                self.n_iter_ += 1
-                delta, relative = self._last_change()
-                progress.set_postfix(log_likelihood=f"{log_likelihood:.6g}", delta=f"{delta:+.4g}",
+                stats = self._e_step(chunks, one_hots, work, startprob, transmat, emissions)
+                startprob, transmat, emissions = self._m_step(stats)
+                self.monitor_.report(stats.log_likelihood)
+                delta, relative = self.monitor_.change()
+                progress.set_postfix(log_likelihood=f"{stats.log_likelihood:.6g}", delta=f"{delta:+.4g}",
                                      relative=f"{relative:+.3g}", refresh=False)
                 progress.update()
-                if len(self.history_) > 1 and abs(relative) < self.tol:
-                    self.converged_ = True
+                if self.monitor_.converged:
                     break
         self._set_parameters(startprob, transmat, emissions)
+        self.history_ = list(self.monitor_.history)
+        self.converged_ = self.monitor_.converged
+        self.n_iter_ = self.monitor_.iter
         return self
+
+    def _e_step(
+        self,
+        chunks: list[_Chunk],
+        one_hots: list[list],
+        work: _Workspace,
+        startprob: np.ndarray,
+        transmat: np.ndarray,
+        emissions: list[np.ndarray],
+    ) -> _SufficientStatistics:
+        """Forward-backward over every chunk: the expected counts under the current
+        parameters, summed over all training sequences."""
+        stats = _SufficientStatistics.zeros(self.n_states, emissions)
+        for chunk, chunk_one_hots in zip(chunks, one_hots, strict=True):
+            stats.add(_expected_counts(emissions, startprob, transmat, chunk, chunk_one_hots, work))
+        return stats
+
+    def _m_step(self, stats: _SufficientStatistics) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """New parameters: the expected counts normalized, transitions and emissions
+        smoothed by ``pseudocount`` (the start distribution is not)."""
+        startprob = _normalize_rows(stats.start, 0.0)
+        transmat = _normalize_rows(stats.transitions, self.pseudocount)
+        emissions = [_normalize_rows(counts, self.pseudocount) for counts in stats.emissions]
+        return startprob, transmat, emissions
 
     #: The homework's name for :meth:`fit`.
     baum_welch = fit
-
-    def _last_change(self) -> tuple[float, float]:
-        if len(self.history_) < 2:
-            return math.nan, math.nan
-        previous, current = self.history_[-2], self.history_[-1]
-        delta = current - previous
-        if delta == 0:
-            return 0.0, 0.0  # also when both are 0 (data the model predicts with certainty)
-        return delta, delta / abs(previous) if previous else math.inf
 
     def convergence_table(self) -> pd.DataFrame:
         """The convergence record: one row per iteration.
@@ -1166,8 +1254,7 @@ class HMM:
             raise ValueError(f"strategy must be one of {_STRATEGIES}; got {strategy!r}")
         if strategy == "probabilistic" and temperature != 1.0:
             raise ValueError("temperature only applies to strategy='temperature'")
-        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
-            raise ValueError(f"length must be an integer >= 1; got {length!r}")
+        length = check_int("length", length, minimum=1)
         rng = self._sampling_rng(random_state)
         emissions = self.emissions_
         states = np.empty(length, dtype=np.int64)

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from ._config import check_int
+
 __all__ = ["MarkovChain", "UnigramModel", "FORMAT"]
 
 #: The ``format`` field of saved models.
@@ -132,8 +134,10 @@ class MarkovChain:
             raise ValueError(f"alpha must be a positive number (add-k smoothing), got {alpha!r}")
 
     def _check_order(self, order: int) -> None:
-        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-            raise ValueError(f"order must be an integer >= 1, got {order!r} (use UnigramModel for order 0)")
+        try:
+            check_int("order", order, minimum=1)
+        except ValueError as error:
+            raise ValueError(f"{error} (use UnigramModel for order 0)") from None
 
     # ------------------------------------------------------------------ fitting
 
@@ -275,8 +279,7 @@ class MarkovChain:
             ``start`` (if given) followed by the ``length`` generated tokens.
         """
         self._check_fitted()
-        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
-            raise ValueError(f"length must be a non-negative integer, got {length!r}")
+        length = check_int("length", length, minimum=0)
         if not (isinstance(temperature, (int, float)) and temperature >= 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         rng = np.random.default_rng(random_state)

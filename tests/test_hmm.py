@@ -467,3 +467,38 @@ def test_load_rejects_other_files(tmp_path):
     np.savez(path, meta=np.array(json.dumps({"format": "something else"})))
     with pytest.raises(ValueError, match="not a MusicalPy HMM file"):
         HMM.load(path)
+
+
+def test_fit_reports_every_iteration_to_its_convergence_monitor():
+    rng = np.random.default_rng(3)
+    sequences = [rng.integers(0, 4, size=n) for n in (30, 45, 12)]
+    model = HMM(n_states=3, n_iter=50, tol=1e-3, random_state=0, verbose=False).fit(sequences)
+    assert model.monitor_.history == model.history_
+    assert model.monitor_.iter == model.n_iter_ == len(model.history_)
+    assert model.converged_ is model.monitor_.converged is True
+    delta, relative = model.monitor_.change()
+    assert abs(relative) < 1e-3 and delta == pytest.approx(model.history_[-1] - model.history_[-2])
+    # EM cannot lower the (unsmoothed) log-likelihood
+    assert np.all(np.diff(model.history_) > -1e-9)
+
+
+def test_convergence_monitor_known_answers():
+    from musicalpy.hmm import ConvergenceMonitor
+
+    monitor = ConvergenceMonitor(tol=0.01, n_iter=10)
+    monitor.report(-100.0)
+    assert not monitor.converged and np.isnan(monitor.change()[1])
+    monitor.report(-99.5)
+    assert monitor.change() == (0.5, 0.005) and monitor.converged
+    with pytest.raises(ValueError, match="n_iter must be an integer >= 0"):
+        ConvergenceMonitor(tol=0.01, n_iter=-1)
+
+
+def test_integer_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match="n_states must be an integer >= 1, got 2.0"):
+        HMM(n_states=2.0)
+    with pytest.raises(ValueError, match="n_iter must be an integer >= 0, got True"):
+        HMM(n_iter=True)
+    model = HMM.from_parameters(np.array([1.0]), np.array([[1.0]]), np.array([[0.5, 0.5]]), verbose=False)
+    with pytest.raises(ValueError, match="length must be an integer >= 1, got 0"):
+        model.sample(0)

@@ -178,3 +178,14 @@ def test_load_rejects_other_files(tmp_path):
     (tmp_path / "broken.json").write_text("{")
     with pytest.raises(ValueError, match="cannot read"):
         MarkovChain.load(tmp_path / "broken.json")
+
+
+def test_integer_arguments_are_checked_by_name():
+    with pytest.raises(ValueError, match=r"order must be an integer >= 1, got 0 \(use UnigramModel"):
+        MarkovChain(order=0)
+    with pytest.raises(ValueError, match="order must be an integer >= 1, got 1.5"):
+        MarkovChain(order=1.5)
+    chain = MarkovChain(order=1).fit([["a", "b"]])
+    with pytest.raises(ValueError, match="length must be an integer >= 0, got -1"):
+        chain.sample(-1)
+    assert chain.sample(0, random_state=0) == []
