@@ -33,6 +33,7 @@ _LAZY = {
     "check_splits": "corpus",
     "download_maestro": "corpus",
     "available_corpora": "corpus",
+    "parse_score": "corpus",
     "read_midi": "midi",
     "write_midi": "midi",
     "to_pretty_midi": "midi",
@@ -47,6 +48,7 @@ _LAZY = {
     "write_score_svg": "render",
     "plot_pianoroll": "render",
     "save_fig": "render",
+    "export": "render",
 }
 
 __all__ = [
@@ -67,7 +69,7 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
     if name in {"corpus", "midi", "representations", "render", "metrics", "markov", "hmm",
-                "analysis", "pipelines", "models", "cli", "names", "leaderboard"}:
+                "analysis", "pipelines", "models", "cli", "names", "leaderboard", "notebook", "zoo", "runner"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'musicalpy' has no attribute {name!r}")
 

@@ -18,7 +18,7 @@ __all__ = [
     "NOTE_COLUMNS",
 ]
 
-#: The columns every note table has (DESIGN.md): one row per note, times in seconds.
+#: The columns every note table has (docs/architecture.md): one row per note, times in seconds.
 NOTE_COLUMNS = ["piece", "part", "program", "is_drum", "pitch", "start", "end", "velocity"]
 
 

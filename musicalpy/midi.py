@@ -1,6 +1,6 @@
 """The note table and its conversions: MIDI files, pretty_midi objects, music21 streams.
 
-The note table is the one currency between MusicalPy's stages (see DESIGN.md): a
+The note table is the one currency between MusicalPy's stages (see docs/architecture.md): a
 :class:`pandas.DataFrame` with one row per note and the columns
 
 ``piece`` (str), ``part`` (str), ``program`` (int, General MIDI 0-127), ``is_drum``

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._config import check_int, output_dir, project_root, smoke_mode
+from .notebook import TF_QUIET_ENV
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +60,8 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     os.environ["MUSICALPY_OUTPUT_DIR"] = str(music_dir)
     os.environ["MUSICALPY_NOTEBOOK"] = name
     os.environ.setdefault("MUSICALPY_LEADERBOARD", str(out_dir / "leaderboard.csv"))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides progress
+    for key, value in TF_QUIET_ENV.items():  # TensorFlow's start-up chatter hides progress
+        os.environ.setdefault(key, value)
     if smoke is not None:
         os.environ["MUSICALPY_SMOKE"] = "1" if smoke else "0"
     started = time.perf_counter()
