@@ -72,14 +72,13 @@ def check_sampling_options(temperature: float = 1.0, top_k: int | None = None, t
     ------
     ValueError
         For a temperature that is not a positive finite number, a negative or
-        non-integer ``top_k``, or ``top_p`` outside (0, 1].
+        non-integer ``top_k`` (0 or None: no limit), or ``top_p`` outside (0, 1].
     """
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.number)) or not math.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
     if top_k is None:
         top_k = 0
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 0:
-        raise ValueError(f"top_k must be a non-negative integer (0 or None: no limit), got {top_k!r}")
+    top_k = check_int("top_k", top_k, 0)
     if top_p is None:
         top_p = 1.0
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.number)) or not 0 < top_p <= 1:
