@@ -73,6 +73,7 @@ __all__ = [
     "primer_ids",
     "sample_ids",
     "generate_notes",
+    "DECODE_OPTIONS",
     "score_ids",
     "left_pad",
     "left_pad_sequences",
@@ -495,7 +496,8 @@ def sample_ids(
         token = sample_logits(logits, salted_seed(seed_pair, 0), temperature, top_k, top_p)
         return token, tf.equal(token, end_id), carry
 
-    loop = compiled_loop(stepper, f"tokens/{end_id}/{len(vocabulary)}", choose)
+    # The key names everything ``choose`` closes over, so one trace serves one vocabulary layout.
+    loop = compiled_loop(stepper, f"tokens/{end_id}/{len(vocabulary)}/{np.flatnonzero(banned).tolist()}", choose)
     batch = ids.shape[0]
     return loop(
         tf.constant(ids), tf.constant(int(n_tokens)), tf.constant(int(seed), tf.int64), tf.constant(temperature),
