@@ -234,6 +234,8 @@ def test_primer_policy_without_unk_names_the_token_and_position():
         engine.primer_ids(np.array([[1, 4], [1, 99]]), strict)
     with pytest.raises(ValueError, match="at least one token"):
         engine.primer_ids([], strict)
+    with pytest.raises(ValueError, match=r"primer rows must be equally long \(one batch\), got lengths \[2, 3\]"):
+        engine.primer_ids([[1, 5], [1, 5, 6]], strict)
     with pytest.raises(ValueError, match="no START token"):
         engine.primer_ids(None, Vocabulary(TOKENS, start_end=False))
 

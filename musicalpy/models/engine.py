@@ -375,6 +375,10 @@ def primer_ids(primer: Any, vocabulary: Vocabulary) -> np.ndarray:
         if items and all(_is_id(t) for t in items):
             ids = np.asarray(items, dtype=np.int64)
         elif items and all(isinstance(t, (list, np.ndarray)) and len(t) and all(_is_id(v) for v in t) for t in items):
+            lengths = sorted({len(t) for t in items})
+            if len(lengths) > 1:
+                raise ValueError(f"primer rows must be equally long (one batch), got lengths {lengths}; "
+                                 "left-pad them with engine.left_pad or sample them apart")
             ids = np.asarray(items, dtype=np.int64)
         else:
             # Vocabulary.encode is the policy for tokens: UNK if there is one, else an
