@@ -1,4 +1,5 @@
-"""LSTM builders, losses, training under a strategy, resuming, saving and reloading."""
+"""LSTM builders, their top-level custom layers and losses, saving and reloading (also
+files saved before the layers moved). Training is tested in test_engine.py."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from musicalpy import pipelines
-from musicalpy.models import lstm, sampling
+from musicalpy.models import engine, lstm, sampling
 from musicalpy.representations import Vocabulary
 
 SEQ = 8
+SAVED = Path(__file__).parent / "data" / "saved_models"
 
 
 def _feature_data(n_pieces: int = 6, length: int = 40, seed: int = 0):
@@ -70,39 +73,6 @@ def test_builders_shapes_and_validation():
         lstm.build_token_lstm(1)
 
 
-def test_interrupted_training_resumes_from_last_epoch(tmp_path):
-    import keras
-
-    data = _feature_data()
-    train = pipelines.window_dataset(data[:4], SEQ, batch_size=32, shuffle=True)
-    validation = pipelines.window_dataset(data[4:], SEQ, batch_size=64)
-    saved = {}
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
-                saved["weights"] = [w.copy() for w in self.model.get_weights()]
-                raise KeyboardInterrupt("simulated crash after the second epoch")
-
-    class Capture(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            saved["restored"] = self.model.get_weights()
-
-    build = lambda: lstm.build_tutorial_lstm(SEQ, units=8)  # noqa: E731
-    with pytest.raises(KeyboardInterrupt):
-        lstm.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Interrupt()], verbose=0)
-    assert (tmp_path / "backup").exists() and (tmp_path / "best.keras").exists()
-    model, history = lstm.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Capture()], verbose=0)
-    assert history["epoch"].tolist() == [3, 4]
-    for restored, crashed in zip(saved["restored"], saved["weights"], strict=True):
-        np.testing.assert_array_equal(restored, crashed)
-    assert {"loss", "val_loss", "pitch_loss", "val_step_loss"} <= set(history.columns)
-    assert not (tmp_path / "backup").exists()  # finished: the backup is removed
-    assert any((tmp_path / "logs").rglob("*tfevents*"))
-    with pytest.raises(ValueError, match="validation"):
-        lstm.train_model(build, train, None, epochs=1)
-
-
 def test_saved_models_reload_and_generate_the_same(tmp_path):
     import keras
 
@@ -122,59 +92,58 @@ def test_saved_models_reload_and_generate_the_same(tmp_path):
     token = lstm.build_token_lstm(len(vocabulary), embedding_dim=4, units=(8,))
     token.save(tmp_path / "token.keras")
     reloaded = lstm.load_model(tmp_path / "token.keras")
-    ids = sampling.sample_token_ids(token, vocabulary, n_tokens=20, n_samples=3, seed=2, stop_at_end=False)
-    np.testing.assert_array_equal(ids, sampling.sample_token_ids(reloaded, vocabulary, n_tokens=20, n_samples=3, seed=2, stop_at_end=False))
+    ids = engine.sample_ids(token, vocabulary, n_tokens=20, n_samples=3, seed=2, stop_at_end=False)
+    np.testing.assert_array_equal(ids, engine.sample_ids(reloaded, vocabulary, n_tokens=20, n_samples=3, seed=2, stop_at_end=False))
+    with pytest.raises(FileNotFoundError, match="no saved model"):
+        lstm.load_model(tmp_path / "missing.keras")
 
 
-_MIRRORED_SCRIPT = textwrap.dedent(
-    """
-    import json
-    import numpy as np
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+def test_custom_layers_are_top_level_and_registered_under_their_saved_names(tmp_path):
     import keras
-    from musicalpy import pipelines
-    from musicalpy.models import lstm
 
-    rng = np.random.default_rng(0)
-    data = [np.column_stack([rng.integers(50, 70, 60), rng.choice([0.0, 0.5], 60), rng.choice([0.25, 0.5], 60)]).astype("float32")
-            for _ in range(3)]
-    train = pipelines.window_dataset(data, 8, batch_size=32, drop_remainder=True)
-    validation = pipelines.window_dataset(data[:1], 8, batch_size=32, drop_remainder=True)
+    for name, obj in lstm.custom_objects().items():
+        assert getattr(lstm, name) is obj and obj.__doc__
+        assert keras.saving.get_registered_name(obj) == f"musicalpy>{name}"
     keras.utils.set_random_seed(1)
-    initial = lstm.build_tutorial_lstm(8, units=8).get_weights()
+    rhythm = lstm.build_rhythm_lstm(SEQ, [0.0, 0.5], [0.25, 0.5, 1.0], units=4)
+    tutorial = lstm.build_tutorial_lstm(SEQ, units=4)
+    x = np.stack(_feature_data(2, SEQ)).astype("float32")
+    for model in (rhythm, tutorial):
+        model.save(tmp_path / f"{model.name}.keras")
+        plain = keras.models.load_model(tmp_path / f"{model.name}.keras")  # no custom_objects
+        for head, value in model(x).items():
+            np.testing.assert_allclose(plain(x)[head].numpy(), value.numpy(), atol=1e-6)
+    assert plain.loss["step"] is lstm.positive_pressure_mse
+    assert isinstance(rhythm.get_layer("step"), lstm.ClassHead) and rhythm.get_layer("step").class_values == [0.0, 0.5]
 
-    def build():
-        model = lstm.build_tutorial_lstm(8, units=8)
-        model.set_weights(initial)
-        return model
 
-    losses = {}
-    for name, strategy in [("single", tf.distribute.OneDeviceStrategy("/cpu:0")),
-                           ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
-        model, history = lstm.train_model(build, train, validation, epochs=2, strategy=strategy, verbose=0)
-        # Score the trained weights outside any strategy, on one device, the same way.
-        judge = lstm.build_tutorial_lstm(8, units=8)
-        judge.set_weights(model.get_weights())
-        losses[name] = {"train": judge.evaluate(train, verbose=0)[0], "validation": judge.evaluate(validation, verbose=0)[0],
-                        "replicas": strategy.num_replicas_in_sync}
-    print("RESULT " + json.dumps(losses))
+_LOAD_SAVED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import keras
+    import numpy as np
+    import musicalpy.models.lstm, musicalpy.models.wavenet  # importing registers every layer
+
+    folder = Path(sys.argv[1])
+    expected = np.load(folder / "predictions.npz")
+    errors = {}
+    for name in ("tutorial_lstm", "rhythm_lstm", "token_lstm", "wavenet"):
+        model = keras.models.load_model(folder / f"{name}.keras")  # nothing built before, no custom_objects
+        y = model(expected[f"{name}_x"], training=False)
+        pairs = [(y[k], expected[f"{name}_y_{k}"]) for k in y] if isinstance(y, dict) else [(y, expected[f"{name}_y"])]
+        errors[name] = max(float(np.abs(np.asarray(a) - b).max()) for a, b in pairs)
+    print("RESULT " + json.dumps(errors))
     """
 )
 
 
-def test_mirrored_strategy_matches_single_device():
-    # TensorFlow fixes its logical devices once per process, so this runs in its own.
-    run = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True, text=True, timeout=300)
+def test_models_saved_before_the_layers_moved_load_in_a_fresh_process():
+    # A fresh process: no model is built before loading, so the layers must be
+    # registered by the import alone.
+    run = subprocess.run([sys.executable, "-c", _LOAD_SAVED_SCRIPT, str(SAVED)], capture_output=True, text=True, timeout=300)
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert run.returncode == 0 and lines, run.stderr[-3000:]
-    result = json.loads(lines[-1][len("RESULT ") :])
-    assert result["mirrored"]["replicas"] == 2 and result["single"]["replicas"] == 1
-    # Same global batches and initial weights; the replicas' gradients are summed, so
-    # only the order of float additions differs, and Adam's normalised steps let that
-    # rounding grow a little over the 2 epochs (8 steps).
-    # Stated tolerance: relative 1e-3 on the training and validation loss of the
-    # trained weights, both scored on one device.
-    for key in ("train", "validation"):
-        np.testing.assert_allclose(result["mirrored"][key], result["single"][key], rtol=1e-3)
+    errors = json.loads(lines[-1][len("RESULT ") :])
+    assert set(errors) == {"tutorial_lstm", "rhythm_lstm", "token_lstm", "wavenet"}
+    assert max(errors.values()) < 1e-6, errors

@@ -1,4 +1,6 @@
-"""Sampling: logit filters, the compiled step loop, validity of generated notes, bad input."""
+"""Sampling primitives (logit filters, seeded draws) and the (pitch, step, duration)
+sampler: validity of generated notes, seeds, batches, bad input. Token sampling is
+tested in test_engine.py."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import pytest
 
 from musicalpy.midi import read_midi, write_midi
 from musicalpy.models import lstm, sampling
-from musicalpy.representations import Vocabulary
 
 PROBS = np.array([[0.5, 0.3, 0.15, 0.05]], dtype="float32")
 
@@ -47,6 +48,15 @@ def test_sample_logits_frequencies_and_seed():
     assert abs(np.mean(nucleus == 0) - 0.5 / 0.8) < 0.015
 
 
+def test_salted_seeds_differ_for_every_step_and_head():
+    import tensorflow as tf
+
+    seeds = {(step, salt): tuple(sampling.salted_seed(tf.constant([7, step], tf.int64), salt).numpy())
+             for step in range(5) for salt in range(4)}
+    assert seeds[(3, 1)] == (7, 13)  # seed[1] * 4 + salt
+    assert len(set(seeds.values())) == 20
+
+
 @pytest.mark.parametrize(
     "options, message",
     [
@@ -62,22 +72,6 @@ def test_sample_logits_frequencies_and_seed():
 def test_bad_sampling_options(options, message):
     with pytest.raises(ValueError, match=message):
         sampling.check_sampling_options(**options)
-
-
-def test_stepper_matches_the_full_model():
-    import keras
-
-    keras.utils.set_random_seed(3)
-    model = lstm.build_token_lstm(20, embedding_dim=6, units=(12, 10), dropout=0.2)
-    tokens = np.random.default_rng(0).integers(0, 20, size=(3, 9)).astype("int32")
-    full = model(tokens, training=False).numpy()[:, -1]
-    stepper = sampling.RecurrentStepper(model)
-    hidden, states = stepper.advance(tokens[:, 0], stepper.initial_state(3))
-    for t in range(1, 9):
-        hidden, states = stepper.advance(tokens[:, t], states)
-    stepped = stepper.heads_of(hidden)["token"].numpy()
-    np.testing.assert_allclose(stepped, full, atol=1e-5)
-    assert stepper.window is None and len(states) == 4
 
 
 def _feature_primer(n: int = 10) -> np.ndarray:
@@ -125,47 +119,6 @@ def test_generation_by_seconds_batches_and_seeds():
     assert primers.shape == (3, 8, 3)
 
 
-def test_tokens_end_and_special_ids_are_never_drawn():
-    vocabulary = Vocabulary([f"t{i}" for i in range(6)])
-    model = lstm.build_token_lstm(len(vocabulary), embedding_dim=4, units=(8,), dropout=0.0)
-    dense = model.get_layer("token")
-    kernel, bias = dense.get_weights()
-    bias[:] = 0.0
-    bias[[vocabulary.pad_id, vocabulary.start_id, vocabulary.unk_id]] = 50.0  # would win if allowed
-    dense.set_weights([kernel * 0, bias])
-    ids = sampling.sample_token_ids(model, vocabulary, n_tokens=200, n_samples=5, seed=0)
-    assert not np.isin(ids, [vocabulary.pad_id, vocabulary.start_id, vocabulary.unk_id]).any()
-    # Every sample stops at END, and generation stops once all have.
-    ended = [np.flatnonzero(row == vocabulary.end_id) for row in ids]
-    assert all(len(e) for e in ended) and ids.shape[1] == max(e[0] for e in ended) + 1
-    bias[vocabulary.end_id] = 100.0
-    dense.set_weights([kernel * 0, bias])
-    assert sampling.sample_token_ids(model, vocabulary, n_tokens=50, n_samples=3).shape == (3, 1)
-    empty = sampling.generate_tokens(model, vocabulary, n_tokens=50, n_samples=2, encoding="note_strings")
-    assert len(empty) == 0
-
-
-def test_windowed_sampling_equals_a_greedy_python_loop():
-    import keras
-
-    keras.utils.set_random_seed(2)
-    inputs = keras.Input((5,), dtype="int32")
-    hidden = keras.layers.Embedding(9, 4)(inputs)
-    hidden = keras.layers.Conv1D(8, 2, padding="causal", activation="relu")(hidden)
-    model = keras.Model(inputs, keras.layers.Dense(9, name="token")(hidden))
-    vocabulary = Vocabulary([f"t{i}" for i in range(5)])
-    primer = np.array([5, 6, 7, 3, 4], dtype="int32")
-    ids = sampling.sample_token_ids(model, vocabulary, primer, n_tokens=12, temperature=1e-6, stop_at_end=False)
-    window = list(primer)
-    expected = []
-    for _ in range(12):
-        logits = model(np.array([window[-5:]], dtype="int32")).numpy()[0, -1]
-        logits[[0, 1, 3]] = -np.inf  # PAD, START, UNK
-        expected.append(int(np.argmax(logits)))
-        window.append(expected[-1])
-    np.testing.assert_array_equal(ids[0], expected)
-
-
 def test_bad_primers():
     import keras
 
@@ -181,14 +134,12 @@ def test_bad_primers():
         sampling.generate_notes(tutorial, _feature_primer(8), n_notes=3, temperature=0.0)
     with pytest.raises(ValueError, match="top_p"):
         sampling.generate_notes(tutorial, _feature_primer(8), n_notes=3, top_p=1.2)
-    vocabulary = Vocabulary([("C4", 1.0), ("D4", 1.0)])
-    token = lstm.build_token_lstm(len(vocabulary), embedding_dim=4, units=(4,))
-    with pytest.raises(ValueError, match="unknown token \\('E4', 1.0\\)"):
-        sampling.generate_tokens(token, vocabulary, [("C4", 1.0), ("E4", 1.0)], n_tokens=3)
-    with pytest.raises(ValueError, match="unknown token id 9"):
-        sampling.sample_token_ids(token, vocabulary, [1, 9], n_tokens=3)
-    with pytest.raises(ValueError, match="outputs"):
-        sampling.sample_token_ids(tutorial, vocabulary, [1, 2] * 4, n_tokens=3)
-    with pytest.raises(ValueError, match="window"):
-        sampling.WindowedStepper(token)
+    with pytest.raises(ValueError, match="n_notes must be an integer >= 1"):
+        sampling.generate_notes(tutorial, _feature_primer(8), n_notes=0)
+    with pytest.raises(ValueError, match=r"lacks output head\(s\) \['duration', 'pitch', 'step'\]"):
+        sampling.generate_notes(lstm.build_token_lstm(10, embedding_dim=4, units=(4,)), _feature_primer(8), n_notes=3)
+    with pytest.raises(ValueError, match="length must be an integer >= 1"):
+        sampling.primer_windows([_feature_primer(8)], 0)
+    with pytest.raises(ValueError, match="no piece has at least 9"):
+        sampling.primer_windows([_feature_primer(8)], 9)
 

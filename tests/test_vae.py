@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,28 @@ def test_save_and_load_keras_format(keras, tmp_path):
     assert done.stdout.split() == ["VAE", "4", "7"], done.stderr[-2000:]
 
 
+def test_a_vae_saved_before_the_refactor_still_loads(keras):
+    saved = Path(__file__).parent / "data" / "saved_models"
+    expected = np.load(saved / "predictions.npz")
+    loaded = keras.models.load_model(saved / "conv_vae.keras")
+    assert isinstance(loaded, V.VAE) and loaded.latent_dim == 2
+    np.testing.assert_allclose(loaded(expected["conv_vae_x"]).numpy(), expected["conv_vae_y"], atol=1e-6)
+
+
+def test_loss_terms_known_answers(keras):
+    windows = np.array([[[1.0, 0.0]]], dtype="float32")  # one window of 1 x 2 cells
+    logits = np.array([[[0.0, 2.0]]], dtype="float32")
+    # BCE: -log sigmoid(0) for the "on" cell, -log(1 - sigmoid(2)) = log(1 + e^2) for the "off" one.
+    bce = float(V.reconstruction_loss(windows, logits, "bce")[0])
+    assert bce == pytest.approx(math.log(2) + math.log(1 + math.e**2), rel=1e-6)
+    sigmoid_2 = 1 / (1 + math.exp(-2))
+    assert float(V.reconstruction_loss(windows, logits, "mse")[0]) == pytest.approx(0.25 + sigmoid_2**2, rel=1e-6)
+    kl = np.asarray(V.gaussian_kl(np.array([[0.0, 1.0]], "float32"), np.array([[0.0, math.log(4.0)]], "float32")))
+    np.testing.assert_allclose(kl, [[0.0, 0.5 * (1 + 4 - 1 - math.log(4.0))]], rtol=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        V.reconstruction_loss(windows, logits, "l1")
+
+
 def test_wrong_latent_size_and_window_shape_raise():
     model = V.build_dense_vae(SHAPE, latent_dim=4, hidden_units=(8,))
     with pytest.raises(ValueError, match=r"latent vectors must have shape \(n, 4\).*got shape \(2, 5\)"):
@@ -154,6 +177,16 @@ def test_wrong_latent_size_and_window_shape_raise():
         model.encode(np.zeros((1, 8, 16)))
     assert model.decode(np.zeros(4)).shape == (1, *SHAPE)
     assert model.sample(3, temperature=0.0, seed=1).shape == (3, *SHAPE)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        model.sample(0)
+    with pytest.raises(ValueError, match="latent_dim must be an integer >= 1"):
+        V.build_dense_vae(SHAPE, latent_dim=0)
+    with pytest.raises(ValueError, match=r"window_shape\[1\] \(window_steps\) must be an integer >= 1"):
+        V.build_dense_vae((16, 0))
+    with pytest.raises(ValueError, match="warmup_steps must be an integer >= 0"):
+        V.build_conv_vae(SHAPE, filters=(4,), warmup_steps=-1)
+    with pytest.raises(ValueError, match="n_points must be an integer >= 2"):
+        V.interpolate_latent(np.zeros(2), np.ones(2), 1)
 
 
 def test_evaluate_vae_known_answer_for_a_zero_model(keras):

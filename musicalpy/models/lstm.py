@@ -1,4 +1,4 @@
-"""LSTM models of notebook 03 and the training loop they share.
+"""LSTM models of notebook 03 and their custom layers and losses.
 
 * :func:`build_tutorial_lstm`: the TensorFlow tutorial "Generate music with an RNN":
   an LSTM over (pitch, step, duration) windows with three heads, pitch logits
@@ -6,30 +6,32 @@
   positive-pressure term, :func:`positive_pressure_mse`). Its step and duration
   collapse toward their mean, because MSE is minimised by the conditional mean.
 * :func:`build_rhythm_lstm`: the same trunk, but step and duration are *classes* over
-  the values the corpus actually uses (:func:`rhythm_bins`), trained with
-  :class:`BinnedCrossentropy`, so that sampling draws real rhythms.
+  the values the corpus actually uses (:func:`rhythm_bins`, :class:`ClassHead`), trained
+  with :class:`BinnedCrossentropy`, so that sampling draws real rhythms.
 * :func:`build_token_lstm`: the token LSTM of the WaveNet/LSTM study: embedding, stacked
   LSTM layers with dropout, softmax over the vocabulary, trained sequence to sequence.
 
-:func:`train_model` trains any of them under a ``tf.distribute.Strategy`` with
-validation-loss early stopping and checkpoints, TensorBoard logs and
-``BackupAndRestore``, so an interrupted run resumes from its last finished epoch.
+The custom layers and losses are defined at the top of this module and registered with
+Keras on import, so ``keras.models.load_model`` reads saved ``.keras`` files back without
+``custom_objects``. Importing this module imports Keras.
 
-Every custom piece is registered with Keras, so ``keras.models.load_model`` reads the
-saved ``.keras`` files back. Generation lives in :mod:`musicalpy.models.sampling`.
+Training (:func:`musicalpy.models.engine.train_model`), token sampling and scoring live
+in :mod:`musicalpy.models.engine`; the feature models' sampler in
+:mod:`musicalpy.models.sampling`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import keras
 import numpy as np
-import pandas as pd
+from keras import ops
 
 from .._config import check_int as _check_int
+from .engine import train_model  # compat: moved to musicalpy.models.engine
 
 __all__ = [
     "TUTORIAL_LOSS_WEIGHTS",
@@ -47,122 +49,138 @@ TUTORIAL_LOSS_WEIGHTS = {"pitch": 0.05, "step": 1.0, "duration": 1.0}
 _PACKAGE = "musicalpy"
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 # ------------------------------------------------------------------- registered pieces
-# Defined on first use so that importing this module does not import Keras.
+# Registered under the package and class names that saved ``.keras`` files already
+# carry ("musicalpy>FeatureScaling", ...), so models saved before these classes moved
+# to the top level load unchanged.
 
-_REGISTERED: dict[str, Any] = {}
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class FeatureScaling(keras.layers.Layer):
+    """Multiply the last axis by fixed factors (pitch / 128, as in the tutorial).
+
+    Parameters
+    ----------
+    scale : sequence of float
+        One factor per feature of the last axis.
+
+    Call on ``(batch, time, n_features)``; returns the same shape.
+    """
+
+    def __init__(self, scale: Sequence[float], **kwargs):
+        super().__init__(**kwargs)
+        self.scale = [float(s) for s in scale]
+
+    def call(self, inputs):
+        return inputs * ops.convert_to_tensor(self.scale, dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
 
 
-def _custom_objects() -> dict[str, Any]:
-    """Define and register the custom layers and losses once; return them by name."""
-    if _REGISTERED:
-        return _REGISTERED
-    keras = _keras()
-    ops = keras.ops
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ClassHead(keras.layers.Dense):
+    """A Dense layer of logits over classes that stand for the values ``class_values``.
 
-    @keras.saving.register_keras_serializable(package=_PACKAGE)
-    class FeatureScaling(keras.layers.Layer):
-        """Multiply the last axis by fixed factors (pitch / 128, as in the tutorial)."""
+    The sampler reads ``class_values`` to turn a sampled class back into a step or
+    a duration in seconds.
 
-        def __init__(self, scale: Sequence[float], **kwargs):
-            super().__init__(**kwargs)
-            self.scale = [float(s) for s in scale]
+    Parameters
+    ----------
+    class_values : sequence of float
+        Seconds per class, strictly increasing; the layer has one unit per value.
+    **kwargs
+        Those of ``keras.layers.Dense`` except ``units``.
 
-        def call(self, inputs):
-            return inputs * ops.convert_to_tensor(self.scale, dtype=inputs.dtype)
+    Call on ``(batch, units_in)``; returns logits ``(batch, len(class_values))``.
+    """
 
-        def compute_output_shape(self, input_shape):
-            return input_shape
+    def __init__(self, class_values: Sequence[float], **kwargs):
+        kwargs.pop("units", None)
+        super().__init__(units=len(class_values), **kwargs)
+        self.class_values = [float(v) for v in class_values]
 
-        def get_config(self):
-            return {**super().get_config(), "scale": self.scale}
+    def get_config(self):
+        config = super().get_config()
+        config.pop("units", None)
+        return {**config, "class_values": self.class_values}
 
-    @keras.saving.register_keras_serializable(package=_PACKAGE)
-    class ClassHead(keras.layers.Dense):
-        """A Dense layer of logits over classes that stand for the values ``class_values``.
 
-        The sampler reads ``class_values`` to turn a sampled class back into a step or
-        a duration in seconds.
-        """
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+def positive_pressure_mse(y_true, y_pred):
+    """MSE plus 10 x the mean negative part of the prediction (the tutorial's loss).
 
-        def __init__(self, class_values: Sequence[float], **kwargs):
-            kwargs.pop("units", None)
-            super().__init__(units=len(class_values), **kwargs)
-            self.class_values = [float(v) for v in class_values]
+    Parameters
+    ----------
+    y_true : tensor, shape=(batch,) or (batch, 1)
+    y_pred : tensor, shape=(batch, 1)
 
-        def get_config(self):
-            config = super().get_config()
-            config.pop("units", None)
-            return {**config, "class_values": self.class_values}
+    Returns
+    -------
+    loss : tensor, shape=(batch,)
+    """
+    y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
+    mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
+    pressure = 10.0 * ops.mean(ops.maximum(-y_pred, 0.0), axis=-1)
+    return mse + pressure
 
-    @keras.saving.register_keras_serializable(package=_PACKAGE)
-    def positive_pressure_mse(y_true, y_pred):
-        """MSE plus 10 x the mean negative part of the prediction (the tutorial's loss)."""
-        y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
-        mse = ops.mean(ops.square(y_true - y_pred), axis=-1)
-        pressure = 10.0 * ops.mean(ops.maximum(-y_pred, 0.0), axis=-1)
-        return mse + pressure
 
-    @keras.saving.register_keras_serializable(package=_PACKAGE)
-    class BinnedCrossentropy(keras.losses.Loss):
-        """Sparse cross-entropy against the class nearest to a float target.
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BinnedCrossentropy(keras.losses.Loss):
+    """Sparse cross-entropy against the class nearest to a float target.
 
-        Class boundaries lie halfway between neighbouring ``class_values``, so the
-        pipelines can feed the same float targets to both rhythm models.
-        """
+    Class boundaries lie halfway between neighbouring ``class_values``, so the
+    pipelines can feed the same float targets to both rhythm models.
 
-        def __init__(self, class_values: Sequence[float], name: str = "binned_crossentropy", **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.class_values = [float(v) for v in class_values]
+    Parameters
+    ----------
+    class_values : sequence of float
+        The head's class values (:class:`ClassHead`), strictly increasing.
+    name : str, default "binned_crossentropy"
 
-        def call(self, y_true, y_pred):
-            values = np.asarray(self.class_values, dtype="float32")
-            edges = ops.convert_to_tensor((values[1:] + values[:-1]) / 2.0)
-            target = ops.reshape(ops.cast(y_true, "float32"), (-1,))
-            classes = ops.sum(ops.cast(target[:, None] > edges[None, :], "int32"), axis=-1)
-            return keras.losses.sparse_categorical_crossentropy(classes, y_pred, from_logits=True)
+    Call with float targets ``(batch,)`` and logits ``(batch, n_classes)``.
+    """
 
-        def get_config(self):
-            return {**super().get_config(), "class_values": self.class_values}
+    def __init__(self, class_values: Sequence[float], name: str = "binned_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.class_values = [float(v) for v in class_values]
 
-    _REGISTERED.update(
-        FeatureScaling=FeatureScaling,
-        ClassHead=ClassHead,
-        positive_pressure_mse=positive_pressure_mse,
-        BinnedCrossentropy=BinnedCrossentropy,
-    )
-    return _REGISTERED
+    def call(self, y_true, y_pred):
+        values = np.asarray(self.class_values, dtype="float32")
+        edges = ops.convert_to_tensor((values[1:] + values[:-1]) / 2.0)
+        target = ops.reshape(ops.cast(y_true, "float32"), (-1,))
+        classes = ops.sum(ops.cast(target[:, None] > edges[None, :], "int32"), axis=-1)
+        return keras.losses.sparse_categorical_crossentropy(classes, y_pred, from_logits=True)
+
+    def get_config(self):
+        return {**super().get_config(), "class_values": self.class_values}
 
 
 def custom_objects() -> dict[str, Any]:
-    """The custom layers and losses of these models, registered with Keras.
+    """The custom layers and losses of these models, by registered name.
 
-    Registration happens on first use (building any model here, or this call), so
-    that importing the module stays cheap; call it before ``keras.models.load_model``
-    in a fresh process, or use :func:`load_model`.
+    They are registered with Keras when this module is imported, so
+    ``keras.models.load_model`` needs no ``custom_objects`` once it is; the dict is for
+    callers that pass them explicitly.
     """
-    return dict(_custom_objects())
+    return {"FeatureScaling": FeatureScaling, "ClassHead": ClassHead,
+            "positive_pressure_mse": positive_pressure_mse, "BinnedCrossentropy": BinnedCrossentropy}
 
 
 def load_model(path: str | os.PathLike, *, compile: bool = True):
-    """``keras.models.load_model`` with this module's custom objects registered first."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no saved model")
-    return _keras().models.load_model(path, custom_objects=custom_objects(), compile=compile)
+    """``keras.models.load_model`` for a saved model of this module (or the WaveNet's).
 
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    """
+    from . import wavenet
 
-def __getattr__(name: str) -> Any:
-    # FeatureScaling, ClassHead, positive_pressure_mse, BinnedCrossentropy on demand.
-    if name in {"FeatureScaling", "ClassHead", "positive_pressure_mse", "BinnedCrossentropy"}:
-        return _custom_objects()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return wavenet.load_model(path, compile=compile)
 
 
 # ------------------------------------------------------------------------------ rhythm
@@ -216,9 +234,9 @@ def rhythm_bins(values: np.ndarray, *, max_bins: int = 24, coverage: float = 0.9
 # ------------------------------------------------------------------------------ models
 
 
-def _feature_trunk(keras, seq_length: int | None, units: int, dropout: float):
+def _feature_trunk(seq_length: int | None, units: int, dropout: float):
     inputs = keras.Input((seq_length, 3), name="features")
-    scaled = _custom_objects()["FeatureScaling"]([1.0 / 128.0, 1.0, 1.0], name="scaling")(inputs)
+    scaled = FeatureScaling([1.0 / 128.0, 1.0, 1.0], name="scaling")(inputs)
     hidden = keras.layers.LSTM(units, name="lstm")(scaled)
     if dropout:
         hidden = keras.layers.Dropout(dropout, name="dropout")(hidden)
@@ -252,10 +270,8 @@ def build_tutorial_lstm(
         Input ``(batch, seq_length, 3)`` raw features; outputs ``pitch`` logits
         ``(batch, 128)``, ``step`` and ``duration`` ``(batch, 1)`` in seconds.
     """
-    keras = _keras()
-    custom = _custom_objects()
     seq_length = _check_int("seq_length", seq_length)
-    inputs, hidden = _feature_trunk(keras, seq_length, _check_int("units", units), dropout)
+    inputs, hidden = _feature_trunk(seq_length, _check_int("units", units), dropout)
     outputs = {
         "pitch": keras.layers.Dense(128, name="pitch")(hidden),
         "step": keras.layers.Dense(1, name="step")(hidden),
@@ -266,8 +282,8 @@ def build_tutorial_lstm(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss={
             "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            "step": custom["positive_pressure_mse"],
-            "duration": custom["positive_pressure_mse"],
+            "step": positive_pressure_mse,
+            "duration": positive_pressure_mse,
         },
         loss_weights=dict(loss_weights or TUTORIAL_LOSS_WEIGHTS),
     )
@@ -307,8 +323,6 @@ def build_rhythm_lstm(
         Outputs ``pitch`` ``(batch, 128)``, ``step`` ``(batch, n_step_classes)`` and
         ``duration`` ``(batch, n_duration_classes)`` logits.
     """
-    keras = _keras()
-    custom = _custom_objects()
     seq_length = _check_int("seq_length", seq_length)
     heads = {}
     for name, values in (("step", step_values), ("duration", duration_values)):
@@ -316,17 +330,17 @@ def build_rhythm_lstm(
         if values.ndim != 1 or len(values) < 2 or (np.diff(values) <= 0).any() or (values < 0).any():
             raise ValueError(f"{name}_values must be at least 2 non-negative, strictly increasing seconds, got {values!r}")
         heads[name] = values
-    inputs, hidden = _feature_trunk(keras, seq_length, _check_int("units", units), dropout)
+    inputs, hidden = _feature_trunk(seq_length, _check_int("units", units), dropout)
     outputs = {
         "pitch": keras.layers.Dense(128, name="pitch")(hidden),
-        **{name: custom["ClassHead"](values.tolist(), name=name)(hidden) for name, values in heads.items()},
+        **{name: ClassHead(values.tolist(), name=name)(hidden) for name, values in heads.items()},
     }
     model = keras.Model(inputs, outputs, name="rhythm_lstm")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss={
             "pitch": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            **{name: custom["BinnedCrossentropy"](values.tolist()) for name, values in heads.items()},
+            **{name: BinnedCrossentropy(values.tolist()) for name, values in heads.items()},
         },
         loss_weights=dict(loss_weights or {"pitch": 1.0, "step": 1.0, "duration": 1.0}),
     )
@@ -363,7 +377,6 @@ def build_token_lstm(
     model : keras.Model
         Input ``(batch, time)`` ids; output ``token`` logits ``(batch, time, vocab_size)``.
     """
-    keras = _keras()
     vocab_size = _check_int("vocab_size", vocab_size, 2)
     if not units:
         raise ValueError("units must name at least one LSTM layer size")
@@ -380,110 +393,3 @@ def build_token_lstm(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return model
-
-
-# ---------------------------------------------------------------------------- training
-
-
-def _has_tensorboard() -> bool:
-    """TensorBoard logging needs the ``tensorboard`` package; without it, warn once."""
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        import warnings
-
-        warnings.warn("tensorboard is not installed: training runs without TensorBoard logs (pip install tensorboard)", stacklevel=3)
-        return False
-    return True
-
-
-def train_model(
-    build: Callable[[], Any],
-    train: Any,
-    validation: Any,
-    *,
-    epochs: int = 10,
-    run_dir: str | os.PathLike | None = None,
-    strategy: Any = None,
-    patience: int = 5,
-    tensorboard: bool = True,
-    resume: bool = True,
-    callbacks: Sequence[Any] = (),
-    steps_per_epoch: int | None = None,
-    verbose: int | str = "auto",
-) -> tuple[Any, pd.DataFrame]:
-    """Build a model inside a distribution strategy and fit it, watching validation loss.
-
-    Parameters
-    ----------
-    build : callable
-        Returns a compiled model, e.g. ``lambda: build_tutorial_lstm(32)``. It is
-        called inside ``strategy.scope()`` so the variables are placed by the strategy.
-    train, validation : tf.data.Dataset
-        Batches of ``(x, y)`` (see :mod:`musicalpy.pipelines`). Validation is required:
-        early stopping and checkpoints watch ``val_loss``, never the training loss.
-    epochs : int, default 10
-    run_dir : path, optional
-        Where ``best.keras`` (best validation loss), ``logs/`` (TensorBoard) and
-        ``backup/`` (BackupAndRestore) go. Without it nothing is written and a run
-        cannot resume.
-    strategy : tf.distribute.Strategy, optional
-        Default: the current (default) strategy. ``MirroredStrategy`` for several
-        GPUs, ``MultiWorkerMirroredStrategy`` for a cluster, ``TPUStrategy`` on a TPU;
-        the global batch is the dataset's batch size, split over the replicas.
-    patience : int, default 5
-        Epochs without a better validation loss before stopping; the best weights are
-        restored.
-    tensorboard : bool, default True
-        Write TensorBoard logs under ``run_dir/logs``.
-    resume : bool, default True
-        Back up the training state every epoch under ``run_dir/backup``; calling
-        again with the same ``run_dir`` after an interruption continues from the last
-        finished epoch. The backup is deleted when training finishes.
-    callbacks : sequence of keras.callbacks.Callback
-        Added after ours.
-    steps_per_epoch : int, optional
-        Cap the batches per epoch (a fixed budget for fair comparisons).
-    verbose : int or "auto"
-
-    Returns
-    -------
-    model : keras.Model
-    history : pd.DataFrame
-        One row per epoch run now (``epoch`` counts from the resumed one), columns
-        ``loss``, ``val_loss`` and the per-head losses.
-    """
-    import tensorflow as tf
-
-    keras = _keras()
-    epochs = _check_int("epochs", epochs)
-    if validation is None:
-        raise ValueError("validation is required: early stopping and checkpoints watch the validation loss")
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        model = build()
-    our_callbacks: list[Any] = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=_check_int("patience", patience), restore_best_weights=True),
-    ]
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        our_callbacks.append(
-            keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_loss", save_best_only=True)
-        )
-        if tensorboard and _has_tensorboard():
-            our_callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs"), write_graph=False))
-        if resume:
-            our_callbacks.append(keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=True))
-    fit = model.fit(
-        train,
-        validation_data=validation,
-        epochs=epochs,
-        callbacks=[*our_callbacks, *callbacks],
-        steps_per_epoch=steps_per_epoch,
-        shuffle=False,  # the pipelines shuffle; Keras cannot shuffle a tf.data.Dataset
-        verbose=verbose,
-    )
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.asarray(fit.epoch, dtype=int) + 1)
-    return model, history

@@ -23,6 +23,9 @@ Data
 (:func:`musicalpy.representations.fit_transposition`) and cuts windows of the whole
 texture or of every voice; :func:`window_dataset` is the tf.data pipeline.
 
+The loss terms are top-level functions (:func:`reconstruction_loss`,
+:func:`gaussian_kl`) that :class:`VAE` combines in ``train_step``/``test_step``.
+
 Importing this module imports Keras: :class:`VAE` and :class:`Sampling` are registered
 Keras serializable classes, and ``keras.models.load_model`` can only find them once they
 are defined, so ``import musicalpy.models.vae`` before loading a saved ``.keras`` model.
@@ -40,6 +43,7 @@ import numpy as np
 import pandas as pd
 from keras import ops
 
+from .._config import check_int
 from ..metrics import DISSONANT_INTERVALS, vertical_dissonance  # compat: moved to musicalpy.metrics
 from ..midi import DEFAULT_TEMPO, as_note_table
 from ..pipelines import (
@@ -59,6 +63,8 @@ __all__ = [
     "window_dataset",
     "VAE",
     "Sampling",
+    "reconstruction_loss",
+    "gaussian_kl",
     "build_dense_vae",
     "build_conv_vae",
     "binarize",
@@ -97,6 +103,49 @@ def _count_onsets(window: np.ndarray) -> int:
 
 
 # -------------------------------------------------------------------------- models
+
+
+def reconstruction_loss(windows, logits, kind: str = "bce"):
+    """Reconstruction loss of every window, summed over its cells, in nats for ``"bce"``.
+
+    Parameters
+    ----------
+    windows : tensor, shape=(batch, n_pitches, window_steps)
+        The binary targets.
+    logits : tensor, same shape
+        The decoder's logits.
+    kind : {"bce", "mse"}, default "bce"
+        ``"bce"``: the Bernoulli negative log-likelihood of every cell (sigmoid
+        cross-entropy from the logits). ``"mse"``: the squared error of the sigmoid
+        output, as in the blog post.
+
+    Returns
+    -------
+    loss : tensor, shape=(batch,)
+    """
+    if kind == "bce":
+        # log(1 + e^l) - x * l: the sigmoid cross-entropy, stable for large |l|.
+        cells = ops.softplus(logits) - windows * logits
+    elif kind == "mse":
+        cells = ops.square(ops.sigmoid(logits) - windows)
+    else:
+        raise ValueError(f"kind must be 'bce' or 'mse', got {kind!r}")
+    return ops.sum(ops.reshape(cells, (ops.shape(windows)[0], -1)), axis=1)
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL divergence of ``N(z_mean, exp(z_log_var))`` from the prior ``N(0, I)``, per
+    latent dimension, in nats.
+
+    Parameters
+    ----------
+    z_mean, z_log_var : tensor, shape=(batch, latent_dim)
+
+    Returns
+    -------
+    kl : tensor, shape=(batch, latent_dim)
+    """
+    return 0.5 * (ops.square(z_mean) + ops.exp(z_log_var) - 1.0 - z_log_var)
 
 
 @keras.saving.register_keras_serializable(package="musicalpy")
@@ -170,8 +219,7 @@ class VAE(keras.Model):
             raise ValueError(f"reconstruction must be 'bce' or 'mse', got {reconstruction!r}")
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta!r}")
-        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be a non-negative integer, got {warmup_steps!r}")
+        warmup_steps = check_int("warmup_steps", warmup_steps, 0)
         if not free_bits >= 0:
             raise ValueError(f"free_bits must be >= 0, got {free_bits!r}")
         self.encoder = encoder
@@ -209,14 +257,7 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encoder(x, training=training)
         z = self.sampler([z_mean, z_log_var])
         logits = self.decoder(z, training=training)
-        if self.reconstruction == "bce":
-            # log(1 + e^l) - x * l: the sigmoid cross-entropy, stable for large |l|.
-            cells = ops.softplus(logits) - x * logits
-        else:
-            cells = ops.square(ops.sigmoid(logits) - x)
-        reconstruction = ops.sum(ops.reshape(cells, (ops.shape(x)[0], -1)), axis=1)
-        kl = 0.5 * (ops.square(z_mean) + ops.exp(z_log_var) - 1.0 - z_log_var)
-        return reconstruction, kl
+        return reconstruction_loss(x, logits, self.reconstruction), gaussian_kl(z_mean, z_log_var)
 
     def _kl_weight(self):
         if self.warmup_steps == 0:
@@ -311,8 +352,7 @@ class VAE(keras.Model):
         Returns the cell probabilities, shape ``(n, n_pitches, window_steps)``; turn
         them into notes with :func:`binarize` and :func:`windows_to_notes`.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        n = check_int("n", n)
         if not (temperature >= 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
         rng = np.random.default_rng(seed)
@@ -348,15 +388,9 @@ def _only_inputs(data):
 
 def _check_window_shape(window_shape: Sequence[int]) -> tuple[int, int]:
     shape = tuple(window_shape)
-    if len(shape) != 2 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
-        raise ValueError(f"window_shape must be (n_pitches, window_steps) of positive integers, got {window_shape!r}")
-    return int(shape[0]), int(shape[1])
-
-
-def _check_latent_dim(latent_dim: Any) -> int:
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-    return int(latent_dim)
+    if len(shape) != 2:
+        raise ValueError(f"window_shape must be (n_pitches, window_steps), got {window_shape!r}")
+    return check_int("window_shape[0] (n_pitches)", shape[0]), check_int("window_shape[1] (window_steps)", shape[1])
 
 
 def build_dense_vae(
@@ -388,7 +422,7 @@ def build_dense_vae(
         Not compiled: call ``compile(optimizer=...)`` (the loss is built in).
     """
     n_pitches, steps = _check_window_shape(window_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_int("latent_dim", latent_dim)
     inputs = keras.Input((n_pitches, steps), name="window")
     h = keras.layers.Flatten()(inputs)
     for units in hidden_units:
@@ -448,7 +482,7 @@ def build_conv_vae(
         Not compiled.
     """
     n_pitches, steps = _check_window_shape(window_shape)
-    latent_dim = _check_latent_dim(latent_dim)
+    latent_dim = check_int("latent_dim", latent_dim)
     scale = 2 ** len(filters)
     if n_pitches % scale or steps % scale:
         raise ValueError(f"window_shape {window_shape} must be divisible by {scale} (2 ** len(filters)) in both sizes")
@@ -539,9 +573,8 @@ def interpolate_latent(z_start: np.ndarray, z_end: np.ndarray, n_points: int, *,
     b = np.asarray(z_end, dtype=np.float64).reshape(-1)
     if a.shape != b.shape:
         raise ValueError(f"z_start and z_end must have the same size, got {a.shape} and {b.shape}")
-    if isinstance(n_points, bool) or not isinstance(n_points, (int, np.integer)) or n_points < 2:
-        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
-    t = np.linspace(0.0, 1.0, int(n_points))[:, None]
+    n_points = check_int("n_points", n_points, 2)
+    t = np.linspace(0.0, 1.0, n_points)[:, None]
     if method == "linear":
         return (1 - t) * a + t * b
     if method != "slerp":
@@ -670,8 +703,7 @@ def evaluate_vae(
     x = model._check_windows(windows)
     if len(x) == 0:
         raise ValueError("windows is empty: nothing to evaluate")
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples <= 0:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    n_samples = check_int("n_samples", n_samples)
     z_mean, z_log_var = model.encode(x, batch_size=batch_size)
     scores = reconstruction_scores(x, model.decode(z_mean, batch_size=batch_size), threshold=threshold)
     kl = 0.5 * (z_mean**2 + np.exp(z_log_var) - 1.0 - z_log_var)
