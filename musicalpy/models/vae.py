@@ -19,9 +19,10 @@ dimensions, in nats; :func:`evaluate_vae` reports bits.
 
 Data
 ----
-:func:`corpus_windows` transposes every piece into the roll's range
-(:func:`musicalpy.representations.fit_transposition`) and cuts windows of the whole
-texture or of every voice; :func:`window_dataset` is the tf.data pipeline.
+:func:`musicalpy.representations.encode_piano_roll_windows` transposes every piece into
+the roll's range and cuts windows of the whole texture or of every voice;
+:func:`musicalpy.pipelines.piano_roll_dataset` batches them with tf.data. This module only
+builds, trains and evaluates the models.
 
 The loss terms are top-level functions (:func:`reconstruction_loss`,
 :func:`gaussian_kl`) that :class:`VAE` combines in ``train_step``/``test_step``.
@@ -49,9 +50,14 @@ from ..midi import DEFAULT_TEMPO, as_note_table
 from ..pipelines import (
     piano_roll_dataset as window_dataset,  # compat: moved to musicalpy.pipelines.piano_roll_dataset
 )
-from ..representations import decode_piano_roll
+from ..representations import decode_piano_roll, frame_onsets
 from ..representations import (
     encode_piano_roll_windows as corpus_windows,  # compat: moved to musicalpy.representations.encode_piano_roll_windows
+)
+from ..representations.piano_roll import (
+    DEFAULT_LOWEST_PITCH,
+    DEFAULT_N_PITCHES,
+    DEFAULT_WINDOW_STEPS,
 )
 
 __all__ = [
@@ -77,29 +83,7 @@ __all__ = [
     "merge_voices",
 ]
 
-#: Row 0 of the roll: C2. With 48 rows the range is C2-B5, which holds 99.9% of the
-#: chorale notes once each piece is transposed (see the notebook).
-DEFAULT_LOWEST_PITCH = 36
-DEFAULT_N_PITCHES = 48
-#: Two 4/4 bars at 4 steps per quarter.
-DEFAULT_WINDOW_STEPS = 32
-
 _LN2 = math.log(2.0)
-
-
-# ---------------------------------------------------------------------------- data
-
-
-def _onsets(frames: np.ndarray) -> np.ndarray:
-    """Cells where a run of active cells starts (a note onset, repeated notes merged)."""
-    active = np.asarray(frames) >= 0.5
-    previous = np.zeros_like(active)
-    previous[..., 1:] = active[..., :-1]
-    return active & ~previous
-
-
-def _count_onsets(window: np.ndarray) -> int:
-    return int(_onsets(window).sum())
 
 
 # -------------------------------------------------------------------------- models
@@ -653,7 +637,7 @@ def reconstruction_scores(windows: np.ndarray, probabilities: np.ndarray, *, thr
         score = 2 * hits / (n_true + n_pred) if n_true + n_pred else 1.0
         return precision, recall, score
 
-    precision, recall, note_f1 = f1(_onsets(truth), _onsets(predicted))
+    precision, recall, note_f1 = f1(frame_onsets(truth), frame_onsets(predicted))
     frames_right = (truth == predicted).all(axis=1)
     return {
         "note_precision": precision,
