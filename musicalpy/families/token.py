@@ -222,6 +222,12 @@ class TokenNetworkFamily(Family):
     def load_network(self, path: Path) -> Any:
         raise NotImplementedError
 
+    # The notebooks reach the one data and training path through the family:
+    # ``zoo.family("lstm").datasets(corpus, settings)``, ``.fit(settings, ...)``.
+    datasets = staticmethod(token_datasets)
+    fit = staticmethod(fit_network)
+    build = staticmethod(build_network)
+
     def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
         import keras
 

@@ -96,7 +96,8 @@ def vae_windows(notes: pd.DataFrame, settings: VAESettings, *, training: bool = 
     return V.corpus_windows(notes, pad_last=pad_last, **hop, **settings.window_options())
 
 
-def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.ndarray, *, verbose: int = 0):
+def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.ndarray, *,
+            datasets: tuple[Any, Any] | None = None, verbose: int = 0):
     """Build and fit the convolutional VAE of ``settings``: the one VAE training function,
     used by :func:`musicalpy.zoo.train` and notebook 05.
 
@@ -104,6 +105,10 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
     ----------
     settings : VAESettings
     train_windows, val_windows : np.ndarray, shape=(n, n_pitches, window_steps)
+    datasets : (tf.data.Dataset, tf.data.Dataset), optional
+        The :func:`musicalpy.models.vae.window_dataset` pipelines of these windows, when
+        the caller has them: notebook 05 trains its baseline on the same pipelines
+        first, and a shuffled pipeline goes on with its own order of epochs.
     verbose : int
 
     Returns
@@ -123,9 +128,11 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
                                warmup_steps=settings.warmup_epochs * steps_per_epoch, free_bits=settings.free_bits,
                                seed=settings.seed)
     network.compile(optimizer=keras.optimizers.Adam(settings.learning_rate))
-    history = network.fit(V.window_dataset(train_windows, batch_size=settings.batch_size, seed=settings.seed),
-                          validation_data=V.window_dataset(val_windows, batch_size=settings.batch_size, shuffle=False),
-                          epochs=settings.epochs, shuffle=False, verbose=verbose)
+    if datasets is None:
+        datasets = (V.window_dataset(train_windows, batch_size=settings.batch_size, seed=settings.seed),
+                    V.window_dataset(val_windows, batch_size=settings.batch_size, shuffle=False))
+    history = network.fit(datasets[0], validation_data=datasets[1], epochs=settings.epochs, shuffle=False,
+                          verbose=verbose)
     return network, history
 
 
@@ -137,6 +144,10 @@ class VAEFamily(Family):
     fitted_description = "the trained VAE (musicalpy.models.vae.VAE)"
     legacy_state_keys: ClassVar[Mapping[str, str]] = {"notes_per_window": "notes_per_window",
                                                        "active_cells": "active_cells"}
+
+    # Notebook 05 reaches the one data and training path through the family.
+    windows = staticmethod(vae_windows)
+    fit = staticmethod(fit_vae)
 
     def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
         import keras
