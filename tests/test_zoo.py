@@ -311,3 +311,59 @@ def test_load_for_comparison_checks_the_splits(counting, corpus, tmp_path, monke
     zoo.save_for_comparison(counting["markov"], smoke=False)  # a smoke card in models/
     model, reason = zoo.load_for_comparison("markov", corpus, smoke=False)
     assert model is None and "smoke settings" in reason
+
+
+def _notebook_cells(name):
+    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / f"{name}.ipynb").read_text())
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def _parameters(name, smoke, monkeypatch):
+    """Run a notebook's parameters cell as the notebook does, in smoke or full mode."""
+    import musicalpy
+
+    monkeypatch.setenv("MUSICALPY_SMOKE", "1" if smoke else "0")
+    (cell,) = [c for c in _notebook_cells(name) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    namespace = {"musicalpy": musicalpy, "zoo": zoo}
+    exec("".join(cell["source"]), namespace)
+    assert namespace["SMOKE"] is smoke
+    return namespace
+
+
+@pytest.mark.parametrize("smoke", [True, False])
+def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatch):
+    nb03 = _parameters("03_lstm", smoke, monkeypatch)
+    assert nb03["TOKEN_LSTM"] == zoo.defaults("lstm", smoke=smoke)
+    # The width/depth candidates change only the documented architecture fields.
+    assert all(set(config) == {"embedding_dim", "units"} for config in nb03["TOKEN_CONFIGS"])
+    assert zoo.defaults("lstm", smoke=smoke).units in [tuple(c["units"]) for c in nb03["TOKEN_CONFIGS"]]
+
+    nb04 = _parameters("04_wavenet", smoke, monkeypatch)
+    wavenet = zoo.defaults("wavenet", smoke=smoke)
+    assert nb04["WAVENET"] == wavenet
+    assert (nb04["SEQ_LENGTH"], nb04["MIN_COUNT"], nb04["EPOCHS"], nb04["STEPS_PER_EPOCH"]) == (
+        wavenet.seq_length, wavenet.min_count, wavenet.epochs, wavenet.steps_per_epoch)
+    assert nb04["WAVENETS"]["WaveNet M"][0] == wavenet.channels
+    lstm = zoo.defaults("lstm", smoke=smoke)
+    changed = {k for k, v in nb04["TOKEN_LSTM"].to_dict().items() if v != lstm.to_dict()[k]}
+    assert changed <= {"embedding_dim", "units"}
+
+    nb05 = _parameters("05_vae", smoke, monkeypatch)
+    vae = zoo.defaults("vae", smoke=smoke)
+    assert nb05["VAE"] == vae
+    assert (nb05["EPOCHS"], nb05["LATENT_DIM"], nb05["TEMPO"], nb05["WINDOW_STEPS"]) == (
+        vae.epochs, vae.latent_dim, vae.tempo, vae.window_steps)
+
+
+@pytest.mark.parametrize("name", ["03_lstm", "04_wavenet", "05_vae"])
+def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
+    code = ["".join(cell["source"]) for cell in _notebook_cells(name)]
+    (call,) = [source for source in code if "zoo.from_trained(" in source]
+    assert "settings={" not in call  # the settings object itself, not a retyped dict
+    assert 'selection={"split": "validation"' in call
+    assert not any('"test bits/token"].idxmin()' in source and "best" in source for source in code)
+
+
+def test_the_comparison_notebook_reuses_models_through_load_for_comparison():
+    code = "".join("".join(cell["source"]) for cell in _notebook_cells("06_model_comparison"))
+    assert "zoo.load_for_comparison(kind, corpus" in code and "split_digest" not in code

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .._config import MusicalPyError
@@ -235,14 +236,23 @@ class Budget:
         return int(math.ceil(1.5 * self.beats / max(beats_per_token, 1e-3))) + 16
 
     def trim(self, notes: pd.DataFrame, per_voice: bool = True, primer: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Cut one sample (one voice, or the whole texture) to the budget, which
-        counts from the end of the ``primer`` it continues."""
+        """Cut samples (one voice each, or the whole texture) to the budget, which
+        counts from the end of the ``primer`` they continue.
+
+        ``notes`` may hold several samples (``piece`` values) of the same voice; each is
+        cut on its own, and the rows stay in their order of samples.
+        """
         if notes.empty:
             return notes
+        samples = {p: i for i, p in enumerate(dict.fromkeys(notes["piece"]))}  # in their given order
         notes = notes.sort_values(["start", "pitch"], kind="stable")
         primed = primer is not None and not primer.empty
         if self.n_notes is not None:
-            return notes.head((self.notes_per_voice if per_voice else self.n_notes) + (len(primer) if primed else 0))
+            keep = (self.notes_per_voice if per_voice else self.n_notes) + (len(primer) if primed else 0)
+            if len(samples) > 1:
+                notes = notes.groupby("piece", sort=False).head(keep)
+                return notes.iloc[np.argsort(notes["piece"].map(samples).to_numpy(), kind="stable")]
+            return notes.head(keep)
         limit = self.seconds + (float(primer["end"].max()) if primed else 0.0)
         kept = notes[notes["start"] < limit - 1e-9].copy()
         late = kept["end"] > limit
