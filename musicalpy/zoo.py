@@ -694,7 +694,8 @@ def evaluate(
     -------
     row : dict
         Keyword arguments for :meth:`musicalpy.metrics.Leaderboard.add` (without the
-        comparison): the bits, training time, generation speed (notes per second).
+        comparison): the bits, training time, generation speed (notes per second,
+        after a warm-up call that compiles the sampler).
     comparison : pd.DataFrame
         :func:`musicalpy.metrics.compare_sets` of the samples against ``reference``.
     samples : pd.DataFrame
@@ -703,6 +704,9 @@ def evaluate(
     from .metrics import compare_sets
 
     scores = model.score(reference)
+    # One tiny call first compiles the sampler for this batch, so the speed below is
+    # the steady generation speed (as in benchmarks/generation_speed.py), not tracing.
+    model.generate(n_notes=1, n_samples=n_samples, temperature=temperature, seed=seed)
     started = time.perf_counter()
     samples = model.generate(n_notes=n_notes, n_samples=n_samples, temperature=temperature, seed=seed)
     seconds = time.perf_counter() - started

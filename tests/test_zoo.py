@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from musicalpy import zoo
@@ -367,3 +368,34 @@ def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
 def test_the_comparison_notebook_reuses_models_through_load_for_comparison():
     code = "".join("".join(cell["source"]) for cell in _notebook_cells("06_model_comparison"))
     assert "zoo.load_for_comparison(kind, corpus" in code and "split_digest" not in code
+
+
+def test_decode_lines_gives_the_notes_of_decoding_each_line(corpus):
+    from musicalpy.families.token import decode_lines
+    from musicalpy.midi import as_note_table
+    from musicalpy.representations import decode_token_ids, token_sequences
+
+    _, vocabulary = token_sequences(corpus.split("train").notes, "note_strings")
+    rng = np.random.default_rng(0)
+    lines = [rng.integers(0, len(vocabulary), size=n) for n in (40, 1, 25, 60)]
+    lines[2][10] = vocabulary.end_id  # a line that ends early: what follows END is not music
+    lines[1][0] = vocabulary.start_id  # a line with no note at all
+    parts, pieces = ["Soprano", "Soprano", "Alto", "Bass"], ["sample_0", "sample_1", "sample_0", "sample_0"]
+    batched = decode_lines(lines, vocabulary, parts=parts, pieces=pieces, tempo=100.0)
+    one_by_one = pd.concat([decode_token_ids(line, vocabulary, "note_strings", piece=piece, part=part, tempo=100.0)
+                            for line, part, piece in zip(lines, parts, pieces, strict=True)], ignore_index=True)
+    assert len(batched) == len(one_by_one) > 0
+    assert as_note_table(batched).equals(as_note_table(one_by_one))
+
+
+def test_trim_cuts_every_line_of_a_batch_on_its_own(counting):
+    from musicalpy.families.base import Budget
+
+    notes = counting["markov"].generate(n_notes=80, n_samples=3, seed=5)
+    budget = Budget(n_notes=20, seconds=None, n_voices=4, tempo=120.0)
+    together = budget.trim(notes)
+    assert together.groupby(["piece", "part"]).size().max() == 5
+    alone = pd.concat([budget.trim(line) for _, line in notes.groupby(["part", "piece"], sort=False)])
+    assert together.reset_index(drop=True).equals(alone.reset_index(drop=True))
+    timed = Budget(n_notes=None, seconds=3.0, n_voices=4, tempo=120.0).trim(notes)
+    assert timed["end"].max() <= 3.0 + 1e-9 and timed["start"].max() < 3.0

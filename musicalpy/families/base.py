@@ -235,33 +235,52 @@ class Budget:
             return 2 * self.notes_per_voice + 16
         return int(math.ceil(1.5 * self.beats / max(beats_per_token, 1e-3))) + 16
 
-    def trim(self, notes: pd.DataFrame, per_voice: bool = True, primer: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Cut samples (one voice each, or the whole texture) to the budget, which
-        counts from the end of the ``primer`` they continue.
+    def trim(self, notes: pd.DataFrame, per_voice: bool = True,
+             primer: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Cut samples to the budget: each line (a sample's voice), or each whole
+        sample with ``per_voice=False``, on its own.
 
-        ``notes`` may hold several samples (``piece`` values) of the same voice; each is
-        cut on its own, and the rows stay in their order of samples.
+        Parameters
+        ----------
+        notes : pd.DataFrame
+            Any number of samples (``piece``) and voices (``part``).
+        per_voice : bool
+            The budget is per voice (else per sample, over its whole texture).
+        primer : pd.DataFrame or mapping of part to pd.DataFrame, optional
+            What the samples continue (each voice's own part, when a mapping): its
+            notes are kept on top of the budget, which counts from its end.
+
+        Returns
+        -------
+        pd.DataFrame
+            The kept notes, lines in their order in ``notes``, each by start and pitch.
         """
         if notes.empty:
             return notes
-        samples = {p: i for i, p in enumerate(dict.fromkeys(notes["piece"]))}  # in their given order
-        notes = notes.sort_values(["start", "pitch"], kind="stable")
-        primed = primer is not None and not primer.empty
+        keys = ["part", "piece"] if per_voice else ["piece"]
+        line = pd.MultiIndex.from_frame(notes[keys].astype(str)).factorize()[0]  # in order of first appearance
+        notes = notes.reset_index(drop=True).assign(_line=line).sort_values(["start", "pitch"], kind="stable")
+        parts = notes["part"].astype(str)
+        primers = {part: primer.get(part) if isinstance(primer, Mapping) else primer for part in parts.unique()}
+        primed = {part: p for part, p in primers.items() if p is not None and not p.empty}
         if self.n_notes is not None:
-            keep = (self.notes_per_voice if per_voice else self.n_notes) + (len(primer) if primed else 0)
-            if len(samples) > 1:
-                notes = notes.groupby("piece", sort=False).head(keep)
-                return notes.iloc[np.argsort(notes["piece"].map(samples).to_numpy(), kind="stable")]
-            return notes.head(keep)
-        limit = self.seconds + (float(primer["end"].max()) if primed else 0.0)
-        kept = notes[notes["start"] < limit - 1e-9].copy()
-        late = kept["end"] > limit
-        if late.any():
-            scale = (limit - kept.loc[late, "start"]) / (kept.loc[late, "end"] - kept.loc[late, "start"])
-            if "end_beat" in kept.columns:
-                kept.loc[late, "end_beat"] = kept.loc[late, "start_beat"] + scale * (kept.loc[late, "end_beat"] - kept.loc[late, "start_beat"])
-            kept.loc[late, "end"] = limit
-        return kept
+            extra = parts.map({part: len(primed[part]) if part in primed else 0 for part in primers}).to_numpy()
+            keep = notes.groupby("_line", sort=False).cumcount().to_numpy() < (
+                (self.notes_per_voice if per_voice else self.n_notes) + extra)
+            kept = notes[keep]
+        else:
+            ends = {part: float(primed[part]["end"].max()) if part in primed else 0.0 for part in primers}
+            limit = self.seconds + parts.map(ends)
+            kept = notes[notes["start"] < limit - 1e-9].copy()
+            limit = limit[kept.index]
+            late = kept["end"] > limit
+            if late.any():
+                scale = (limit[late] - kept.loc[late, "start"]) / (kept.loc[late, "end"] - kept.loc[late, "start"])
+                if "end_beat" in kept.columns:
+                    kept.loc[late, "end_beat"] = kept.loc[late, "start_beat"] + scale * (kept.loc[late, "end_beat"] - kept.loc[late, "start_beat"])
+                kept.loc[late, "end"] = limit[late]
+        order = np.argsort(kept["_line"].to_numpy(), kind="stable")
+        return kept.iloc[order].drop(columns="_line")
 
 
 def primer_parts(primer: pd.DataFrame | None, voices: Sequence[str]) -> dict[str, pd.DataFrame]:

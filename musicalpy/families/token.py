@@ -288,13 +288,20 @@ class TokenNetworkFamily(Family):
             raise ModelError(f"{folder}: model.keras is missing")
         return TokenNetwork(self.load_network(path), Vocabulary.load(folder / "vocabulary.json"))
 
-    def generate(self, model: Any, budget: Budget, n_samples: int, *, temperature: float, top_k: int | None,
-                 top_p: float | None, primer: pd.DataFrame | None, seed: int) -> pd.DataFrame:
-        from ..models import wavenet
+    def line_primers(self, model: Any, n_samples: int, primed: Mapping[str, pd.DataFrame],
+                     seed: int) -> list[np.ndarray]:
+        """The ids each sampled line starts from, voice by voice, ``n_samples`` each:
+        START and the opening token of the voice in a training piece (drawn with
+        ``seed``), or the voice's part of the primer (``primed``, see
+        :func:`~musicalpy.families.base.primer_parts`) without its END.
+
+        Returns
+        -------
+        list of np.ndarray, each shape=(n_primer_ids,), dtype=int64
+        """
         from ..representations import token_sequences
 
-        network, vocabulary = model.fitted
-        primed = primer_parts(primer, model.voices)
+        vocabulary = model.fitted.vocabulary
         rng = np.random.default_rng(seed)
         rows = []
         for voice in model.voices:
@@ -308,21 +315,35 @@ class TokenNetworkFamily(Family):
                 first = openings[rng.integers(len(openings))] if openings else None
                 ids = [vocabulary.start_id] + ([vocabulary.id_of(first)] if first is not None and first in vocabulary else [])
                 rows.append(np.asarray(ids, dtype=np.int64))
+        return rows
+
+    def generate(self, model: Any, budget: Budget, n_samples: int, *, temperature: float, top_k: int | None,
+                 top_p: float | None, primer: pd.DataFrame | None, seed: int) -> pd.DataFrame:
+        from ..models import wavenet
+
+        network, vocabulary = model.fitted
+        primed = primer_parts(primer, model.voices)
+        rows = self.line_primers(model, n_samples, primed, seed)
         length = budget.tokens(model.state["beats_per_vocabulary_token"])
-        tables = []
-        # Primers differ in length between voices, so each voice samples in its own batch
-        # (and keeps its own seed, so a voice's lines do not depend on the other voices).
-        for index, voice in enumerate(model.voices):
-            primers = np.stack(_left_pad(rows[index * n_samples:(index + 1) * n_samples], vocabulary))
+        # One compiled-loop call per primer length (one call for every voice and sample
+        # when there is no primer): a call costs about as much for 16 lines as for 64.
+        widths = np.array([len(r) for r in rows])
+        lines: list[np.ndarray | None] = [None] * len(rows)
+        for call, width in enumerate(dict.fromkeys(widths.tolist())):
+            members = np.flatnonzero(widths == width)
+            primers = np.stack([rows[i] for i in members])
             with warnings.catch_warnings():
                 # A line starts from START and one opening token, by design shorter than the
                 # WaveNet's receptive field; the causal padding stands for the missing past.
                 warnings.filterwarnings("ignore", message="primer has .* fewer than the receptive field")
-                generated = wavenet.sample_ids(network, vocabulary, primers, n_tokens=length, n_samples=n_samples,
-                                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed + index)
-            lines = decode_lines(np.concatenate([primers, generated], axis=1), vocabulary, voice, model.settings.tempo)
-            tables.append(budget.trim(lines, primer=primed.get(voice)))
-        return concat_notes(tables)
+                generated = wavenet.sample_ids(network, vocabulary, primers, n_tokens=length, n_samples=len(members),
+                                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed + call)
+            for i, line in zip(members, np.concatenate([primers, generated], axis=1), strict=True):
+                lines[i] = line
+        notes = decode_lines(lines, vocabulary, parts=[v for v in model.voices for _ in range(n_samples)],
+                             pieces=[f"sample_{k}" for _ in model.voices for k in range(n_samples)],
+                             tempo=model.settings.tempo)
+        return budget.trim(notes, primer=primed)
 
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         from ..models import wavenet
@@ -334,63 +355,60 @@ class TokenNetworkFamily(Family):
         return total, n_tokens, "note/chord strings per voice", "END scored once per line; unknown tokens score as UNK"
 
 
-def decode_lines(ids: np.ndarray, vocabulary: Any, voice: str, tempo: float) -> pd.DataFrame:
-    """Decode sampled lines of one voice into one note table, pieces ``sample_<row>``.
+def decode_lines(lines: Sequence[np.ndarray], vocabulary: Any, *, parts: Sequence[str], pieces: Sequence[str],
+                 tempo: float) -> pd.DataFrame:
+    """Decode sampled lines into one note table, one ``(piece, part)`` per line.
 
-    Same notes as :func:`musicalpy.representations.decode_token_ids` on every row, in
-    one call instead of one per row (a note table costs milliseconds to build, far more
-    than sampling a line): the rows, each cut at its first END, are decoded end to end
-    and every note is moved back by the beats of the rows before it. That subtraction
+    Same notes as :func:`musicalpy.representations.decode_token_ids` on every line, in
+    one call instead of one per line (a note table costs milliseconds to build, more
+    than sampling a line): the lines, each cut at its first END, are decoded end to end
+    and every note is moved back by the beats of the lines before it. That subtraction
     is exact when the token durations are binary fractions (quarters, eighths, ...,
-    all of the chorales' vocabulary); otherwise each row is decoded alone.
+    all of the chorales' vocabulary); otherwise each line is decoded alone.
 
     Parameters
     ----------
-    ids : np.ndarray, shape=(n_rows, n_tokens)
+    lines : sequence of np.ndarray, each shape=(n_tokens,)
         START, primer and generated ids of each line.
     vocabulary : Vocabulary
         A note-string vocabulary of ``(name, quarter length)`` tokens.
-    voice : str
-        The ``part`` of every note.
+    parts, pieces : sequence of str
+        The ``part`` and ``piece`` of each line's notes.
     tempo : float
         Quarter notes per minute.
 
     Returns
     -------
     notes : pd.DataFrame
-        Rows of ``sample_0`` first, then ``sample_1``, ... (the order of the rows).
+        The notes of the first line, then of the second, ... each by start.
     """
     from ..models.wavenet import token_beats
     from ..representations import decode_token_ids
 
     beats_of = token_beats(vocabulary)
-    exact = bool(np.all(np.mod(beats_of * 2.0**12, 1.0) == 0))
-    if not exact:
-        return concat_notes([decode_token_ids(row, vocabulary, "note_strings", piece=f"sample_{k}", part=voice,
-                                              tempo=tempo) for k, row in enumerate(ids)])
+    if not np.all(np.mod(beats_of * 2.0**12, 1.0) == 0):
+        return concat_notes([decode_token_ids(line, vocabulary, "note_strings", piece=piece, part=part, tempo=tempo)
+                             for line, part, piece in zip(lines, parts, pieces, strict=True)])
     kept = []
-    for row in np.asarray(ids, dtype=np.int64):
-        ends = np.flatnonzero(row == vocabulary.end_id)
-        kept.append(row[: ends[0]] if len(ends) else row)
-    offsets = np.concatenate([[0.0], np.cumsum([beats_of[row].sum() for row in kept])])
-    notes = decode_token_ids(np.concatenate(kept), vocabulary, "note_strings", part=voice, tempo=tempo)
+    for line in lines:
+        line = np.asarray(line, dtype=np.int64)
+        ends = np.flatnonzero(line == vocabulary.end_id)
+        kept.append(line[: ends[0]] if len(ends) else line)
+    offsets = np.concatenate([[0.0], np.cumsum([beats_of[line].sum() for line in kept])])
+    notes = decode_token_ids(np.concatenate(kept), vocabulary, "note_strings", tempo=tempo)
     if notes.empty:
         return notes
-    # Notes come out by start; a row's notes start in [offset of the row, next offset).
-    line = np.searchsorted(offsets[:-1], notes["start_beat"].to_numpy(), side="right") - 1
-    shift = offsets[line]
+    # A line's notes start in [its offset, the next line's offset); empty lines share
+    # an offset with the next one, which "right" resolves to the later line.
+    which = np.searchsorted(offsets[:-1], notes["start_beat"].to_numpy(), side="right") - 1
+    shift = offsets[which]
     start_beat = notes["start_beat"].to_numpy() - shift
     end_beat = notes["end_beat"].to_numpy() - shift
     seconds_per_quarter = 60.0 / tempo  # as the decoder turns beats into seconds
-    notes = notes.assign(piece=[f"sample_{k}" for k in line], start_beat=start_beat, end_beat=end_beat,
+    notes = notes.assign(piece=np.asarray(pieces, dtype=object)[which], part=np.asarray(parts, dtype=object)[which],
+                         start_beat=start_beat, end_beat=end_beat,
                          start=start_beat * seconds_per_quarter, end=end_beat * seconds_per_quarter)
-    return notes.iloc[np.argsort(line, kind="stable")].reset_index(drop=True)
-
-
-def _left_pad(rows: list[np.ndarray], vocabulary: Any) -> list[np.ndarray]:
-    """Primers of one batch to one length: shorter ones repeat START in front."""
-    width = max(len(r) for r in rows)
-    return [np.concatenate([np.full(width - len(r), vocabulary.start_id, dtype=np.int64), r]) for r in rows]
+    return notes.iloc[np.argsort(which, kind="stable")].reset_index(drop=True)
 
 
 class LSTMFamily(TokenNetworkFamily):
