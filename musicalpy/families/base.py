@@ -55,7 +55,7 @@ class Settings:
         return cls(**dict(cls.SMOKE)) if smoke else cls()
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None, *, smoke: bool = False, kind: str = "") -> Settings:
+    def from_dict(cls, values: Mapping[str, Any] | None, *, smoke: bool = False) -> Settings:
         """:meth:`defaults` with ``values`` applied; unknown keys raise a ValueError."""
         base = cls.defaults(smoke)
         return base.replace(**dict(values or {})) if values else base

@@ -98,6 +98,13 @@ class LSTMSettings(TokenNetworkSettings):
     embedding_dim: int = 64
     units: tuple[int, ...] = (128, 128)
 
+    def build(self, vocab_size: int):
+        """The compiled token LSTM (:func:`musicalpy.models.lstm.build_token_lstm`)."""
+        from ..models import lstm
+
+        return lstm.build_token_lstm(vocab_size, embedding_dim=self.embedding_dim, units=tuple(self.units),
+                                     dropout=self.dropout)
+
 
 @dataclasses.dataclass(frozen=True)
 class WaveNetSettings(TokenNetworkSettings):
@@ -117,6 +124,13 @@ class WaveNetSettings(TokenNetworkSettings):
     dropout: float = 0.0
     channels: int = 64
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
+
+    def build(self, vocab_size: int):
+        """The compiled WaveNet (:func:`musicalpy.models.wavenet.build_wavenet`)."""
+        from ..models import wavenet
+
+        return wavenet.build_wavenet(vocab_size, channels=self.channels, dilations=tuple(self.dilations),
+                                     dropout=self.dropout)
 
 
 def token_datasets(corpus: Any, settings: TokenNetworkSettings, vocabulary: Any = None):
@@ -193,18 +207,9 @@ def fit_network(
 
 
 def build_network(settings: TokenNetworkSettings, vocab_size: int):
-    """The compiled Keras model that ``settings`` describe (an LSTM or a WaveNet)."""
-    if isinstance(settings, WaveNetSettings):
-        from ..models import wavenet
-
-        return wavenet.build_wavenet(vocab_size, channels=settings.channels, dilations=tuple(settings.dilations),
-                                     dropout=settings.dropout)
-    if isinstance(settings, LSTMSettings):
-        from ..models import lstm
-
-        return lstm.build_token_lstm(vocab_size, embedding_dim=settings.embedding_dim, units=tuple(settings.units),
-                                     dropout=settings.dropout)
-    raise ValueError(f"settings must be LSTMSettings or WaveNetSettings, got {type(settings).__name__}")
+    """The compiled Keras model that ``settings`` describe (see each settings class's
+    ``build``)."""
+    return settings.build(vocab_size)
 
 
 class TokenNetworkFamily(Family):
