@@ -258,7 +258,7 @@ class Budget:
         if notes.empty:
             return notes
         keys = ["part", "piece"] if per_voice else ["piece"]
-        line = pd.MultiIndex.from_frame(notes[keys].astype(str)).factorize()[0]  # in order of first appearance
+        line = notes.groupby(keys, sort=False).ngroup().to_numpy()  # in order of first appearance
         notes = notes.reset_index(drop=True).assign(_line=line).sort_values(["start", "pitch"], kind="stable")
         parts = notes["part"].astype(str)
         primers = {part: primer.get(part) if isinstance(primer, Mapping) else primer for part in parts.unique()}

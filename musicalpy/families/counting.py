@@ -171,7 +171,7 @@ class CountingFamily(Family):
         settings = model.settings
         primed = primer_parts(primer, model.voices)
         length = budget.tokens(model.state["beats_per_sampled_token"])
-        tables = []
+        lines = []
         for sample in range(n_samples):
             for index, voice in enumerate(model.voices):
                 fitted, vocabulary = model.fitted[voice]
@@ -182,11 +182,10 @@ class CountingFamily(Family):
                 ids = self.sample_voice(fitted, length, temperature=temperature, seed=seed + 1000 * sample + index,
                                         start=start)
                 tokens = vocabulary.decode(np.asarray(ids, dtype=np.int64))  # the rare PAD/UNK draws are dropped
-                notes = decode_quantized_tokens(list(tokens), duration_classes=list(settings.duration_classes),
-                                                n_velocity_classes=settings.n_velocity_classes, tempo=settings.tempo,
-                                                piece=f"sample_{sample}", part=voice)
-                tables.append(budget.trim(notes, primer=primed.get(voice)))
-        return concat_notes(tables)
+                lines.append(decode_quantized_tokens(list(tokens), duration_classes=list(settings.duration_classes),
+                                                     n_velocity_classes=settings.n_velocity_classes,
+                                                     tempo=settings.tempo, piece=f"sample_{sample}", part=voice))
+        return budget.trim(concat_notes(lines), primer=primed)
 
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         total, n_tokens = 0.0, 0
