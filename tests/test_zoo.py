@@ -170,6 +170,13 @@ def test_keras_kinds_round_trip(corpus, kind, tmp_path):
     notes = loaded.generate(seconds=4.0, n_samples=2, seed=1)
     assert notes.equals(loaded.generate(seconds=4.0, n_samples=2, seed=1))
     assert notes.empty or notes["end"].max() <= 4.0 + 1e-9
+    if loaded.family.continues_primer:  # voices of different primer lengths sample in separate calls
+        primer = corpus.piece(corpus.piece_ids[1]).query("start < 2")
+        continued = loaded.generate(n_notes=20, n_samples=2, primer=primer, seed=0)
+        for voice in loaded.voices:
+            given = primer[primer["part"] == voice].sort_values(["start", "pitch"])
+            line = continued[(continued["part"] == voice) & (continued["piece"] == "sample_1")]
+            assert line["pitch"].iloc[: len(given)].tolist() == given["pitch"].tolist()
     # A notebook's own trained network wraps into the same model without training.
     network = model.fitted.network if kind != "vae" else model.fitted
     vocabulary = model.fitted.vocabulary if kind != "vae" else None
