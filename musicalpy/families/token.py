@@ -345,6 +345,10 @@ class TokenNetworkFamily(Family):
                                                temperature=temperature, top_k=top_k, top_p=top_p, seed=seed + call)
             for i, line in zip(members, np.concatenate([primers, generated], axis=1), strict=True):
                 lines[i] = line
+        if budget.n_notes is not None:
+            # Only the first notes of a line survive the budget: decode no further.
+            lines = _cut_lines(lines, vocabulary, budget.notes_per_voice,
+                               [len(primed[v]) if v in primed else 0 for v in model.voices for _ in range(n_samples)])
         notes = decode_lines(lines, vocabulary, parts=[v for v in model.voices for _ in range(n_samples)],
                              pieces=[f"sample_{k}" for _ in model.voices for k in range(n_samples)],
                              tempo=model.settings.tempo)
@@ -414,6 +418,26 @@ def decode_lines(lines: Sequence[np.ndarray], vocabulary: Any, *, parts: Sequenc
                          start_beat=start_beat, end_beat=end_beat,
                          start=start_beat * seconds_per_quarter, end=end_beat * seconds_per_quarter)
     return notes.iloc[np.argsort(which, kind="stable")].reset_index(drop=True)
+
+
+def _cut_lines(lines: Sequence[np.ndarray], vocabulary: Any, n_notes: int, extra: Sequence[int]) -> list[np.ndarray]:
+    """Each line up to the token that brings its ``n_notes + extra`` th note.
+
+    Tokens follow one another in time, so a line's first notes by start come from its
+    first tokens: cutting here leaves the notes the budget keeps unchanged.
+    """
+    from ..representations import REST_TOKEN
+
+    notes_of = np.zeros(len(vocabulary), dtype=np.int64)  # reserved ids and rests sound no note
+    for index, token in enumerate(vocabulary.tokens, start=vocabulary.n_reserved):
+        name = token[0] if isinstance(token, tuple) else token
+        if name != REST_TOKEN:
+            notes_of[index] = str(name).count(".") + 1
+    cut = []
+    for line, more in zip(lines, extra, strict=True):
+        reached = np.flatnonzero(np.cumsum(notes_of[line]) >= n_notes + more)
+        cut.append(line[: reached[0] + 1] if len(reached) else line)
+    return cut
 
 
 class LSTMFamily(TokenNetworkFamily):
