@@ -10,7 +10,12 @@ trained on the Bach chorales) generates from the same primer:
 (c) ours, 64 sequences in one batch;
 (d) notebook 04's WaveNet at receptive fields 16 and 255: the study's ``model.predict``
     per token, the naive full-window pass and the cached fast-wavenet step
-    (``--skip-wavenet`` leaves these rows out).
+    (``--skip-wavenet`` leaves these rows out);
+(e) ``zoo.generate`` of a token LSTM (the family's full architecture, briefly trained)
+    against the raw compiled loop, :func:`musicalpy.models.sampling.sample_token_ids`,
+    on the same network, the same primer lines (START and an opening token per voice),
+    the same batch and seed: the ratio is what the zoo adds (primers, decoding to a note
+    table, the budget). Goal: at most 1.5x (``--skip-zoo`` leaves this row out).
 
 Compilation (the first call) is timed apart and not counted. Run from the repository
 root::
@@ -59,6 +64,9 @@ def main() -> None:
     parser.add_argument("--notes", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--skip-wavenet", action="store_true", help="omit the WaveNet rows (d)")
+    parser.add_argument("--skip-zoo", action="store_true", help="omit the zoo.generate row (e)")
+    parser.add_argument("--zoo-notes", type=int, default=200, help="notes per piece in row (e), as in notebook 06")
+    parser.add_argument("--zoo-samples", type=int, default=16, help="pieces in row (e), as in notebook 06")
     args = parser.parse_args()
 
     import keras
@@ -115,7 +123,45 @@ def main() -> None:
                       f"model.predict per token {speed['predict_tokens_per_s']:,.0f} tokens/s, naive full window "
                       f"{speed['naive_tokens_per_s']:,.0f}, cached {speed['cached_tokens_per_s']:,.0f} "
                       f"({speed['speedup']:.1f}x naive, {speed['speedup_vs_predict']:.0f}x predict)")
+    if not args.skip_zoo:
+        zoo_row(corpus, args.zoo_notes, args.zoo_samples)
     print(f"speedup_vs_tutorial: {single_rate / tutorial_rate:.0f}")
+
+
+def _best_time(call, repeats: int = 3) -> float:
+    """The fastest of a few runs (the machine is shared; the minimum is the least noisy)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def zoo_row(corpus, n_notes: int, n_samples: int) -> None:
+    """(e): zoo.generate against the raw compiled loop on the same lines."""
+    from musicalpy import zoo
+    from musicalpy.families.base import Budget
+    from musicalpy.models import sampling
+
+    settings = zoo.defaults("lstm", smoke=False).replace(epochs=1, steps_per_epoch=20)
+    model = zoo.train("lstm", corpus, settings=settings, progress=False)
+    network, vocabulary = model.fitted
+    primers = np.stack(zoo.family("lstm").line_primers(model, n_samples, {}, seed=0))
+    n_tokens = Budget(n_notes, None, len(model.voices), settings.tempo).tokens(0.0)
+
+    def raw():
+        return sampling.sample_token_ids(network, vocabulary, primers, n_tokens=n_tokens, seed=0)
+
+    def wrapped():
+        return model.generate(n_notes=n_notes, n_samples=n_samples, seed=0)
+
+    raw(), wrapped()  # compile both once (not counted)
+    raw_s, zoo_s = _best_time(raw), _best_time(wrapped)
+    n_generated = len(wrapped())
+    print(f"(e) zoo.generate, {n_samples} pieces of {n_notes} notes ({len(primers)} lines of at most {n_tokens} tokens): "
+          f"{n_generated / zoo_s:,.0f} notes/s in {zoo_s * 1000:.0f} ms; the raw compiled loop on the same lines "
+          f"{raw_s * 1000:.0f} ms: zoo/raw {zoo_s / raw_s:.2f}x (goal at most 1.5x)")
 
 
 if __name__ == "__main__":

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from musicalpy import zoo
+from musicalpy.families.counting import HMMSettings, quantized_sequences
 from musicalpy.markov import MarkovChain
 
 
@@ -22,12 +25,16 @@ def counting(corpus):
     return {kind: zoo.train(kind, corpus, smoke=True, progress=False) for kind in ("unigram", "markov", "hmm")}
 
 
-def test_defaults_follow_the_notebooks():
-    assert zoo.defaults("hmm", smoke=False)["n_states"] == 16
-    assert zoo.defaults("hmm", smoke=False)["epochs"] == 300
-    assert zoo.defaults("markov")["order"] == 1 and zoo.defaults("markov")["epochs"] is None
-    assert zoo.defaults("vae", smoke=False)["latent_dim"] == 16
-    assert 1.5 in zoo.defaults("hmm")["duration_classes"]  # the dotted classes of notebook 02
+def test_defaults_are_the_family_settings():
+    hmm = zoo.defaults("hmm", smoke=False)
+    assert isinstance(hmm, HMMSettings) and hmm.n_states == 16 and hmm.epochs == 300
+    assert zoo.defaults("hmm", smoke=True).epochs == 10
+    assert zoo.defaults("markov").order == 1 and not hasattr(zoo.defaults("markov"), "epochs")
+    assert 1.5 in zoo.defaults("hmm").duration_classes  # the dotted classes of notebook 02
+    lstm = zoo.defaults("lstm", smoke=False)
+    assert lstm.to_dict()["units"] == [128, 128] and lstm.replace(units=[256]).units == (256,)
+    with pytest.raises(ValueError, match="unknown setting"):
+        lstm.replace(layers=3)
     with pytest.raises(ValueError, match="kind must be one of"):
         zoo.defaults("gan")
 
@@ -35,7 +42,7 @@ def test_defaults_follow_the_notebooks():
 def test_counting_models_have_one_model_per_voice(counting, corpus):
     model = counting["markov"]
     assert model.voices == list(zoo.CHORALE_VOICES)
-    assert set(model.parts) == set(zoo.CHORALE_VOICES)
+    assert set(model.fitted) == set(zoo.CHORALE_VOICES)
     card = model.card
     assert card["data"]["pieces"] == {"train": 4, "validation": 1, "test": 1}
     assert card["validation"]["n_notes"] == len(corpus.split("validation").notes)
@@ -47,8 +54,8 @@ def test_markov_score_is_the_sum_over_voices(counting, corpus):
     scores = model.score(test)
     total, n_tokens = 0.0, 0
     for voice in model.voices:
-        chain, vocabulary = model.parts[voice]
-        sequences = [vocabulary.encode(s) for s in zoo._quantized(test, voice, model.settings)]
+        chain, vocabulary = model.fitted[voice]
+        sequences = [vocabulary.encode(s) for s in quantized_sequences(test, voice, model.settings)]
         assert isinstance(chain, MarkovChain)
         total += chain.score(sequences)
         n_tokens += sum(map(len, sequences))
@@ -78,6 +85,13 @@ def test_save_load_round_trip(counting, corpus, kind, tmp_path):
     first = model.generate(n_notes=40, n_samples=2, seed=3)
     again = loaded.generate(n_notes=40, n_samples=2, seed=3)
     assert first.equals(again)
+    assert card["version"] == 2 and card["state"]["beats_per_sampled_token"] == model.state["beats_per_sampled_token"]
+    assert card["fitted"]["per_voice"]["Bass"]["vocabulary"] == "voice_3.vocab.json"
+    # A folder written by the version-1 code still loads, with its state moved out of settings.
+    _rewrite_as_version_1(path)
+    old = zoo.load(path)
+    assert old.settings == model.settings and old.state == pytest.approx(model.state)
+    assert old.generate(n_notes=40, n_samples=2, seed=3).equals(first)
 
 
 def test_budgets(counting):
@@ -156,30 +170,60 @@ def test_keras_kinds_round_trip(corpus, kind, tmp_path):
     notes = loaded.generate(seconds=4.0, n_samples=2, seed=1)
     assert notes.equals(loaded.generate(seconds=4.0, n_samples=2, seed=1))
     assert notes.empty or notes["end"].max() <= 4.0 + 1e-9
+    if loaded.family.continues_primer:  # voices of different primer lengths sample in separate calls
+        primer = corpus.piece(corpus.piece_ids[1]).query("start < 2")
+        continued = loaded.generate(n_notes=20, n_samples=2, primer=primer, seed=0)
+        for voice in loaded.voices:
+            given = primer[primer["part"] == voice].sort_values(["start", "pitch"])
+            line = continued[(continued["part"] == voice) & (continued["piece"] == "sample_1")]
+            assert line["pitch"].iloc[: len(given)].tolist() == given["pitch"].tolist()
     # A notebook's own trained network wraps into the same model without training.
-    network, vocabulary = model.parts["all"]
-    wrapped = zoo.from_trained(kind, network, corpus, vocabulary=vocabulary, settings=_trained_settings(model),
+    network = model.fitted.network if kind != "vae" else model.fitted
+    vocabulary = model.fitted.vocabulary if kind != "vae" else None
+    wrapped = zoo.from_trained(kind, network, corpus, vocabulary=vocabulary, settings=model.settings,
                                training_time_s=12.5, trained_by="notebooks/test.ipynb", smoke=True)
-    derived = ("notes_per_window", "active_cells") if kind == "vae" else ("openings", "beats_per_token")
+    derived = ("notes_per_window", "active_cells") if kind == "vae" else ("openings", "beats_per_vocabulary_token")
     for key in derived:
-        expected = pytest.approx(model.settings[key]) if kind == "vae" else model.settings[key]
-        assert wrapped.settings[key] == expected
+        expected = pytest.approx(model.state[key]) if kind == "vae" else model.state[key]
+        assert wrapped.state[key] == expected
+    assert wrapped.settings == model.settings
     assert wrapped.card["validation"]["bits_per_note"] == pytest.approx(model.card["validation"]["bits_per_note"], rel=1e-5)
     assert wrapped.card["training_time_s"] == 12.5 and wrapped.card["trained_by"] == "notebooks/test.ipynb"
+    # The folder keeps settings, learned state and files apart, and a version-1 card of
+    # the same folder (state inside settings) loads to the same model.
+    card = json.loads((path / "card.json").read_text())
+    assert card["version"] == 2 and card["state"] == json.loads(json.dumps(model.state))
+    assert "model.keras" in card["fitted"].values()
+    _rewrite_as_version_1(path)
+    old = zoo.load(path)
+    assert old.state == loaded.state and old.settings == loaded.settings
+    assert old.generate(seconds=4.0, n_samples=2, seed=1).equals(notes)
 
 
-def _trained_settings(model):
-    """The settings a notebook would pass: everything but what from_trained derives."""
-    derived = {"openings", "beats_per_token", "notes_per_window", "active_cells", "epochs_run"}
-    return {k: v for k, v in model.settings.items() if k not in derived}
+def _rewrite_as_version_1(folder):
+    """The card as the version-1 code wrote it: learned state inside settings, no
+    state or fitted sections, the token networks' beats under ``beats_per_token``."""
+    card = json.loads((folder / "card.json").read_text())
+    old_names = {"beats_per_sampled_token": "beats_per_token", "beats_per_vocabulary_token": "beats_per_token"}
+    settings = dict(card.pop("settings"))
+    settings.update({old_names.get(k, k): v for k, v in card.pop("state").items()})
+    if settings.get("min_count") == 1:
+        settings.pop("min_count")  # not a setting in version 1, which kept every token
+    if card["kind"] in ("unigram", "markov"):
+        settings["epochs"] = None  # version 1 wrote this placeholder
+    card.pop("fitted")
+    card.pop("selection", None)
+    card["version"] = 1
+    card["settings"] = settings
+    (folder / "card.json").write_text(json.dumps(card))
 
 
 @pytest.mark.parametrize("kind", ["markov", "hmm"])
 def test_from_trained_wraps_per_voice_models(counting, corpus, kind, tmp_path):
     model = counting[kind]
-    wrapped = zoo.from_trained(kind, model.parts, corpus, settings=_trained_settings(model), smoke=True)
-    assert wrapped.voices == model.voices
-    assert wrapped.settings["beats_per_token"] == pytest.approx(model.settings["beats_per_token"])
+    wrapped = zoo.from_trained(kind, model.fitted, corpus, settings=model.settings.to_dict(), smoke=True)
+    assert wrapped.voices == model.voices and wrapped.settings == model.settings
+    assert wrapped.state["beats_per_sampled_token"] == pytest.approx(model.state["beats_per_sampled_token"])
     test = corpus.split("test").notes
     assert wrapped.score(test)["log_likelihood"] == pytest.approx(model.score(test)["log_likelihood"])
     loaded = zoo.load(wrapped.save(tmp_path / kind))
@@ -189,11 +233,11 @@ def test_from_trained_wraps_per_voice_models(counting, corpus, kind, tmp_path):
 
 def test_from_trained_rejects_what_it_cannot_use(counting, corpus):
     with pytest.raises(ValueError, match="unknown setting"):
-        zoo.from_trained("markov", counting["markov"].parts, corpus, settings={"n_layers": 3})
+        zoo.from_trained("markov", counting["markov"].fitted, corpus, settings={"n_layers": 3})
     with pytest.raises(ValueError, match=r"fitted\['Soprano'\] must be a \(model, vocabulary\) pair"):
-        zoo.from_trained("hmm", {"Soprano": counting["hmm"].parts["Soprano"][0]}, corpus)
+        zoo.from_trained("hmm", {"Soprano": counting["hmm"].fitted["Soprano"][0]}, corpus)
     with pytest.raises(ValueError, match="must be a Keras model"):
-        zoo.from_trained("lstm", counting["markov"].parts, corpus)
+        zoo.from_trained("lstm", counting["markov"].fitted, corpus)
     import keras
 
     network = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
@@ -218,3 +262,147 @@ def test_save_for_comparison_keeps_smoke_models_out_of_models_dir(counting, tmp_
     assert path == tmp_path / "models" / "markov"
     assert zoo.save_for_comparison(counting["markov"], smoke=False) == path  # replaces its own earlier copy
     assert zoo.load(path).card["data"]["split_digest"] == zoo.split_digest(zoo.training_corpus("bach", limit=6))
+
+
+def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
+    path = counting["markov"].save(tmp_path / "future")
+    card = json.loads((path / "card.json").read_text())
+    (path / "card.json").write_text(json.dumps({**card, "version": 99}))
+    with pytest.raises(zoo.ModelError, match=r"future.*card version 99 .*upgrade musicalpy"):
+        zoo.load(path)
+
+
+def test_registry_holds_every_kind_once():
+    assert zoo.KINDS == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae")
+    assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)
+    assert [kind for kind in zoo.KINDS if zoo.family(kind).continues_primer] == ["unigram", "markov", "lstm", "wavenet"]
+    assert [kind for kind in zoo.KINDS if zoo.family(kind).per_voice] == ["unigram", "markov", "hmm"]
+    with pytest.raises(ValueError, match="registered already"):
+        zoo.register(zoo.family("markov"))
+    for module in ("zoo.py", "cli.py"):  # the kinds are told apart by the registry only
+        source = (Path(zoo.__file__).parent / module).read_text()
+        assert "kind ==" not in source and "kind in (" not in source, module
+
+
+def test_top_k_is_refused_where_the_family_cannot_use_it(counting):
+    with pytest.raises(ValueError, match="top_k applies to the lstm and wavenet kinds"):
+        counting["markov"].generate(n_notes=10, top_k=5)
+
+
+def test_selection_on_the_test_split_is_refused(counting, corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_OUTPUT_DIR", str(tmp_path / "outputs"))
+    fitted = counting["markov"].fitted
+    with pytest.raises(ValueError, match="chosen on the test split"):
+        zoo.from_trained("markov", fitted, corpus, selection={"split": "test", "metric": "bits/token"})
+    kept = zoo.from_trained("markov", fitted, corpus, smoke=True,
+                            selection={"split": "validation", "metric": "bits/token", "candidates": {"a": 4.1, "b": 4.3}})
+    assert kept.card["selection"] == {"split": "validation", "metric": "bits/token", "candidates": {"a": 4.1, "b": 4.3}}
+    assert zoo.load(zoo.save_for_comparison(kept, smoke=True)).card["selection"]["split"] == "validation"
+    kept.card["selection"] = {"split": "test", "metric": "bits/token"}  # a card edited by hand
+    with pytest.raises(ValueError, match="chosen on the test split"):
+        zoo.save_for_comparison(kept, smoke=True)
+    for model in counting.values():  # zoo.train keeps its one candidate, checked on validation
+        assert model.card["selection"]["split"] == "validation"
+
+
+def test_load_for_comparison_checks_the_splits(counting, corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICALPY_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("MUSICALPY_MODELS_DIR", str(tmp_path / "models"))
+    model, reason = zoo.load_for_comparison("markov", corpus, smoke=True)
+    assert model is None and "no saved model" in reason
+    zoo.save_for_comparison(counting["markov"], smoke=True)
+    model, reason = zoo.load_for_comparison("markov", corpus, smoke=True)
+    assert model.kind == "markov" and reason == f"loaded from {tmp_path / 'outputs' / 'models' / 'markov'}"
+    other = zoo.training_corpus("bach", limit=8)
+    model, reason = zoo.load_for_comparison("markov", other, smoke=True)
+    assert model is None and "other pieces or splits" in reason
+    zoo.save_for_comparison(counting["markov"], smoke=False)  # a smoke card in models/
+    model, reason = zoo.load_for_comparison("markov", corpus, smoke=False)
+    assert model is None and "smoke settings" in reason
+
+
+def _notebook_cells(name):
+    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / f"{name}.ipynb").read_text())
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def _parameters(name, smoke, monkeypatch):
+    """Run a notebook's parameters cell as the notebook does, in smoke or full mode."""
+    import musicalpy
+
+    monkeypatch.setenv("MUSICALPY_SMOKE", "1" if smoke else "0")
+    (cell,) = [c for c in _notebook_cells(name) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    namespace = {"musicalpy": musicalpy, "zoo": zoo}
+    exec("".join(cell["source"]), namespace)
+    assert namespace["SMOKE"] is smoke
+    return namespace
+
+
+@pytest.mark.parametrize("smoke", [True, False])
+def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatch):
+    nb03 = _parameters("03_lstm", smoke, monkeypatch)
+    assert nb03["TOKEN_LSTM"] == zoo.defaults("lstm", smoke=smoke)
+    # The width/depth candidates change only the documented architecture fields.
+    assert all(set(config) == {"embedding_dim", "units"} for config in nb03["TOKEN_CONFIGS"])
+    assert zoo.defaults("lstm", smoke=smoke).units in [tuple(c["units"]) for c in nb03["TOKEN_CONFIGS"]]
+
+    nb04 = _parameters("04_wavenet", smoke, monkeypatch)
+    wavenet = zoo.defaults("wavenet", smoke=smoke)
+    assert nb04["WAVENET"] == wavenet
+    assert (nb04["SEQ_LENGTH"], nb04["MIN_COUNT"], nb04["EPOCHS"], nb04["STEPS_PER_EPOCH"]) == (
+        wavenet.seq_length, wavenet.min_count, wavenet.epochs, wavenet.steps_per_epoch)
+    assert nb04["WAVENETS"]["WaveNet M"][0] == wavenet.channels
+    lstm = zoo.defaults("lstm", smoke=smoke)
+    changed = {k for k, v in nb04["TOKEN_LSTM"].to_dict().items() if v != lstm.to_dict()[k]}
+    assert changed <= {"embedding_dim", "units"}
+
+    nb05 = _parameters("05_vae", smoke, monkeypatch)
+    vae = zoo.defaults("vae", smoke=smoke)
+    assert nb05["VAE"] == vae
+    assert (nb05["EPOCHS"], nb05["LATENT_DIM"], nb05["TEMPO"], nb05["WINDOW_STEPS"]) == (
+        vae.epochs, vae.latent_dim, vae.tempo, vae.window_steps)
+
+
+@pytest.mark.parametrize("name", ["03_lstm", "04_wavenet", "05_vae"])
+def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
+    code = ["".join(cell["source"]) for cell in _notebook_cells(name)]
+    (call,) = [source for source in code if "zoo.from_trained(" in source]
+    assert "settings={" not in call  # the settings object itself, not a retyped dict
+    assert 'selection={"split": "validation"' in call
+    assert not any('"test bits/token"].idxmin()' in source and "best" in source for source in code)
+
+
+def test_the_comparison_notebook_reuses_models_through_load_for_comparison():
+    code = "".join("".join(cell["source"]) for cell in _notebook_cells("06_model_comparison"))
+    assert "zoo.load_for_comparison(kind, corpus" in code and "split_digest" not in code
+
+
+def test_decode_lines_gives_the_notes_of_decoding_each_line(corpus):
+    from musicalpy.families.token import decode_lines
+    from musicalpy.midi import as_note_table
+    from musicalpy.representations import decode_token_ids, token_sequences
+
+    _, vocabulary = token_sequences(corpus.split("train").notes, "note_strings")
+    rng = np.random.default_rng(0)
+    lines = [rng.integers(0, len(vocabulary), size=n) for n in (40, 1, 25, 60)]
+    lines[2][10] = vocabulary.end_id  # a line that ends early: what follows END is not music
+    lines[1][0] = vocabulary.start_id  # a line with no note at all
+    parts, pieces = ["Soprano", "Soprano", "Alto", "Bass"], ["sample_0", "sample_1", "sample_0", "sample_0"]
+    batched = decode_lines(lines, vocabulary, parts=parts, pieces=pieces, tempo=100.0)
+    one_by_one = pd.concat([decode_token_ids(line, vocabulary, "note_strings", piece=piece, part=part, tempo=100.0)
+                            for line, part, piece in zip(lines, parts, pieces, strict=True)], ignore_index=True)
+    assert len(batched) == len(one_by_one) > 0
+    assert as_note_table(batched).equals(as_note_table(one_by_one))
+
+
+def test_trim_cuts_every_line_of_a_batch_on_its_own(counting):
+    from musicalpy.families.base import Budget
+
+    notes = counting["markov"].generate(n_notes=80, n_samples=3, seed=5)
+    budget = Budget(n_notes=20, seconds=None, n_voices=4, tempo=120.0)
+    together = budget.trim(notes)
+    assert together.groupby(["piece", "part"]).size().max() == 5
+    alone = pd.concat([budget.trim(line) for _, line in notes.groupby(["part", "piece"], sort=False)])
+    assert together.reset_index(drop=True).equals(alone.reset_index(drop=True))
+    timed = Budget(n_notes=None, seconds=3.0, n_voices=4, tempo=120.0).trim(notes)
+    assert timed["end"].max() <= 3.0 + 1e-9 and timed["start"].max() < 3.0

@@ -1,0 +1,319 @@
+"""The interface every model family implements, and what the families share.
+
+A *family* is one model kind of the series (``markov``, ``lstm``, ...): it knows its
+settings (:class:`Settings`, full and smoke values written once), how to train on a
+corpus, how to write and read its fitted objects in a model folder, how to generate and
+how to score held-out notes. :mod:`musicalpy.zoo` keeps a registry of families and
+wraps their results in :class:`musicalpy.zoo.ZooModel`; nothing outside a family tests
+which kind it is.
+
+A family never sees a ``ZooModel`` it has to build itself: :meth:`Family.train` and
+:meth:`Family.wrap` return a :class:`Trained` (fitted objects, voices, learned state),
+and the other methods read the ``ZooModel`` the zoo made from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._config import MusicalPyError
+
+__all__ = ["Budget", "Family", "ModelError", "Settings", "Trained", "primer_parts", "concat_notes",
+           "empty_notes_with_beats", "voices_of"]
+
+
+class ModelError(MusicalPyError, ValueError):
+    """A model folder that cannot be used: missing, not a model, wrong kind, corrupt."""
+
+
+# ---------------------------------------------------------------------- settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Base of every family's settings: field defaults are the full-run values and
+    :attr:`SMOKE` the fields that differ in smoke mode, so each value is written once.
+
+    Sequences are tuples (the settings are frozen); :meth:`to_dict` gives lists for
+    ``card.json`` and the CLI, :meth:`from_dict` reads them back.
+    """
+
+    #: Field values that differ in smoke runs (tiny models for tests).
+    SMOKE: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def defaults(cls, smoke: bool = False) -> Settings:
+        """The full-run settings, or the smoke ones."""
+        return cls(**dict(cls.SMOKE)) if smoke else cls()
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None, *, smoke: bool = False) -> Settings:
+        """:meth:`defaults` with ``values`` applied; unknown keys raise a ValueError."""
+        base = cls.defaults(smoke)
+        return base.replace(**dict(values or {})) if values else base
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (lists become tuples); unknown names raise."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            kind = getattr(self, "kind", type(self).__name__)
+            raise ValueError(f"unknown setting(s) for {kind}: {sorted(unknown)}; known: {sorted(known)}")
+        return dataclasses.replace(self, **{k: _frozen(v) for k, v in changes.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: tuples as lists."""
+        return {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def __getitem__(self, name: str) -> Any:
+        # Read-only mapping access keeps ``settings["units"]`` of older callers working.
+        if name not in {f.name for f in dataclasses.fields(self)}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """``getattr`` with a default, as ``dict.get``."""
+        return getattr(self, name, default)
+
+    def keys(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self)]
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thawed(v) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------------ family
+
+
+class Trained(NamedTuple):
+    """What training (or wrapping a notebook's model) gives a family.
+
+    Attributes
+    ----------
+    fitted : object
+        The family's fitted objects (see each family's ``fitted`` description).
+    voices : list of str
+        The parts the model writes.
+    state : dict
+        Learned values that sampling needs besides the fitted objects (JSON-ready).
+    """
+
+    fitted: Any
+    voices: list[str]
+    state: dict[str, Any]
+
+
+class Family(ABC):
+    """One model kind: settings, training, model folder, generation and scoring.
+
+    Subclasses set the class attributes and implement the abstract methods. Capability
+    flags let the zoo check a request before any work, without asking for the kind.
+    """
+
+    #: The kind name, the key of the registry and ``card["kind"]``.
+    kind: ClassVar[str]
+    #: The settings dataclass (a :class:`Settings` subclass).
+    settings_class: ClassVar[type[Settings]]
+    #: What ``ZooModel.fitted`` holds for this family, for error messages and docs.
+    fitted_description: ClassVar[str]
+    #: Generation can continue a primer piece.
+    continues_primer: ClassVar[bool] = False
+    #: Generation takes ``top_k`` / ``top_p``.
+    supports_top_k: ClassVar[bool] = False
+    supports_top_p: ClassVar[bool] = False
+    #: One fitted model per voice (else one model for the whole texture).
+    per_voice: ClassVar[bool] = False
+    #: Version-1 cards kept learned state inside ``settings``: old key -> state key.
+    legacy_state_keys: ClassVar[Mapping[str, str]] = {}
+    #: Settings a version-1 card lacks, with the value those models were trained with.
+    legacy_settings: ClassVar[Mapping[str, Any]] = {}
+
+    def defaults(self, smoke: bool = False) -> Settings:
+        """The kind's settings: full-run values, or smoke values."""
+        return self.settings_class.defaults(smoke)
+
+    def settings_from(self, values: Settings | Mapping[str, Any] | None, smoke: bool = False) -> Settings:
+        """A settings object from a settings object, a (partial) dict or nothing."""
+        if isinstance(values, Settings):
+            if not isinstance(values, self.settings_class):
+                raise ValueError(f"settings for the {self.kind} kind must be {self.settings_class.__name__}, "
+                                 f"got {type(values).__name__}")
+            return values
+        if values is not None and not isinstance(values, Mapping):
+            raise ValueError(f"settings must be a {self.settings_class.__name__} or a mapping, got {type(values).__name__}")
+        return self.settings_class.from_dict(values, smoke=smoke)
+
+    @abstractmethod
+    def train(self, corpus: Any, settings: Settings, progress: bool) -> Trained:
+        """Fit on ``corpus.split("train")`` (the validation split may steer training)."""
+
+    @abstractmethod
+    def wrap(self, fitted: Any, vocabulary: Any, corpus: Any, settings: Settings) -> Trained:
+        """Check a model a notebook trained itself and derive the learned state from the
+        training split of ``corpus``; raise a ValueError naming ``fitted`` when unusable."""
+
+    @abstractmethod
+    def save(self, model: Any, folder: Path) -> dict[str, Any]:
+        """Write the fitted objects into ``folder``; return the card's ``fitted`` section
+        (which file holds what)."""
+
+    @abstractmethod
+    def load(self, folder: Path, card: Mapping[str, Any]) -> Any:
+        """Read the fitted objects back (``card`` as written, upgraded to this version)."""
+
+    @abstractmethod
+    def generate(self, model: Any, budget: Budget, n_samples: int, *, temperature: float, top_k: int | None,
+                 top_p: float | None, primer: pd.DataFrame | None, seed: int) -> pd.DataFrame:
+        """``n_samples`` pieces ``sample_0``, ... as one note table with beat columns."""
+
+    @abstractmethod
+    def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
+        """``(log-likelihood in nats, tokens, representation, caveat)`` of held-out notes
+        (already restricted to the model's voices)."""
+
+    def training_budget(self, settings: Settings) -> int | None:
+        """The ``epochs`` setting, or None for a family that only counts."""
+        return getattr(settings, "epochs", None)
+
+    def selection(self, settings: Settings) -> dict[str, Any]:
+        """How :func:`musicalpy.zoo.train` chose the model it keeps (for the card)."""
+        return {"split": "validation", "metric": "none: one candidate, the family defaults", "candidates": []}
+
+    def upgrade_v1(self, settings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split a version-1 ``settings`` dict into settings and learned state."""
+        settings = dict(settings)
+        state = {new: settings.pop(old) for old, new in self.legacy_state_keys.items() if old in settings}
+        for key, value in self.legacy_settings.items():
+            settings.setdefault(key, value)
+        # Version 1 also wrote placeholders such as ``epochs: null`` for the counting
+        # kinds; a key that is neither state nor a setting carried no information.
+        known = {f.name for f in dataclasses.fields(self.settings_class)}
+        return {k: v for k, v in settings.items() if k in known}, state
+
+
+# ----------------------------------------------------------------- shared helpers
+
+
+@dataclasses.dataclass
+class Budget:
+    """How much each voice of a sample must hold: ``n_notes`` over all voices, or
+    ``seconds`` at ``tempo``."""
+
+    n_notes: int | None
+    seconds: float | None
+    n_voices: int
+    tempo: float
+
+    @property
+    def notes_per_voice(self) -> int | None:
+        return None if self.n_notes is None else max(1, math.ceil(self.n_notes / max(self.n_voices, 1)))
+
+    @property
+    def beats(self) -> float | None:
+        return None if self.seconds is None else self.seconds * self.tempo / 60.0
+
+    def tokens(self, beats_per_token: float) -> int:
+        """Tokens to sample for one voice (rests and long notes included)."""
+        if self.n_notes is not None:
+            return 2 * self.notes_per_voice + 16
+        return int(math.ceil(1.5 * self.beats / max(beats_per_token, 1e-3))) + 16
+
+    def trim(self, notes: pd.DataFrame, per_voice: bool = True,
+             primer: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Cut samples to the budget: each line (a sample's voice), or each whole
+        sample with ``per_voice=False``, on its own.
+
+        Parameters
+        ----------
+        notes : pd.DataFrame
+            Any number of samples (``piece``) and voices (``part``).
+        per_voice : bool
+            The budget is per voice (else per sample, over its whole texture).
+        primer : pd.DataFrame or mapping of part to pd.DataFrame, optional
+            What the samples continue (each voice's own part, when a mapping): its
+            notes are kept on top of the budget, which counts from its end.
+
+        Returns
+        -------
+        pd.DataFrame
+            The kept notes, lines in their order in ``notes``, each by start and pitch.
+        """
+        if notes.empty:
+            return notes
+        keys = ["part", "piece"] if per_voice else ["piece"]
+        line = notes.groupby(keys, sort=False).ngroup().to_numpy()  # in order of first appearance
+        notes = notes.reset_index(drop=True).assign(_line=line).sort_values(["start", "pitch"], kind="stable")
+        parts = notes["part"].astype(str)
+        primers = {part: primer.get(part) if isinstance(primer, Mapping) else primer for part in parts.unique()}
+        primed = {part: p for part, p in primers.items() if p is not None and not p.empty}
+        if self.n_notes is not None:
+            extra = parts.map({part: len(primed[part]) if part in primed else 0 for part in primers}).to_numpy()
+            keep = notes.groupby("_line", sort=False).cumcount().to_numpy() < (
+                (self.notes_per_voice if per_voice else self.n_notes) + extra)
+            kept = notes[keep]
+        else:
+            ends = {part: float(primed[part]["end"].max()) if part in primed else 0.0 for part in primers}
+            limit = self.seconds + parts.map(ends)
+            kept = notes[notes["start"] < limit - 1e-9].copy()
+            limit = limit[kept.index]
+            late = kept["end"] > limit
+            if late.any():
+                scale = (limit[late] - kept.loc[late, "start"]) / (kept.loc[late, "end"] - kept.loc[late, "start"])
+                if "end_beat" in kept.columns:
+                    kept.loc[late, "end_beat"] = kept.loc[late, "start_beat"] + scale * (kept.loc[late, "end_beat"] - kept.loc[late, "start_beat"])
+                kept.loc[late, "end"] = limit[late]
+        order = np.argsort(kept["_line"].to_numpy(), kind="stable")
+        return kept.iloc[order].drop(columns="_line")
+
+
+def primer_parts(primer: pd.DataFrame | None, voices: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The primer's part for each voice: by name, else in order."""
+    if primer is None:
+        return {}
+    parts = list(dict.fromkeys(primer["part"].astype(str)))
+    by_name = {v: v for v in voices if v in parts}
+    rest = [p for p in parts if p not in by_name.values()]
+    for voice in voices:
+        if voice not in by_name and rest:
+            by_name[voice] = rest.pop(0)
+    return {voice: primer[primer["part"].astype(str) == part].assign(part=voice).assign(piece="primer")
+            for voice, part in by_name.items()}
+
+
+def voices_of(notes: pd.DataFrame, max_voices: int = 4) -> list[str]:
+    """The chorale voices when present, else the parts with the most notes."""
+    from ..names import VOICES
+
+    parts = notes.loc[~notes["is_drum"].astype(bool), "part"].astype(str)
+    if set(VOICES) <= set(parts):
+        return list(VOICES)
+    return parts.value_counts().index[:max_voices].tolist()
+
+
+def empty_notes_with_beats() -> pd.DataFrame:
+    """An empty note table with beat columns (a generation that produced nothing)."""
+    from ..midi import empty_notes
+
+    return empty_notes(with_beats=True)
+
+
+def concat_notes(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One note table from several (an empty one when there are none)."""
+    return pd.concat(tables, ignore_index=True) if tables else empty_notes_with_beats()
