@@ -291,6 +291,12 @@ def load_corpus(
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of pieces, got {limit}")
+    if source in ("jsb", "jsb_voices"):  # the benchmark's fixed split, no parsing: musicalpy.jsb
+        from .jsb import load_jsb
+
+        corpus = load_jsb(voices=source == "jsb_voices")
+        corpus = corpus.subset(corpus.piece_ids[:limit]) if limit is not None else corpus
+        return corpus.select_parts(parts) if parts is not None else corpus
     name, jobs, extra_key = _plan(source, per_composer)
     options = {}
     if name == "essen":  # tunes interleaved across files (cache entries of the old file order differ)
