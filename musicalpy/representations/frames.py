@@ -8,9 +8,11 @@ down the first axis, keys along the second, the layout frame models read
 decoder reads every run of steps in which a key stays down as one held note, so
 ``encode_frames(decode_frames(f))`` gives ``f`` back exactly.
 
-It is the piano roll (:mod:`.piano_roll`) on the piano's 88 keys, transposed; unlike
-the piano roll's ``"drop"``, a note outside the keys is an error, because a benchmark
-frame that silently lost a note would score a different piece.
+Unlike the piano roll (:mod:`.piano_roll`), which rounds each note to the nearest
+step and keeps every note, a frame samples what sounds at each grid point (the
+benchmark's rule: two eighth notes in one quarter leave only the first), and a note
+outside the 88 keys is an error, because a frame that silently lost a note would score
+a different piece. Decoding is the piano roll's run reading on the 88 keys.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 from .._config import check_int
 from ..midi import DEFAULT_TEMPO, DEFAULT_VELOCITY
 from ._common import Encoding, _check_n_steps, _Notes, _one_piece
-from .piano_roll import _piano_roll, decode_piano_roll
+from .piano_roll import decode_piano_roll
 
 __all__ = ["LOWEST_KEY", "N_KEYS", "encode_frames", "decode_frames", "check_frames"]
 
@@ -47,8 +49,10 @@ def encode_frames(
     notes : pd.DataFrame
         Note table of one piece; every pitch must be a piano key (21..108).
     steps_per_quarter : int, default 1
-        Frames per quarter note (1 = the benchmark's quarter-note frames). Starts and
-        ends round to the nearest step; a note shorter than a step keeps one step.
+        Frames per quarter note (1 = the benchmark's quarter-note frames). Frame ``t``
+        holds the notes that sound at beat ``t / steps_per_quarter`` (start <= beat <
+        end), as the benchmark's frames were made: a note between two grid points
+        leaves no trace, and notes on the grid are kept exactly.
     tempo : float, optional
         Quarter notes per minute used when the table has no beats (default 120).
     n_frames : int, optional
@@ -72,6 +76,8 @@ def encode_frames(
 
 def _frames(notes: _Notes, *, steps_per_quarter: int = 1, tempo: float | None = None,
             n_frames: int | None = None) -> np.ndarray:
+    steps_per_quarter = check_int("steps_per_quarter", steps_per_quarter)
+    n_frames = _check_n_steps(n_frames)
     outside = (notes.pitch < LOWEST_KEY) | (notes.pitch >= LOWEST_KEY + N_KEYS)
     if outside.any():
         pitches = sorted(set(notes.pitch[outside].tolist()))
@@ -79,10 +85,17 @@ def _frames(notes: _Notes, *, steps_per_quarter: int = 1, tempo: float | None = 
             f"frames hold the 88 piano keys (MIDI {LOWEST_KEY}..{LOWEST_KEY + N_KEYS - 1}); "
             f"the notes have pitch(es) {pitches[:5]} outside them"
         )
-    roll = _piano_roll(notes, lowest_pitch=LOWEST_KEY, n_pitches=N_KEYS,
-                       steps_per_quarter=steps_per_quarter, tempo=tempo,
-                       n_steps=_check_n_steps(n_frames))
-    return np.ascontiguousarray(roll.T.astype(bool))
+    start_beat, end_beat = notes.beats(tempo)
+    # Frame t holds the notes sounding at beat t / steps_per_quarter (start <= t < end),
+    # the rule the benchmark's frames were made by. The tolerance keeps a boundary that
+    # is a grid point up to float error on that grid point.
+    start = np.ceil(np.asarray(start_beat) * steps_per_quarter - 1e-6).astype(np.int64)
+    end = np.ceil(np.asarray(end_beat) * steps_per_quarter - 1e-6).astype(np.int64)
+    length = n_frames if n_frames is not None else int(end.max()) if len(end) else 0
+    frames = np.zeros((length, N_KEYS), dtype=bool)
+    for key, first, stop in zip((notes.pitch - LOWEST_KEY).tolist(), start.tolist(), end.tolist(), strict=True):
+        frames[first:stop, key] = True
+    return frames
 
 
 def check_frames(frames: Any, name: str = "frames") -> np.ndarray:
