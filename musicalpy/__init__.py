@@ -67,7 +67,7 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
     if name in {"corpus", "midi", "representations", "render", "metrics", "markov", "hmm",
-                "analysis", "pipelines", "models", "cli", "names", "leaderboard"}:
+                "analysis", "pipelines", "models", "cli", "names", "leaderboard", "jsb", "frame_models"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'musicalpy' has no attribute {name!r}")
 
