@@ -1,7 +1,7 @@
 """Models of 88-key frames for the JSB Chorales benchmark, without TensorFlow.
 
-Every frame model here exposes one scoring method, the interface
-:func:`musicalpy.jsb.frame_nll` (and so :func:`musicalpy.jsb.benchmark_nll`) reads::
+Every frame model here exposes one scoring method, the interface :func:`frame_nll`
+(and so :func:`musicalpy.jsb.benchmark_nll`) reads::
 
     log_prob(frames: (n_frames, 88) bool) -> (n_frames,) float  # log p(x_t | x_<t), nats
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from .representations.frames import LOWEST_KEY, N_KEYS, check_frames
 __all__ = [
     "DEFAULT_SMOOTHING_GRID",
     "bernoulli_log_prob",
+    "frame_nll",
     "stack_chorales",
     "IndependentBernoulli",
     "choose_smoothing",
@@ -54,8 +55,9 @@ def bernoulli_log_prob(probabilities: Any, frames: Any) -> np.ndarray:
     Parameters
     ----------
     probabilities : array-like, shape=(88,) or (n_frames, 88)
-        Probability that each key sounds (one row for every frame, or one per frame,
-        e.g. a network's sigmoid outputs given the frames before).
+        Probability that each key sounds: one row for every frame, or one per frame,
+        e.g. a network's sigmoid outputs given the frames before, or a NADE's
+        conditionals ``p(x_tk = 1 | x_t<k, x_<t)`` (whose sum here is the exact joint).
     frames : array-like, shape=(n_frames, 88)
         Binary frames.
 
@@ -78,13 +80,80 @@ def bernoulli_log_prob(probabilities: Any, frames: Any) -> np.ndarray:
     bad = ~((p > 0) & (p < 1))
     if bad.any():
         raise ValueError(
-            f"probabilities: {int(bad.sum())} key probabilit(y/ies) are 0, 1 or not in (0, 1) "
+            f"probabilities: {int(bad.sum())} key probabilities are 0, 1, NaN or outside (0, 1) "
             f"(first: {p[bad].ravel()[0]!r}); a key with probability 0 or 1 gives an infinite loss "
             "on the frame that contradicts it, so smooth or clip the model's outputs"
         )
     log_on, log_off = np.log(p), np.log1p(-p)
     on = frames.astype(np.float64)
-    return (on * log_on + (1.0 - on) * log_off).sum(axis=-1) if p.ndim == 2 else on @ (log_on - log_off) + log_off.sum()
+    if p.ndim == 1:  # one row for every frame: a matrix-vector product
+        return on @ (log_on - log_off) + log_off.sum()
+    return (on * log_on + (1.0 - on) * log_off).sum(axis=1)
+
+
+def frame_nll(model: Any, chorales: list[np.ndarray]) -> float:
+    """Negative log-likelihood per frame, in nats, as the JSB benchmark scores a model.
+
+    The joint log-probability of each whole 88-key frame (silent keys included) given
+    the frames before it in its chorale, summed over every frame of every chorale (empty
+    frames too) and divided by the number of frames.
+
+    Parameters
+    ----------
+    model : callable or object with ``log_prob``
+        ``log_prob(frames)`` takes one chorale, shape=(n_frames, 88) bool, and returns
+        its log-probability in nats: shape=(n_frames,) of ``log p(x_t | x_<t)``, or one
+        number, the chorale's total (a sequence model's joint, or a bound such as a
+        VAE's ELBO, which the caller must then label a bound). Models that output one
+        probability per key build it with :func:`bernoulli_log_prob`, which refuses a
+        probability of exactly 0 or 1.
+    chorales : list of np.ndarray, each shape=(n_frames, 88)
+        Binary frames, e.g. :func:`musicalpy.jsb.read_frames` of a split.
+
+    Returns
+    -------
+    nll : float
+        Nats per frame (lower is better).
+
+    Raises
+    ------
+    ValueError
+        When a chorale's log-probability is not finite (a frame the model calls
+        impossible: infinite loss) or positive (not a probability), or has the wrong
+        shape; the message names the chorale.
+    """
+    log_prob = _log_prob_function(model)
+    total, n_frames = 0.0, 0
+    for index, frames in enumerate(chorales):
+        frames = check_frames(frames, f"chorales[{index}]")
+        value = np.asarray(log_prob(frames), dtype=float)
+        if value.ndim > 1 or (value.ndim == 1 and len(value) != len(frames)):
+            raise ValueError(
+                f"chorales[{index}]: log_prob must return ({len(frames)},) per-frame values "
+                f"or one number, got shape {value.shape}"
+            )
+        if not np.isfinite(value).all():
+            raise ValueError(
+                f"chorales[{index}]: the model's log-probability is not finite (a frame it "
+                "gives probability 0, i.e. an infinite loss); smooth the model so that no key "
+                "has probability 0 or 1"
+            )
+        chorale_total = float(value.sum())
+        if chorale_total > 1e-9:
+            raise ValueError(f"chorales[{index}]: log-probability {chorale_total:.6g} > 0 is not a probability")
+        total += chorale_total
+        n_frames += len(frames)
+    if n_frames == 0:
+        raise ValueError("chorales must hold at least one frame")
+    return -total / n_frames
+
+
+def _log_prob_function(model: Any) -> Callable[[np.ndarray], Any]:
+    if hasattr(model, "log_prob"):
+        return model.log_prob
+    if callable(model):
+        return model
+    raise TypeError(f"model must have a log_prob(frames) method or be callable, got {type(model).__name__}")
 
 
 def stack_chorales(chorales: Any, name: str = "chorales") -> tuple[np.ndarray, np.ndarray]:
@@ -243,8 +312,6 @@ def choose_smoothing(
     table : pd.DataFrame
         ``smoothing``, ``valid_nll`` (nats/frame) per candidate.
     """
-    from .jsb import frame_nll
-
     if not len(candidates):
         raise ValueError("candidates must hold at least one smoothing value")
     valid_list = [valid] if isinstance(valid, np.ndarray) and valid.ndim == 2 else list(valid)

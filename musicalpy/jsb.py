@@ -30,7 +30,6 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,9 +39,10 @@ import pandas as pd
 
 from ._config import project_root
 from .corpus import Corpus, CorpusError
+from .frame_models import frame_nll
 from .midi import DEFAULT_TEMPO
 from .names import VOICES
-from .representations.frames import LOWEST_KEY, N_KEYS, check_frames, decode_frames
+from .representations.frames import LOWEST_KEY, N_KEYS, decode_frames
 from .representations.pitch_hold import HOLD, REST, decode_pitch_hold
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "read_frames",
     "read_voices",
     "load_jsb",
-    "frame_nll",
     "benchmark_nll",
 ]
 
@@ -291,76 +290,26 @@ def load_jsb(voices: bool = False, *, folder: str | os.PathLike | None = None) -
 # ---------------------------------------------------------------------------- scoring
 
 
-def frame_nll(model: Any, chorales: list[np.ndarray]) -> float:
-    """Negative log-likelihood per frame, in nats, as the JSB benchmark scores a model.
+def benchmark_nll(model: Any, split: str = "test", *, folder: str | os.PathLike | None = None) -> float:
+    """The JSB benchmark's score of a frame model on one canonical split, nats per frame.
 
-    The joint log-probability of each whole 88-key frame (silent keys included) given
-    the frames before it in its chorale, summed over every frame of every chorale (empty
-    frames too) and divided by the number of frames.
+    :func:`musicalpy.frame_models.frame_nll` over :func:`read_frames` of the split: the
+    joint log-probability of every whole 88-key frame given the frames before it,
+    silent keys and empty frames included, summed and divided by the number of frames.
+    Validation is for model selection; the test split (4,725 frames) gives the number
+    to put beside the published ones.
 
     Parameters
     ----------
-    model : callable or object with ``log_prob``
-        ``log_prob(frames)`` takes one chorale, shape=(n_frames, 88) bool, and returns
-        its log-probability in nats: shape=(n_frames,) of ``log p(x_t | x_<t)``, or one
-        number, the chorale's total (a sequence model's joint, or a bound such as a
-        VAE's ELBO, which the caller must then label a bound). Models that output one
-        probability per key build it with
-        :func:`musicalpy.frame_models.bernoulli_log_prob`, which refuses a probability
-        of exactly 0 or 1.
-    chorales : list of np.ndarray, each shape=(n_frames, 88)
-        Binary frames, e.g. :func:`read_frames` of a split.
+    model : object with ``log_prob(frames)``, or a callable
+        See :func:`musicalpy.frame_models.frame_nll`.
+    split : {"train", "valid", "validation", "test"}, default "test"
+    folder : path-like, optional
+        Where the files are (default :func:`data_folder`).
 
     Returns
     -------
     nll : float
         Nats per frame (lower is better).
-
-    Raises
-    ------
-    ValueError
-        When a chorale's log-probability is not finite (a frame the model calls
-        impossible: infinite loss) or positive (not a probability), or has the wrong
-        shape; the message names the chorale.
-    """
-    log_prob = _log_prob_function(model)
-    total, n_frames = 0.0, 0
-    for index, frames in enumerate(chorales):
-        frames = check_frames(frames, f"chorales[{index}]")
-        value = np.asarray(log_prob(frames), dtype=float)
-        if value.ndim > 1 or (value.ndim == 1 and len(value) != len(frames)):
-            raise ValueError(
-                f"chorales[{index}]: log_prob must return ({len(frames)},) per-frame values "
-                f"or one number, got shape {value.shape}"
-            )
-        if not np.isfinite(value).all():
-            raise ValueError(
-                f"chorales[{index}]: the model's log-probability is not finite (a frame it "
-                "gives probability 0, i.e. an infinite loss); smooth the model so that no key "
-                "has probability 0 or 1"
-            )
-        chorale_total = float(value.sum())
-        if chorale_total > 1e-9:
-            raise ValueError(f"chorales[{index}]: log-probability {chorale_total:.6g} > 0 is not a probability")
-        total += chorale_total
-        n_frames += len(frames)
-    if n_frames == 0:
-        raise ValueError("chorales must hold at least one frame")
-    return -total / n_frames
-
-
-def _log_prob_function(model: Any) -> Callable[[np.ndarray], Any]:
-    if hasattr(model, "log_prob"):
-        return model.log_prob
-    if callable(model):
-        return model
-    raise TypeError(f"model must have a log_prob(frames) method or be callable, got {type(model).__name__}")
-
-
-def benchmark_nll(model: Any, split: str = "test", *, folder: str | os.PathLike | None = None) -> float:
-    """:func:`frame_nll` of a model on one canonical split (the benchmark reports ``"test"``).
-
-    The validation split is for model selection; the test split (4,725 frames) is the
-    number to put beside the published ones.
     """
     return frame_nll(model, read_frames(split, folder=folder))

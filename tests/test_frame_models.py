@@ -102,7 +102,7 @@ def test_frame_hmm_forward_scores_agree_with_the_hmm_and_survive_save(splits, tm
     assert per_frame.sum() == pytest.approx(oracle, rel=1e-10)
     # The unseen key (MIDI 45) keeps probability > 0 in every state, so test is finite.
     assert (model.key_probabilities()[:, 45 - 21] > 0).all()
-    assert math.isfinite(jsb.frame_nll(model, splits["test"][:5]))
+    assert math.isfinite(fm.frame_nll(model, splits["test"][:5]))
     model.save(tmp_path / "hmm")
     loaded = fm.FrameHMM.load(tmp_path / "hmm")
     assert np.allclose(loaded.log_prob(chorale), per_frame, rtol=0, atol=1e-12)

@@ -12,6 +12,7 @@ import pytest
 
 from musicalpy import jsb
 from musicalpy.corpus import SPLITS, load_corpus
+from musicalpy.frame_models import frame_nll
 from musicalpy.names import VOICES
 from musicalpy.representations import encode_frames
 
@@ -151,23 +152,23 @@ def test_frame_nll_of_a_hand_computed_two_frame_case():
 
     frame_0 = math.log(0.8) + math.log(0.5) + math.log(0.9) + 85 * math.log(0.5)
     frame_1 = math.log(0.7) + math.log(0.6) + math.log(0.9) + 85 * math.log(0.5)
-    assert jsb.frame_nll(model, [frames]) == pytest.approx(-(frame_0 + frame_1) / 2, abs=1e-12)
+    assert frame_nll(model, [frames]) == pytest.approx(-(frame_0 + frame_1) / 2, abs=1e-12)
     # A model that returns a chorale's total (a bound, say) is scored the same way.
-    assert jsb.frame_nll(lambda c: model(c).sum(), [frames]) == pytest.approx(-(frame_0 + frame_1) / 2, abs=1e-12)
+    assert frame_nll(lambda c: model(c).sum(), [frames]) == pytest.approx(-(frame_0 + frame_1) / 2, abs=1e-12)
     # Two chorales: the total over both divided by all three frames, not a mean of means.
     one = frames[:1]
-    assert jsb.frame_nll(model, [frames, one]) == pytest.approx(-(2 * frame_0 + frame_1) / 3, abs=1e-12)
+    assert frame_nll(model, [frames, one]) == pytest.approx(-(2 * frame_0 + frame_1) / 3, abs=1e-12)
 
 
 def test_frame_nll_refuses_impossible_frames_and_non_probabilities():
     frames = np.zeros((3, 88), dtype=bool)
     with pytest.raises(ValueError, match=r"chorales\[0\].*not finite"):
-        jsb.frame_nll(lambda c: np.array([-1.0, -np.inf, -1.0]), [frames])
+        frame_nll(lambda c: np.array([-1.0, -np.inf, -1.0]), [frames])
     with pytest.raises(ValueError, match=r"chorales\[1\].*> 0 is not a probability"):
-        jsb.frame_nll(lambda c: np.full(len(c), 0.5), [frames[:0], frames])
+        frame_nll(lambda c: np.full(len(c), 0.5), [frames[:0], frames])
     with pytest.raises(ValueError, match=r"\(3,\) per-frame values"):
-        jsb.frame_nll(lambda c: np.zeros(2), [frames])
+        frame_nll(lambda c: np.zeros(2), [frames])
     with pytest.raises(TypeError, match="log_prob"):
-        jsb.frame_nll(object(), [frames])
+        frame_nll(object(), [frames])
     with pytest.raises(ValueError, match="at least one frame"):
-        jsb.frame_nll(lambda c: np.zeros(0), [])
+        frame_nll(lambda c: np.zeros(0), [])
