@@ -30,6 +30,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -128,21 +129,24 @@ def read_jsb_json(which: str = "quarter", *, folder: str | os.PathLike | None = 
         raise ValueError(f"which must be one of {sorted(JSB_FILES)}, got {which!r}")
     path = Path(folder).expanduser() if folder is not None else data_folder()
     path = path / JSB_FILES[which][0]
-    return json.loads(_checked_bytes(str(path), JSB_FILES[which][1]))
-
-
-@cache
-def _checked_bytes(path: str, expected: str) -> bytes:
-    # Cached by path: the files are read-only data, and every load of the corpus or the
-    # benchmark frames would otherwise decompress and hash them again.
     try:
-        raw = gzip.decompress(Path(path).read_bytes())
+        stat = path.stat()
     except FileNotFoundError:
         raise JSBDataError(
             f"{path}: no such file; the JSB Chorales data are vendored under data/jsb/ of the "
             "repository checkout (or set MUSICALPY_JSB_DIR to a folder holding them)"
         ) from None
-    except (OSError, EOFError) as exc:
+    return json.loads(_checked_bytes(str(path), JSB_FILES[which][1], (stat.st_size, stat.st_mtime_ns)))
+
+
+@cache
+def _checked_bytes(path: str, expected: str, version: tuple[int, int]) -> bytes:
+    # Cached per file version (size, modification time): every load of the corpus or of
+    # the benchmark frames would otherwise decompress and hash the same bytes again,
+    # while a file changed on disk is read and checked afresh.
+    try:
+        raw = gzip.decompress(Path(path).read_bytes())
+    except (OSError, EOFError, zlib.error) as exc:
         raise JSBDataError(f"{path}: not a readable gzip file ({exc})") from None
     digest = hashlib.sha256(raw).hexdigest()
     if digest != expected:

@@ -63,6 +63,11 @@ def test_a_changed_file_is_refused_naming_it_and_both_digests(tmp_path):
     assert hashlib.sha256(raw).hexdigest() in message
     # The untouched voice file in the same folder still loads.
     assert len(jsb.read_voices("test", folder=tmp_path)) == 77
+    # A file that was read once and then damaged is checked again, not served from memory.
+    voices = tmp_path / jsb.JSB_FILES["voices"][0]
+    voices.write_bytes(voices.read_bytes()[:-100])
+    with pytest.raises(jsb.JSBDataError, match="not a readable gzip file"):
+        jsb.read_voices("test", folder=tmp_path)
 
 
 def test_missing_files_name_the_file_and_the_way_out(tmp_path, monkeypatch):
