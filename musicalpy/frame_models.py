@@ -333,10 +333,20 @@ class FrameHMM:
     Parameters
     ----------
     n_states : int, default 16
-    n_iter : int, default 100
-    tol : float, default 1e-4
-        Relative change of the training log-likelihood that stops EM.
-    pseudocount : float, default 0.1
+    n_iter : int, default 200
+    tol : float, default 0.0
+        Relative change of the training log-likelihood that stops EM; 0 runs all
+        ``n_iter`` iterations (the HMM's 1e-4 stops 16 states after ~40 iterations,
+        0.1 nats/frame short of where 200 get on validation).
+    pseudocount : float, default 1e-4
+        Chosen on the validation split among 0.1, 0.01, 1e-3, 1e-4 and 1e-5 (measured
+        with 16 and 64 states: 0.1 costs 0.2-0.5 nats/frame there, 1e-4 and 1e-5 tie).
+    init : {"frames", "random"}, default "frames"
+        ``"frames"``: each state's key probabilities start halfway between the training
+        frequency of each key and one training frame drawn at random (a different frame
+        per state), so that states start apart and on the data; measured 0.1-0.15
+        nats/frame better on validation than ``"random"``, the HMM's own start (every
+        key's probability uniform in [0, 1), most keys far too loud).
     random_state : int, default 0
     verbose : bool, default False
 
@@ -348,30 +358,47 @@ class FrameHMM:
 
     kind = "frame_hmm"
 
-    def __init__(self, n_states: int = 16, *, n_iter: int = 100, tol: float = 1e-4, pseudocount: float = 0.1,
-                 random_state: int = 0, verbose: bool = False) -> None:
+    def __init__(self, n_states: int = 16, *, n_iter: int = 200, tol: float = 0.0, pseudocount: float = 1e-4,
+                 init: str = "frames", random_state: int = 0, verbose: bool = False) -> None:
         if not pseudocount > 0:
             raise ValueError(f"pseudocount must be > 0 (a key unseen in training would get probability 0), "
                              f"got {pseudocount!r}")
+        if init not in ("frames", "random"):
+            raise ValueError(f"init must be 'frames' or 'random', got {init!r}")
         self.n_states = n_states
         self.n_iter = n_iter
         self.tol = tol
         self.pseudocount = float(pseudocount)
+        self.init = init
         self.random_state = random_state
         self.verbose = verbose
 
     def __repr__(self) -> str:
-        return f"FrameHMM(n_states={self.n_states}, pseudocount={self.pseudocount:g})"
+        return f"FrameHMM(n_states={self.n_states}, pseudocount={self.pseudocount:g}, init={self.init!r})"
 
     def fit(self, chorales: Any) -> FrameHMM:
         """Baum-Welch on the chorales (each a sequence of frames)."""
         from .hmm import HMM
 
         frames, lengths = stack_chorales(chorales)
+        start = None
+        if self.init == "frames":
+            start = {"emissionprob": self._emissions_from_frames(frames)}
         self.hmm_ = HMM(self.n_states, n_iter=self.n_iter, tol=self.tol, random_state=self.random_state,
-                        verbose=self.verbose, n_symbols=[2] * N_KEYS, pseudocount=self.pseudocount)
+                        verbose=self.verbose, n_symbols=[2] * N_KEYS, pseudocount=self.pseudocount,
+                        init_params=start)
         self.hmm_.fit(frames.astype(np.int64), lengths)
         return self
+
+    def _emissions_from_frames(self, frames: np.ndarray) -> list[np.ndarray]:
+        """The ``"frames"`` start: one ``(n_states, 2)`` (off, on) matrix per key."""
+        # Its own stream, so that the HMM's draws of startprob/transmat from
+        # random_state stay those of init="random".
+        rng = np.random.default_rng([self.random_state, 1])
+        picks = frames[rng.choice(len(frames), self.n_states, replace=len(frames) < self.n_states)]
+        frequency = (frames.sum(axis=0) + 0.5) / (len(frames) + 1.0)
+        on = np.clip(0.5 * frequency + 0.5 * picks, 1e-3, 1 - 1e-3)
+        return [np.stack([1.0 - on[:, key], on[:, key]], axis=1) for key in range(N_KEYS)]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "hmm_"):
@@ -414,7 +441,7 @@ class FrameHMM:
         folder = _model_folder(path, overwrite)
         self.hmm_.save(folder / "hmm.npz", overwrite=overwrite)
         record = {"kind": self.kind, "n_states": self.n_states, "n_iter": self.n_iter, "tol": self.tol,
-                  "pseudocount": self.pseudocount, "random_state": self.random_state}
+                  "pseudocount": self.pseudocount, "init": self.init, "random_state": self.random_state}
         (folder / _MODEL_FILE).write_text(json.dumps(record, indent=1))
         return folder
 
@@ -425,7 +452,7 @@ class FrameHMM:
 
         record = _read_model_file(path, cls.kind)
         model = cls(record["n_states"], n_iter=record["n_iter"], tol=record["tol"],
-                    pseudocount=record["pseudocount"], random_state=record["random_state"])
+                    pseudocount=record["pseudocount"], init=record["init"], random_state=record["random_state"])
         model.hmm_ = HMM.load(Path(path).expanduser() / "hmm.npz")
         return model
 

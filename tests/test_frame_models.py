@@ -113,3 +113,19 @@ def test_frame_hmm_forward_scores_agree_with_the_hmm_and_survive_save(splits, tm
     assert np.array_equal(sample, model.sample(12, seed=3))
     with pytest.raises(ValueError, match="pseudocount must be > 0"):
         fm.FrameHMM(4, pseudocount=0)
+
+
+def test_frame_hmm_starts_each_state_between_the_key_frequencies_and_one_frame():
+    frames = np.zeros((9, 88), dtype=bool)
+    frames[:, 39] = True  # always on
+    frames[:3, 43] = True  # on in a third of the frames
+    start = fm.FrameHMM(3, n_iter=0).fit(frames).key_probabilities()  # no EM step: the start
+    assert start.shape == (3, 88)
+    assert np.allclose(start[:, 39], 0.5 * (9.5 / 10) + 0.5)
+    # Key 43 starts at 0.5 * 3.5/10 (+ 0.5 where the state's frame sounds it).
+    assert set(np.round(start[:, 43], 6)) <= {0.175, 0.675}
+    assert np.allclose(start[:, 0], 0.5 * 0.5 / 10)  # never on: the frequency's half, not 0
+    with pytest.raises(ValueError, match="init must be 'frames' or 'random'"):
+        fm.FrameHMM(3, init="kmeans")
+    random_start = fm.FrameHMM(3, n_iter=0, init="random").fit(frames).key_probabilities()
+    assert not np.allclose(random_start, start)
