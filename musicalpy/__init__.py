@@ -69,7 +69,8 @@ def __getattr__(name: str) -> Any:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
     if name in {"corpus", "midi", "representations", "render", "metrics", "markov", "hmm",
-                "analysis", "pipelines", "models", "cli", "names", "leaderboard", "notebook", "zoo", "runner"}:
+                "analysis", "pipelines", "models", "cli", "names", "leaderboard", "notebook", "zoo", "runner",
+                "jsb", "frame_models"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'musicalpy' has no attribute {name!r}")
 

@@ -69,10 +69,27 @@ def doctor_report() -> list[tuple[str, str, str]]:
 
     cached = cached_corpora()
     for name in available_corpora():
+        if name.startswith("jsb"):  # read from the vendored files on every load, never cached
+            rows.append(_jsb_row(name))
+            continue
         hits = cached[cached["source"] == name] if not cached.empty else cached
         status = f"available, cached ({int(hits['pieces'].max())} pieces)" if len(hits) else "available, not cached yet"
         rows.append((f"corpus {name}", status, "" if len(hits) else f'python -c "import musicalpy; musicalpy.load_corpus(\'{name}\')"'))
     return rows
+
+
+def _jsb_row(name: str) -> tuple[str, str, str]:
+    """The doctor's row for a JSB corpus: its vendored file present and readable."""
+    from .jsb import JSB_FILES, JSBDataError, data_folder
+
+    file_name = JSB_FILES["voices" if name == "jsb_voices" else "quarter"][0]
+    try:
+        path = data_folder() / file_name
+    except JSBDataError as error:
+        return (f"corpus {name}", "unavailable", str(error))
+    if not path.is_file():
+        return (f"corpus {name}", f"missing: {path}", "restore data/jsb/ from the repository (git checkout data/jsb)")
+    return (f"corpus {name}", f"available ({path})", "")
 
 
 def _soundfont_row() -> tuple[str, str, str]:

@@ -102,6 +102,8 @@ EMBEDDED = {
     "bach": "371 Bach chorales (music21), four voices S/A/T/B plus extra parts in a few",
     "essen": "Essen folk song collection (music21), thousands of monophonic tunes",
     "composers": "mixed classical set with a composer column (music21's bundled composers)",
+    "jsb": "JSB Chorales benchmark: 229/76/77 chorales on quarter-note frames, canonical split (data/jsb)",
+    "jsb_voices": "the same chorales and split, voice-separated S/A/T/B on sixteenth notes (data/jsb)",
 }
 #: music21 corpus folders used by "composers", with the name shown in the composer column.
 COMPOSER_FOLDERS = {
@@ -310,6 +312,12 @@ def load_corpus(
     per_composer = check_int("per_composer", per_composer)
     if n_jobs is not None:
         n_jobs = check_int("n_jobs", n_jobs)
+    if source in ("jsb", "jsb_voices"):  # the benchmark's fixed split, no parsing: musicalpy.jsb
+        from .jsb import load_jsb
+
+        corpus = load_jsb(voices=source == "jsb_voices")
+        corpus = corpus.subset(corpus.piece_ids[:limit]) if limit is not None else corpus
+        return corpus.select_parts(parts) if parts is not None else corpus
     name, jobs, extra_key = _plan(source, per_composer)
     options = {}
     if name == "essen":  # tunes interleaved across files (cache entries of the old file order differ)

@@ -23,6 +23,8 @@ module                         encoding                                   used b
                                triples with rests
 :mod:`.note_strings`           note / chord strings ``"C4.E4.G4"`` with   WaveNet, token LSTM
                                durations
+:mod:`.frames`                 88-key binary frames per step, the JSB     JSB frame models
+                               benchmark's (MIDI 21..108)
 =============================  =========================================  ====================
 
 Shared parts:
@@ -65,6 +67,7 @@ from .events import (
     event_vocabulary,
     transpose_event_token,
 )
+from .frames import LOWEST_KEY, N_KEYS, check_frames, decode_frames, encode_frames
 from .note_rows import decode_note_rows, encode_note_rows
 from .note_strings import (
     REST_TOKEN,
@@ -159,6 +162,12 @@ __all__ = [
     "encode_note_strings",
     "decode_note_strings",
     "transpose_note_string_token",
+    # 88-key frames (JSB Chorales)
+    "LOWEST_KEY",
+    "N_KEYS",
+    "encode_frames",
+    "decode_frames",
+    "check_frames",
     # shared
     "Vocabulary",
     "Encoding",

@@ -53,10 +53,11 @@ def test_encode_pieces_decides_beats_per_piece():
 
 
 def test_registry_lists_every_encoding_with_its_own_decoder():
-    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings"}
+    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings", "frames"}
     assert rep.TOKEN_ENCODINGS == ("note_strings", "events", "pitch_hold")
     assert rep.get_encoding("events").decode is rep.decode_events
     assert rep.get_encoding("quantized_tokens").decode is rep.decode_quantized_tokens
+    assert rep.get_encoding("frames").decode is rep.decode_frames and rep.get_encoding("frames").to_tokens is None
     assert rep.get_encoding("pitch_hold").vocabulary() == rep.pitch_hold_vocabulary()
     assert rep.get_encoding("note_strings").vocabulary is None  # built from the data
     assert rep.get_encoding("piano_roll").transpose_token is None
