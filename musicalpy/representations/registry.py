@@ -18,6 +18,7 @@ import pandas as pd
 from ..midi import as_note_table
 from . import (
     events,
+    note_classes,
     note_rows,
     note_strings,
     piano_roll,
@@ -39,6 +40,7 @@ ENCODINGS: dict[str, Encoding] = {
         pitch_hold.ENCODING,
         quantized.ENCODING,
         note_rows.ENCODING,
+        note_classes.ENCODING,
         piano_roll.ENCODING,
         pitch_step_duration.ENCODING,
     )
@@ -92,7 +94,8 @@ def encode_pieces(notes: pd.DataFrame, encoding: str, *, skip_drums: bool = True
     encoding : str
         One of ``"pitch_hold"``, ``"quantized_tokens"``, ``"note_strings"`` (per part;
         ``note_strings`` with ``merge_parts=True`` per piece), ``"events"``,
-        ``"note_rows"``, ``"piano_roll"``, ``"pitch_step_duration"`` (per piece).
+        ``"note_rows"``, ``"note_classes"``, ``"piano_roll"``, ``"pitch_step_duration"``
+        (per piece).
     skip_drums : bool, default True
         Leave out drum notes, whose pitches name instruments, not pitches.
     **options
