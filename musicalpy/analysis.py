@@ -101,6 +101,7 @@ __all__ = [
     "key_relation",
     "agreement_matrix",
     "compare_with_reference",
+    "mode_share",
     "EXPERT_ANALYSES",
     "expert_keys",
     "expert_piece_keys",
@@ -1037,6 +1038,40 @@ def compare_with_reference(keys: pd.DataFrame, reference: pd.DataFrame) -> pd.Da
     order = [p for p in PROFILES if p in shares.index]
     return shares.loc[order]
 
+
+
+def mode_share(keys: pd.DataFrame, mode: str = "minor", *, confidence: float = 0.95) -> pd.Series:
+    """Share of pieces in one mode, with a Wilson confidence interval.
+
+    Parameters
+    ----------
+    keys : pd.DataFrame
+        :func:`key_table` rows of one profile (column ``mode``), one per piece.
+    mode : {"minor", "major"}
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    pd.Series
+        ``pieces``, ``<mode>`` (how many pieces are in it), ``share``, ``low`` and
+        ``high`` (the Wilson interval, which stays inside 0-1 and is honest for the
+        handful of pieces a composer folder holds); NaN share and bounds for no pieces.
+    """
+    from scipy.stats import binomtest
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if "profile" in keys.columns and keys["profile"].nunique() > 1:
+        raise ValueError(f"keys holds {keys['profile'].nunique()} profiles; give the rows of one")
+    n, k = len(keys), int((keys["mode"] == mode).sum())
+    if n:
+        interval = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+        low, high, share = interval.low, interval.high, k / n
+    else:
+        low = high = share = np.nan
+    return pd.Series({"pieces": n, mode: k, "share": share, "low": low, "high": high})
 
 # ------------------------------------------------------------------- expert keys
 

@@ -493,3 +493,17 @@ def test_expert_windowed_keys_follow_the_analysts_modulations():
     assert len(grid) == len(windowed_keys(_melody([60] * 12, [1.0] * 12), [0.0, 4.0, 8.0, 12.0]))
     with pytest.raises(ValueError, match="one"):
         analysis.expert_windowed_keys(chords.assign(riemenschneider=[1, 2, 2]), [0.0, 4.0])
+
+
+def test_mode_share_with_wilson_interval():
+    keys = pd.DataFrame({"profile": "aarden", "mode": ["minor", "major", "major", "major"]})
+    share = analysis.mode_share(keys)
+    assert share[["pieces", "minor", "share"]].tolist() == [4, 1, 0.25]
+    # Wilson 95% interval for 1 of 4: (0.0456, 0.6994)
+    assert share["low"] == pytest.approx(0.0456, abs=1e-4) and share["high"] == pytest.approx(0.6994, abs=1e-4)
+    assert analysis.mode_share(keys, "major")["major"] == 3
+    assert np.isnan(analysis.mode_share(keys.iloc[:0])["share"])
+    with pytest.raises(ValueError, match="mode must be"):
+        analysis.mode_share(keys, "dorian")
+    with pytest.raises(ValueError, match="2 profiles"):
+        analysis.mode_share(pd.concat([keys, keys.assign(profile="simple")]))
