@@ -135,7 +135,13 @@ def as_note_table(notes: pd.DataFrame, *, piece: str | None = None) -> pd.DataFr
     return table.reset_index(drop=True)
 
 
-def crop_notes(notes: pd.DataFrame, *, end_beat: float | None = None, end: float | None = None) -> pd.DataFrame:
+def crop_notes(
+    notes: pd.DataFrame,
+    *,
+    end_beat: float | None = None,
+    end: float | None = None,
+    tolerance: float = 0.0,
+) -> pd.DataFrame:
     """Cut a note table at a time: later notes go, notes sounding across it end there.
 
     Give exactly one of ``end_beat`` (quarter notes) or ``end`` (seconds). A note that
@@ -152,6 +158,9 @@ def crop_notes(notes: pd.DataFrame, *, end_beat: float | None = None, end: float
         Keep notes starting strictly before this beat.
     end : float, optional
         Keep notes starting strictly before this second.
+    tolerance : float, default 0
+        Notes starting less than this before the cut are dropped too (in the cut's unit):
+        a small value absorbs float error in onsets summed from durations.
 
     Returns
     -------
@@ -171,10 +180,12 @@ def crop_notes(notes: pd.DataFrame, *, end_beat: float | None = None, end: float
     name = "end_beat" if by_beats else "end"
     if not np.isfinite(limit) or limit < 0:
         raise ValueError(f"{name} must be a finite time >= 0, got {limit!r}")
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite time >= 0, got {tolerance!r}")
     if by_beats and not set(BEAT_COLUMNS) <= set(notes.columns):
         raise ValueError(f"crop_notes(end_beat=...) needs the beat columns {BEAT_COLUMNS}; the table has {list(notes.columns)}")
     begin, finish = ("start_beat", "end_beat") if by_beats else ("start", "end")
-    kept = notes[notes[begin] < limit].copy()
+    kept = notes[notes[begin] < limit - tolerance].copy()
     late = kept[finish] > limit
     if late.any():
         other_begin, other_finish = ("start", "end") if by_beats else ("start_beat", "end_beat")

@@ -34,6 +34,9 @@ def test_crop_at_a_second_shortens_beats_too(two_voices):
     # a cut at the very start keeps nothing; one after the end keeps everything
     assert midi.crop_notes(two_voices, end_beat=0.0).empty
     assert midi.crop_notes(two_voices, end_beat=10.0).equals(two_voices)
+    # a note starting a hair before the cut goes only with a tolerance
+    assert len(midi.crop_notes(two_voices, end_beat=3.0 + 1e-12)) == 4
+    assert len(midi.crop_notes(two_voices, end_beat=3.0 + 1e-12, tolerance=1e-9)) == 3
 
 
 def test_crop_errors(two_voices):
@@ -45,3 +48,5 @@ def test_crop_errors(two_voices):
         midi.crop_notes(two_voices, end_beat=-1.0)
     with pytest.raises(ValueError, match="needs the beat columns"):
         midi.crop_notes(two_voices.drop(columns=["start_beat", "end_beat"]), end_beat=1.0)
+    with pytest.raises(ValueError, match="tolerance must be"):
+        midi.crop_notes(two_voices, end=1.0, tolerance=-1.0)
