@@ -32,6 +32,16 @@ based yardstick, not ground truth: modal pieces (a Phrygian ending on E with no
 signature, Dorian pieces written with one flat fewer), endings on a half cadence and
 pieces that close outside their signature get no reference key, and a piece that
 modulates away and back is judged only by its ending.
+
+Expert keys
+-----------
+music21 ships expert Roman-numeral analyses of Riemenschneider chorales 1-20
+(:data:`EXPERT_ANALYSES`, RomanText files: a key and a chord at every beat where the
+harmony changes). :func:`expert_keys` reads them into one row per chord with its local
+key, :func:`expert_piece_keys` gives each chorale's home key (the key the analyst opens
+with) in the shape :func:`compare_with_reference` takes, and
+:func:`expert_windowed_keys` the analyst's key of every window of bars, in the shape of
+:func:`windowed_keys`, so that the key finders can be scored against musicians.
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ from .names import (
     parse_key_name as key_from_name,  # compat: moved to musicalpy.names.parse_key_name
 )
 from .names import pitch_to_name as pitch_name  # compat: moved to musicalpy.names.pitch_to_name
+from .representations.events import NOTE_OFF_OFFSET, TIME_SHIFT_OFFSET
 
 __all__ = [
     "PROFILES",
@@ -71,12 +82,14 @@ __all__ = [
     "pitch_distribution",
     "melodic_intervals",
     "polyphony_curve",
+    "event_bookkeeping",
     "pitch_class_weights",
     "key_correlations",
     "find_key",
     "key_name",
     "key_from_name",  # compat: moved to musicalpy.names.parse_key_name
     "key_table",
+    "bar_length",
     "bar_lines",
     "windowed_keys",
     "key_color",
@@ -88,6 +101,11 @@ __all__ = [
     "key_relation",
     "agreement_matrix",
     "compare_with_reference",
+    "mode_share",
+    "EXPERT_ANALYSES",
+    "expert_keys",
+    "expert_piece_keys",
+    "expert_windowed_keys",
 ]
 
 #: Key profiles offered by music21, by short name -> music21 class in analysis.discrete.
@@ -343,6 +361,44 @@ def polyphony_curve(notes: pd.DataFrame, *, resolution: float = 0.25) -> pd.Data
     return pd.DataFrame({"time": np.arange(n_steps) * resolution, "polyphony": sounding})
 
 
+def event_bookkeeping(tokens: Sequence[int] | np.ndarray) -> dict[str, int]:
+    """Do the NOTE_OFFs of a performance-event sequence close notes that are sounding?
+
+    A NOTE_OFF must name the pitch of a NOTE_ON emitted earlier; a model with a short
+    memory (an HMM) forgets it. This walks the events and counts what the decoder
+    (:func:`musicalpy.representations.decode_events`) will meet: NOTE_OFFs that close a
+    sounding note (one NOTE_ON of that pitch each, oldest first), NOTE_OFFs that close
+    nothing (it ignores them) and notes never closed (they ring to the end).
+
+    Parameters
+    ----------
+    tokens : array-like of int, shape=(n_events,)
+        Performance events (see :mod:`musicalpy.representations.events`).
+
+    Returns
+    -------
+    dict
+        ``events``, ``NOTE_ON``, ``NOTE_OFF``, ``NOTE_OFF closing a sounding note`` and
+        ``notes never closed``.
+    """
+    array = np.asarray(tokens)
+    if array.ndim != 1:
+        raise ValueError(f"tokens must be one sequence of events, got shape {array.shape}")
+    sounding = np.zeros(128, dtype=int)
+    ons = offs = closing = 0
+    for token in array.tolist():
+        if token < NOTE_OFF_OFFSET:
+            ons += 1
+            sounding[token] += 1
+        elif token < TIME_SHIFT_OFFSET:
+            offs += 1
+            if sounding[token - NOTE_OFF_OFFSET]:
+                closing += 1
+                sounding[token - NOTE_OFF_OFFSET] -= 1
+    return {"events": len(array), "NOTE_ON": ons, "NOTE_OFF": offs, "NOTE_OFF closing a sounding note": closing,
+            "notes never closed": int(sounding.sum())}
+
+
 # ---------------------------------------------------------------------------- keys
 
 
@@ -591,6 +647,36 @@ def key_table(
 # ---------------------------------------------------------------- windowed analysis
 
 
+def bar_length(time_signature: str, *, default: float | None = 4.0) -> float:
+    """Length of one bar in quarter notes: ``"3/4"`` gives 3, ``"6/8"`` gives 3.
+
+    Parameters
+    ----------
+    time_signature : str
+        A time signature as the pieces table stores it (``"4/4"``, ``"3/2"``, ...).
+    default : float or None, default 4.0
+        Returned for an empty or unreadable signature (files without one, odd
+        encodings): 4.0 is common time, what MIDI assumes. None raises instead.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For an unreadable signature when ``default`` is None.
+    """
+    from music21 import meter
+
+    try:
+        return float(meter.TimeSignature(str(time_signature)).barDuration.quarterLength)
+    except Exception as exc:
+        if default is None:
+            raise ValueError(f"time_signature: {time_signature!r} is not a time signature ({exc})") from None
+        return float(default)
+
+
 def bar_lines(source: Any, n_bars: int | None = None) -> np.ndarray:
     """Bar-line offsets in quarter notes: ``n_bars + 1`` boundaries from the first bar.
 
@@ -611,15 +697,9 @@ def bar_lines(source: Any, n_bars: int | None = None) -> np.ndarray:
     if n_bars is not None:
         n_bars = check_int("n_bars", n_bars)
     if isinstance(source, str):
-        from music21 import meter
-
         if n_bars is None:
             raise ValueError("n_bars is required when bars come from a time signature")
-        try:
-            length = float(meter.TimeSignature(source).barDuration.quarterLength)
-        except Exception as exc:
-            raise ValueError(f"source: {source!r} is not a time signature ({exc})") from None
-        return np.arange(n_bars + 1, dtype=float) * length
+        return np.arange(n_bars + 1, dtype=float) * bar_length(source, default=None)
     from music21 import stream
 
     if not isinstance(source, stream.Stream):
@@ -676,9 +756,7 @@ def windowed_keys(
         raise ValueError(f"notes holds {notes['piece'].nunique()} pieces; give one piece")
     table = notes[~notes["is_drum"]] if "is_drum" in notes.columns else notes
     if isinstance(bars, str):
-        from music21 import meter
-
-        length = float(meter.TimeSignature(bars).barDuration.quarterLength)
+        length = bar_length(bars, default=None)
         bars = np.arange(int(np.ceil(table["end_beat"].max() / length)) + 1) * length
     edges = np.asarray(bars, dtype=float)
     if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
@@ -959,3 +1037,218 @@ def compare_with_reference(keys: pd.DataFrame, reference: pd.DataFrame) -> pd.Da
     shares.insert(0, "pieces", merged.groupby("profile").size())
     order = [p for p in PROFILES if p in shares.index]
     return shares.loc[order]
+
+
+
+def mode_share(keys: pd.DataFrame, mode: str = "minor", *, confidence: float = 0.95) -> pd.Series:
+    """Share of pieces in one mode, with a Wilson confidence interval.
+
+    Parameters
+    ----------
+    keys : pd.DataFrame
+        :func:`key_table` rows of one profile (column ``mode``), one per piece.
+    mode : {"minor", "major"}
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    pd.Series
+        ``pieces``, ``<mode>`` (how many pieces are in it), ``share``, ``low`` and
+        ``high`` (the Wilson interval, which stays inside 0-1 and is honest for the
+        handful of pieces a composer folder holds); NaN share and bounds for no pieces.
+    """
+    from scipy.stats import binomtest
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'major' or 'minor', got {mode!r}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if "profile" in keys.columns and keys["profile"].nunique() > 1:
+        raise ValueError(f"keys holds {keys['profile'].nunique()} profiles; give the rows of one")
+    n, k = len(keys), int((keys["mode"] == mode).sum())
+    if n:
+        interval = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+        low, high, share = interval.low, interval.high, k / n
+    else:
+        low = high = share = np.nan
+    return pd.Series({"pieces": n, mode: k, "share": share, "low": low, "high": high})
+
+# ------------------------------------------------------------------- expert keys
+
+#: Where music21's corpus keeps the expert Roman-numeral analyses of Riemenschneider
+#: chorales 1-20 (``riemenschneider001.rntxt`` ...), by Andrew Jones and others.
+EXPERT_ANALYSES = "bach/choraleAnalyses"
+
+
+@functools.cache
+def _expert_rows(path: str) -> tuple[dict, ...]:
+    # parsing one RomanText file takes about half a second; the notebook asks twice
+    from music21 import converter, roman, stream
+
+    score = converter.parse(path, format="romantext")
+    number = int(re.search(r"(\d+)\.rntxt$", path).group(1))
+    meta = score.metadata
+    rows = []
+    part = score.parts[0] if score.parts else score
+    # only the main text: the analyst's alternative readings (``m11var1``) are Variant
+    # objects outside the measures and must not count twice
+    for measure in part.getElementsByClass(stream.Measure):
+        for chord in measure.getElementsByClass(roman.RomanNumeral):
+            key = chord.key
+            rows.append({
+                "riemenschneider": number,
+                "title": (meta.title if meta is not None else "") or "",
+                "measure": int(measure.number),
+                "beat": float(chord.beat),
+                "offset": float(chord.getOffsetInHierarchy(score)),
+                "duration": float(chord.quarterLength),
+                "figure": chord.figure,
+                "key": key_name(key),
+                "tonic_pc": int(key.tonic.pitchClass),
+                "mode": key.mode,
+            })
+    return tuple(rows)
+
+
+def expert_keys(numbers: Iterable[int] | None = None) -> pd.DataFrame:
+    """The local key at every chord of music21's expert chorale analyses.
+
+    Parameters
+    ----------
+    numbers : iterable of int, optional
+        Riemenschneider numbers to read (default: every analysis in
+        :data:`EXPERT_ANALYSES`, chorales 1-20 in music21 9).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per Roman numeral, in order: ``riemenschneider`` (int), ``title``,
+        ``measure`` (the analysis's measure number, 0 for a pickup), ``beat`` (1-based,
+        as music21 counts it), ``offset`` and ``duration`` (quarter notes from the
+        start of the first notated bar), ``figure`` (e.g. ``"V6"``), ``key`` (e.g.
+        ``"G major"``), ``tonic_pc`` (0-11) and ``mode``. A key change is the analyst's
+        modulation.
+
+    Raises
+    ------
+    ValueError
+        When a requested number has no analysis in the installed music21.
+    """
+    from music21 import corpus
+
+    available = {}
+    for path in corpus.getComposer("bach"):
+        found = re.search(r"choraleAnalyses[/\\]riemenschneider(\d+)\.rntxt$", str(path))
+        if found:
+            available[int(found.group(1))] = str(path)
+    if not available:
+        raise ValueError(f"this music21 has no expert analyses under {EXPERT_ANALYSES!r}")
+    wanted = sorted(available) if numbers is None else [check_int("numbers", n, minimum=1) for n in numbers]
+    missing = [n for n in wanted if n not in available]
+    if missing:
+        raise ValueError(f"numbers: no expert analysis of Riemenschneider chorale(s) {missing}; "
+                         f"music21 has {min(available)}-{max(available)}")
+    return pd.DataFrame([row for n in wanted for row in _expert_rows(available[n])])
+
+
+def expert_piece_keys(expert: pd.DataFrame, pieces: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each analysed chorale's home key: the key the analyst opens with.
+
+    Parameters
+    ----------
+    expert : pd.DataFrame
+        :func:`expert_keys` output.
+    pieces : pd.DataFrame, optional
+        A pieces table with ``piece`` and ``riemenschneider`` columns (the ``"bach"``
+        corpus); chorales it does not hold are left out.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per chorale: ``riemenschneider``, ``piece`` (with ``pieces``), ``key``,
+        ``tonic_pc``, ``mode`` (the opening key; the shape
+        :func:`compare_with_reference` takes as its reference), ``home share`` (share
+        of the analysed time in that key), ``keys`` (distinct keys the analyst names)
+        and ``length`` (quarter notes analysed).
+    """
+    if expert.empty:
+        raise ValueError("expert holds no analysed chords")
+    rows = []
+    for number, chords in expert.groupby("riemenschneider", sort=True):
+        first = chords.iloc[0]
+        in_home = (chords["tonic_pc"] == first["tonic_pc"]) & (chords["mode"] == first["mode"])
+        rows.append({"riemenschneider": int(number), "key": first["key"], "tonic_pc": int(first["tonic_pc"]),
+                     "mode": first["mode"], "home share": float(chords.loc[in_home, "duration"].sum()
+                                                                / chords["duration"].sum()),
+                     "keys": int(chords["key"].nunique()),
+                     "length": float((chords["offset"] + chords["duration"]).max())})
+    table = pd.DataFrame(rows)
+    if pieces is not None:
+        if not {"piece", "riemenschneider"} <= set(pieces.columns):
+            raise ValueError("pieces needs the columns piece and riemenschneider (the 'bach' corpus)")
+        numbered = pieces.dropna(subset=["riemenschneider"]).drop_duplicates("riemenschneider")
+        ids = dict(zip(numbered["riemenschneider"].astype(int), numbered["piece"], strict=True))
+        table = table[table["riemenschneider"].isin(ids)].copy()
+        table.insert(1, "piece", table["riemenschneider"].map(ids))
+    return table.reset_index(drop=True)
+
+
+def expert_windowed_keys(
+    chords: pd.DataFrame,
+    bars: Sequence[float] | np.ndarray,
+    *,
+    max_window: int | None = None,
+) -> pd.DataFrame:
+    """The analyst's key of every run of consecutive bars, to set beside :func:`windowed_keys`.
+
+    A window's expert key is the key that holds the most analysed time inside it.
+
+    Parameters
+    ----------
+    chords : pd.DataFrame
+        :func:`expert_keys` rows of one chorale.
+    bars : array-like, shape=(n_bars + 1,)
+        Bar-line offsets in quarter notes (see :func:`bar_lines` on the chorale's score).
+    max_window : int, optional
+        Largest window in bars (default: all bars).
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per window, in the order of :func:`windowed_keys`: ``window``,
+        ``first_bar``, ``last_bar``, ``key`` (``""`` where no chord is analysed),
+        ``tonic_pc`` (-1 then), ``mode`` and ``share`` (of the window's analysed time
+        in that key).
+    """
+    if chords.empty:
+        raise ValueError("chords holds no analysed chords")
+    if chords["riemenschneider"].nunique() > 1:
+        raise ValueError(f"chords holds {chords['riemenschneider'].nunique()} chorales; give one")
+    edges = np.asarray(bars, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
+        raise ValueError("bars must be at least two strictly increasing bar-line offsets")
+    n_bars = len(edges) - 1
+    max_window = n_bars if max_window is None else check_int("max_window", max_window)
+    if max_window > n_bars:
+        raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
+    keys = list(dict.fromkeys(zip(chords["tonic_pc"], chords["mode"], strict=True)))
+    key_index = {key: i for i, key in enumerate(keys)}
+    starts = chords["offset"].to_numpy(float)[:, None]
+    ends = starts + chords["duration"].to_numpy(float)[:, None]
+    # analysed time of each chord inside each bar, summed per key: shape (n_bars, n_keys)
+    overlap = np.clip(np.minimum(ends, edges[None, 1:]) - np.maximum(starts, edges[None, :-1]), 0, None)
+    per_bar = np.zeros((n_bars, len(keys)))
+    np.add.at(per_bar.T, [key_index[k] for k in zip(chords["tonic_pc"], chords["mode"], strict=True)], overlap)
+    cumulative = np.vstack([np.zeros(len(keys)), np.cumsum(per_bar, axis=0)])
+    rows = []
+    for window in range(1, max_window + 1):
+        for first in range(n_bars - window + 1):
+            time = cumulative[first + window] - cumulative[first]
+            row = {"window": window, "first_bar": first + 1, "last_bar": first + window,
+                   "key": "", "tonic_pc": -1, "mode": "", "share": np.nan}
+            if time.sum() > 1e-9:
+                best = int(time.argmax())  # ties go to the key the analyst named first
+                row.update(key=key_name(keys[best]), tonic_pc=int(keys[best][0]), mode=keys[best][1],
+                           share=float(time[best] / time.sum()))
+            rows.append(row)
+    return pd.DataFrame(rows)

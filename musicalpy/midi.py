@@ -46,6 +46,7 @@ __all__ = [
     "from_music21",
     "seconds_to_beats",
     "implied_tempo",
+    "crop_notes",
 ]
 
 #: Optional beat columns (quarter notes), present when the source has a beat grid.
@@ -132,6 +133,69 @@ def as_note_table(notes: pd.DataFrame, *, piece: str | None = None) -> pd.DataFr
         order = np.lexsort((table["pitch"].to_numpy(), table["start"].to_numpy(), part_rank.to_numpy()))
         table = table.iloc[order]
     return table.reset_index(drop=True)
+
+
+def crop_notes(
+    notes: pd.DataFrame,
+    *,
+    end_beat: float | None = None,
+    end: float | None = None,
+    tolerance: float = 0.0,
+) -> pd.DataFrame:
+    """Cut a note table at a time: later notes go, notes sounding across it end there.
+
+    Give exactly one of ``end_beat`` (quarter notes) or ``end`` (seconds). A note that
+    starts before the cut and ends after it is shortened to end at the cut; its other
+    clock (seconds for a beat cut, beats for a seconds cut) is shortened in the same
+    proportion, so the note keeps its local tempo.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        A note table (any number of pieces and parts); a beat cut needs
+        ``start_beat``/``end_beat``.
+    end_beat : float, optional
+        Keep notes starting strictly before this beat.
+    end : float, optional
+        Keep notes starting strictly before this second.
+    tolerance : float, default 0
+        Notes starting less than this before the cut are dropped too (in the cut's unit):
+        a small value absorbs float error in onsets summed from durations.
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy holding the kept rows in their order, with the index of ``notes``.
+
+    Raises
+    ------
+    ValueError
+        When neither or both cuts are given, a cut is negative or not finite, or a beat
+        cut meets a table without beat columns.
+    """
+    if (end_beat is None) == (end is None):
+        raise ValueError("crop_notes needs exactly one of end_beat= (quarter notes) or end= (seconds)")
+    by_beats = end_beat is not None
+    limit = float(end_beat if by_beats else end)
+    name = "end_beat" if by_beats else "end"
+    if not np.isfinite(limit) or limit < 0:
+        raise ValueError(f"{name} must be a finite time >= 0, got {limit!r}")
+    if not np.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite time >= 0, got {tolerance!r}")
+    if by_beats and not set(BEAT_COLUMNS) <= set(notes.columns):
+        raise ValueError(f"crop_notes(end_beat=...) needs the beat columns {BEAT_COLUMNS}; the table has {list(notes.columns)}")
+    begin, finish = ("start_beat", "end_beat") if by_beats else ("start", "end")
+    kept = notes[notes[begin] < limit - tolerance].copy()
+    late = kept[finish] > limit
+    if late.any():
+        other_begin, other_finish = ("start", "end") if by_beats else ("start_beat", "end_beat")
+        if other_begin in kept.columns:
+            span = kept.loc[late, finish] - kept.loc[late, begin]
+            share = (limit - kept.loc[late, begin]) / span
+            kept.loc[late, other_finish] = kept.loc[late, other_begin] + share * (
+                kept.loc[late, other_finish] - kept.loc[late, other_begin])
+        kept.loc[late, finish] = limit
+    return kept
 
 
 # --------------------------------------------------------------------------- MIDI files

@@ -412,3 +412,98 @@ def test_pitch_names():
     assert [analysis.pitch_name(p) for p in (60, 61, 70, 21, 127)] == ["C4", "C#4", "B-4", "A0", "G9"]
     with pytest.raises(ValueError, match="pitch"):
         analysis.pitch_name(128)
+
+
+# ------------------------------------------------------- helpers moved from notebooks
+
+
+def test_bar_length_of_common_signatures():
+    assert analysis.bar_length("3/4") == 3.0
+    assert analysis.bar_length("6/8") == 3.0
+    assert analysis.bar_length("3/2") == 6.0
+    assert analysis.bar_length("waltz") == 4.0  # unreadable: common time
+    assert analysis.bar_length("waltz", default=3.0) == 3.0
+    with pytest.raises(ValueError, match="time_signature: 'waltz' is not a time signature"):
+        analysis.bar_length("waltz", default=None)
+
+
+def test_event_bookkeeping_matches_note_offs_to_sounding_notes():
+    from musicalpy import representations as rep
+
+    on, off = rep.NOTE_ON_OFFSET, rep.NOTE_OFF_OFFSET
+    shift = rep.TIME_SHIFT_OFFSET
+    # C on, E on, wait, C off, G off (never on), wait; E is never closed
+    tokens = [on + 60, on + 64, shift + 10, off + 60, off + 67, shift + 5]
+    counts = analysis.event_bookkeeping(tokens)
+    assert counts == {"events": 6, "NOTE_ON": 2, "NOTE_OFF": 2, "NOTE_OFF closing a sounding note": 1,
+                      "notes never closed": 1}
+    # a real piece's events close every note they open
+    from music21 import corpus
+
+    events = rep.encode_events(from_music21(corpus.parse("bach/bwv66.6")))
+    real = analysis.event_bookkeeping(events)
+    assert real["NOTE_ON"] == real["NOTE_OFF"] == real["NOTE_OFF closing a sounding note"]
+    assert real["notes never closed"] == 0
+    with pytest.raises(ValueError, match="one sequence"):
+        analysis.event_bookkeeping(np.zeros((2, 2), dtype=int))
+
+
+# ------------------------------------------------------------------ expert keys
+
+
+def test_expert_keys_read_music21s_chorale_analyses():
+    expert = analysis.expert_keys([1, 3])
+    first = expert[expert["riemenschneider"] == 1]
+    # Riemenschneider 1 (BWV 269) is analysed in G major throughout, from a pickup on beat 3
+    assert set(first["key"]) == {"G major"}
+    assert first.iloc[0][["measure", "beat", "offset", "figure"]].tolist() == [0, 3.0, 0.0, "I"]
+    assert (first["offset"] + first["duration"]).max() == 63.0  # the chorale's length in quarters
+    third = expert[expert["riemenschneider"] == 3]
+    assert third.iloc[0]["key"] == "A minor" and "E minor" in set(third["key"])
+    assert list(expert.columns) == ["riemenschneider", "title", "measure", "beat", "offset", "duration", "figure",
+                                    "key", "tonic_pc", "mode"]
+    with pytest.raises(ValueError, match=r"numbers: no expert analysis of Riemenschneider chorale\(s\) \[999\]"):
+        analysis.expert_keys([999])
+
+
+def test_expert_piece_keys_feed_compare_with_reference():
+    expert = analysis.expert_keys([1, 3])
+    pieces = pd.DataFrame({"piece": ["R001_bwv269", "R003_bwv153.1", "R005"], "riemenschneider": [1, 3, 5]})
+    home = analysis.expert_piece_keys(expert, pieces)
+    assert home[["piece", "key"]].values.tolist() == [["R001_bwv269", "G major"], ["R003_bwv153.1", "A minor"]]
+    assert home.loc[0, "home share"] == 1.0 and home.loc[0, "keys"] == 1
+    assert 0 < home.loc[1, "home share"] < 1
+    found = pd.DataFrame({"piece": ["R001_bwv269", "R003_bwv153.1"], "profile": "krumhansl",
+                          "tonic_pc": [2, 9], "mode": ["major", "minor"]})  # D major: the dominant of G
+    versus = compare_with_reference(found, home)
+    assert versus.loc["krumhansl", "same"] == 0.5 and versus.loc["krumhansl", "dominant"] == 0.5
+    with pytest.raises(ValueError, match="riemenschneider"):
+        analysis.expert_piece_keys(expert, pd.DataFrame({"piece": ["a"]}))
+
+
+def test_expert_windowed_keys_follow_the_analysts_modulations():
+    chords = pd.DataFrame({"riemenschneider": 9, "offset": [0.0, 4.0, 6.0], "duration": [4.0, 2.0, 2.0],
+                           "tonic_pc": [0, 7, 7], "mode": ["major"] * 3, "key": ["C major", "G major", "G major"]})
+    grid = analysis.expert_windowed_keys(chords, [0.0, 4.0, 8.0, 12.0])
+    assert grid[["window", "first_bar", "key"]].values.tolist()[:3] == [[1, 1, "C major"], [1, 2, "G major"],
+                                                                        [1, 3, ""]]
+    # bars 1-2 hold 4 beats of each key: the tie goes to the key named first
+    both = grid[(grid["window"] == 2) & (grid["first_bar"] == 1)].iloc[0]
+    assert both["key"] == "C major" and both["share"] == 0.5
+    assert len(grid) == len(windowed_keys(_melody([60] * 12, [1.0] * 12), [0.0, 4.0, 8.0, 12.0]))
+    with pytest.raises(ValueError, match="one"):
+        analysis.expert_windowed_keys(chords.assign(riemenschneider=[1, 2, 2]), [0.0, 4.0])
+
+
+def test_mode_share_with_wilson_interval():
+    keys = pd.DataFrame({"profile": "aarden", "mode": ["minor", "major", "major", "major"]})
+    share = analysis.mode_share(keys)
+    assert share[["pieces", "minor", "share"]].tolist() == [4, 1, 0.25]
+    # Wilson 95% interval for 1 of 4: (0.0456, 0.6994)
+    assert share["low"] == pytest.approx(0.0456, abs=1e-4) and share["high"] == pytest.approx(0.6994, abs=1e-4)
+    assert analysis.mode_share(keys, "major")["major"] == 3
+    assert np.isnan(analysis.mode_share(keys.iloc[:0])["share"])
+    with pytest.raises(ValueError, match="mode must be"):
+        analysis.mode_share(keys, "dorian")
+    with pytest.raises(ValueError, match="2 profiles"):
+        analysis.mode_share(pd.concat([keys, keys.assign(profile="simple")]))

@@ -16,6 +16,8 @@ module                         encoding                                   used b
 :mod:`.events`                 the 388 performance events, all parts      token LSTM, HMM
                                merged
 :mod:`.note_rows`              rows (time, pitch, duration, velocity)     HMM, analysis
+:mod:`.note_classes`           (onset gap class, pitch, duration class,   factorized HMM
+                               velocity) per note, all parts merged
 :mod:`.piano_roll`             binary (pitch x step) roll with onsets,    VAE
                                its windows and the range transposition
 :mod:`.pitch_step_duration`    (pitch, step, duration) float features     LSTM (TF tutorial)
@@ -68,6 +70,13 @@ from .events import (
     transpose_event_token,
 )
 from .frames import LOWEST_KEY, N_KEYS, check_frames, decode_frames, encode_frames
+from .note_classes import (
+    DEFAULT_GAP_CLASSES,
+    DEFAULT_NOTE_DURATION_CLASSES,
+    decode_note_classes,
+    encode_note_classes,
+    note_rows_to_classes,
+)
 from .note_rows import decode_note_rows, encode_note_rows
 from .note_strings import (
     REST_TOKEN,
@@ -105,6 +114,7 @@ from .quantized import (
     REST_PITCH,
     decode_quantized_tokens,
     encode_quantized_tokens,
+    quantized_tokens_beats,
     transpose_quantized_token,
 )
 from .registry import ENCODINGS, TOKEN_ENCODINGS, encode_pieces, get_encoding
@@ -137,6 +147,12 @@ __all__ = [
     # note rows
     "encode_note_rows",
     "decode_note_rows",
+    # note classes
+    "DEFAULT_GAP_CLASSES",
+    "DEFAULT_NOTE_DURATION_CLASSES",
+    "encode_note_classes",
+    "decode_note_classes",
+    "note_rows_to_classes",
     # piano roll
     "encode_piano_roll",
     "decode_piano_roll",
@@ -155,6 +171,7 @@ __all__ = [
     "encode_quantized_tokens",
     "decode_quantized_tokens",
     "transpose_quantized_token",
+    "quantized_tokens_beats",
     # note / chord strings
     "REST_TOKEN",
     "pitch_to_name",

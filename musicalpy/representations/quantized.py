@@ -32,6 +32,7 @@ __all__ = [
     "encode_quantized_tokens",
     "decode_quantized_tokens",
     "transpose_quantized_token",
+    "quantized_tokens_beats",
 ]
 
 #: Pitch value of a rest in quantized tokens.
@@ -191,6 +192,34 @@ def decode_quantized_tokens(
         part=part,
         program=program,
     )
+
+
+def quantized_tokens_beats(
+    tokens: Sequence[Sequence[int]] | np.ndarray,
+    duration_classes: Sequence[float] = DEFAULT_DURATION_CLASSES,
+) -> float:
+    """Beats a part's quantized tokens cover when laid end to end, rests included.
+
+    Where :func:`decode_quantized_tokens` puts the end of the part; compared with the
+    part's real end it measures how far rounding to the classes has moved it.
+
+    Parameters
+    ----------
+    tokens : sequence of (int, int, int), or np.ndarray, shape=(n_tokens, 3)
+        ``(pitch, duration class, velocity class)`` triples.
+    duration_classes : sequence of float
+        The classes used to encode.
+
+    Returns
+    -------
+    beats : float
+        0 for no tokens.
+    """
+    classes = _check_duration_classes(duration_classes)
+    durations = np.asarray([token[1] for token in tokens], dtype=np.int64)
+    if ((durations < 0) | (durations >= len(classes))).any():
+        raise ValueError(f"tokens hold duration classes outside 0-{len(classes) - 1}")
+    return float(classes[durations].sum())
 
 
 def transpose_quantized_token(token: Hashable, semitones: int) -> tuple[int, int, int] | None:

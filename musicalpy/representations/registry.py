@@ -19,6 +19,7 @@ from ..midi import as_note_table
 from . import (
     events,
     frames,
+    note_classes,
     note_rows,
     note_strings,
     piano_roll,
@@ -40,6 +41,7 @@ ENCODINGS: dict[str, Encoding] = {
         pitch_hold.ENCODING,
         quantized.ENCODING,
         note_rows.ENCODING,
+        note_classes.ENCODING,
         piano_roll.ENCODING,
         pitch_step_duration.ENCODING,
         frames.ENCODING,
@@ -94,7 +96,8 @@ def encode_pieces(notes: pd.DataFrame, encoding: str, *, skip_drums: bool = True
     encoding : str
         One of ``"pitch_hold"``, ``"quantized_tokens"``, ``"note_strings"`` (per part;
         ``note_strings`` with ``merge_parts=True`` per piece), ``"events"``,
-        ``"note_rows"``, ``"piano_roll"``, ``"pitch_step_duration"``, ``"frames"`` (per piece).
+        ``"note_rows"``, ``"note_classes"``, ``"piano_roll"``, ``"pitch_step_duration"``,
+        ``"frames"`` (per piece).
     skip_drums : bool, default True
         Leave out drum notes, whose pitches name instruments, not pitches.
     **options

@@ -83,3 +83,14 @@ def test_quantized_tokens_errors():
         rep.decode_quantized_tokens([(60, 1)])
     assert rep.encode_quantized_tokens(midi.empty_notes()) == []
     assert rep.decode_quantized_tokens([]).empty
+
+
+def test_quantized_tokens_beats_counts_notes_and_rests():
+    classes = (0.25, 0.5, 1.0, 1.5)
+    tokens = [(60, 2, 0), (rep.REST_PITCH, 0, 0), (62, 3, 0)]  # a quarter, a sixteenth rest, a dotted quarter
+    assert rep.quantized_tokens_beats(tokens, classes) == 2.75
+    decoded = rep.decode_quantized_tokens(tokens, duration_classes=classes)
+    assert decoded["end_beat"].max() == rep.quantized_tokens_beats(tokens, classes)
+    assert rep.quantized_tokens_beats([], classes) == 0.0
+    with pytest.raises(ValueError, match="duration classes outside 0-3"):
+        rep.quantized_tokens_beats([(60, 4, 0)], classes)
