@@ -717,6 +717,19 @@ def bar_lines(source: Any, n_bars: int | None = None) -> np.ndarray:
     return np.array(offsets + [offsets[-1] + float(last.duration.quarterLength)])
 
 
+def _bar_windows(bars: Sequence[float], max_window: int | None) -> tuple[np.ndarray, int, int]:
+    """Bar-line offsets as an array, the number of bars, and the largest window in bars
+    (all of them when ``max_window`` is None); raises on offsets that do not increase."""
+    edges = np.asarray(bars, dtype=float)
+    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
+        raise ValueError("bars must be at least two strictly increasing bar-line offsets")
+    n_bars = len(edges) - 1
+    max_window = n_bars if max_window is None else check_int("max_window", max_window)
+    if max_window > n_bars:
+        raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
+    return edges, n_bars, max_window
+
+
 def windowed_keys(
     notes: pd.DataFrame,
     bars: Sequence[float] | np.ndarray | str,
@@ -758,13 +771,7 @@ def windowed_keys(
     if isinstance(bars, str):
         length = bar_length(bars, default=None)
         bars = np.arange(int(np.ceil(table["end_beat"].max() / length)) + 1) * length
-    edges = np.asarray(bars, dtype=float)
-    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
-        raise ValueError("bars must be at least two strictly increasing bar-line offsets")
-    n_bars = len(edges) - 1
-    max_window = n_bars if max_window is None else check_int("max_window", max_window)
-    if max_window > n_bars:
-        raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
+    edges, n_bars, max_window = _bar_windows(bars, max_window)
     starts = table["start_beat"].to_numpy(float)[:, None]
     ends = table["end_beat"].to_numpy(float)[:, None]
     # time each note sounds inside each bar, shape (n_notes, n_bars)
@@ -1224,13 +1231,7 @@ def expert_windowed_keys(
         raise ValueError("chords holds no analysed chords")
     if chords["riemenschneider"].nunique() > 1:
         raise ValueError(f"chords holds {chords['riemenschneider'].nunique()} chorales; give one")
-    edges = np.asarray(bars, dtype=float)
-    if edges.ndim != 1 or len(edges) < 2 or (np.diff(edges) <= 0).any():
-        raise ValueError("bars must be at least two strictly increasing bar-line offsets")
-    n_bars = len(edges) - 1
-    max_window = n_bars if max_window is None else check_int("max_window", max_window)
-    if max_window > n_bars:
-        raise ValueError(f"max_window must be between 1 and {n_bars} bars, got {max_window}")
+    edges, n_bars, max_window = _bar_windows(bars, max_window)
     keys = list(dict.fromkeys(zip(chords["tonic_pc"], chords["mode"], strict=True)))
     key_index = {key: i for i, key in enumerate(keys)}
     starts = chords["offset"].to_numpy(float)[:, None]
