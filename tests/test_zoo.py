@@ -13,6 +13,7 @@ import pytest
 from musicalpy import zoo
 from musicalpy.families.counting import HMMSettings, quantized_sequences
 from musicalpy.markov import MarkovChain
+from musicalpy.names import VOICES
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def test_defaults_are_the_family_settings():
 
 def test_counting_models_have_one_model_per_voice(counting, corpus):
     model = counting["markov"]
-    assert model.voices == list(zoo.CHORALE_VOICES)
-    assert set(model.fitted) == set(zoo.CHORALE_VOICES)
+    assert model.voices == list(VOICES)
+    assert set(model.fitted) == set(VOICES)
     card = model.card
     assert card["data"]["pieces"] == {"train": 4, "validation": 1, "test": 1}
     assert card["validation"]["n_notes"] == len(corpus.split("validation").notes)
@@ -101,7 +102,7 @@ def test_budgets(counting):
     assert by_notes.groupby(["piece", "part"]).size().max() == 10
     by_time = model.generate(seconds=6.0, n_samples=1, seed=0)
     assert by_time["end"].max() <= 6.0 + 1e-9 and by_time["start"].max() < 6.0
-    assert set(by_time["part"]) == set(zoo.CHORALE_VOICES)
+    assert set(by_time["part"]) == set(VOICES)
 
 
 def test_primer_is_continued(counting, corpus):

@@ -31,7 +31,6 @@ import numpy as np
 from keras import ops
 
 from .._config import check_int as _check_int
-from .engine import train_model  # compat: moved to musicalpy.models.engine
 
 __all__ = [
     "TUTORIAL_LOSS_WEIGHTS",
@@ -39,7 +38,6 @@ __all__ = [
     "build_tutorial_lstm",
     "build_rhythm_lstm",
     "build_token_lstm",
-    "train_model",
     "custom_objects",
     "load_model",
 ]

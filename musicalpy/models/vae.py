@@ -45,15 +45,8 @@ import pandas as pd
 from keras import ops
 
 from .._config import check_int
-from ..metrics import DISSONANT_INTERVALS, vertical_dissonance  # compat: moved to musicalpy.metrics
 from ..midi import DEFAULT_TEMPO, as_note_table
-from ..pipelines import (
-    piano_roll_dataset as window_dataset,  # compat: moved to musicalpy.pipelines.piano_roll_dataset
-)
 from ..representations import decode_piano_roll, frame_onsets
-from ..representations import (
-    encode_piano_roll_windows as corpus_windows,  # compat: moved to musicalpy.representations.encode_piano_roll_windows
-)
 from ..representations.piano_roll import (
     DEFAULT_LOWEST_PITCH,
     DEFAULT_N_PITCHES,
@@ -61,12 +54,6 @@ from ..representations.piano_roll import (
 )
 
 __all__ = [
-    "DEFAULT_LOWEST_PITCH",
-    "DEFAULT_N_PITCHES",
-    "DEFAULT_WINDOW_STEPS",
-    "DISSONANT_INTERVALS",
-    "corpus_windows",
-    "window_dataset",
     "VAE",
     "Sampling",
     "reconstruction_loss",
@@ -77,7 +64,6 @@ __all__ = [
     "interpolate_latent",
     "attribute_vector",
     "reconstruction_scores",
-    "vertical_dissonance",
     "evaluate_vae",
     "windows_to_notes",
     "merge_voices",
