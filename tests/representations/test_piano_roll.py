@@ -171,7 +171,7 @@ def test_encode_piano_roll_windows_of_pieces_and_voices():
 
 def test_encode_piano_roll_windows_counts_empty_windows_and_transposes():
     # One bar of notes, one bar of rest, one bar of notes (4 steps per quarter).
-    notes = _beat_notes([("S", 96, 0, 4), ("S", 98, 8, 12), ("B", 84, 0, 4)])
+    notes = _beat_notes([("S", 96, 0, 4), ("S", 98, 8, 12), ("B", 84, 0, 4)], "p")
     windows, index = rep.encode_piano_roll_windows(notes, window_steps=16, lowest_pitch=60, n_pitches=24)
     assert windows.shape == (3, 24, 16)
     assert index["is_empty"].tolist() == [False, True, False]
