@@ -350,7 +350,7 @@ def test_training_records_the_piece_loss_and_checkpoints(vocab, tmp_path):
     callback = engine.piece_loss_callback(sequences)
     model, history = engine.train_model(
         lambda: wavenet.build_wavenet(len(vocab), channels=4, dilations=[1, 2]), train, train,
-        epochs=2, run_dir=tmp_path / "run", tensorboard=False, callbacks=[callback], verbose=0)
+        epochs=2, patience=5, run_dir=tmp_path / "run", tensorboard=False, callbacks=[callback], verbose=0)
     assert list(history["epoch"]) == [1, 2]
     total, count = engine.score_ids(model, sequences)
     assert history["val_piece_loss"].iloc[-1] == pytest.approx(-total / count, rel=1e-4)
@@ -382,9 +382,9 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path):
 
     build = lambda: lstm.build_tutorial_lstm(seq, units=8)  # noqa: E731
     with pytest.raises(KeyboardInterrupt):
-        engine.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Interrupt()], verbose=0)
+        engine.train_model(build, train, validation, epochs=4, patience=5, run_dir=tmp_path, callbacks=[Interrupt()], verbose=0)
     assert (tmp_path / "backup").exists() and (tmp_path / "best.keras").exists()
-    model, history = engine.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Capture()], verbose=0)
+    model, history = engine.train_model(build, train, validation, epochs=4, patience=5, run_dir=tmp_path, callbacks=[Capture()], verbose=0)
     assert history["epoch"].tolist() == [3, 4]
     for restored, crashed in zip(saved["restored"], saved["weights"], strict=True):
         np.testing.assert_array_equal(restored, crashed)
@@ -392,9 +392,9 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path):
     assert not (tmp_path / "backup").exists()  # finished: the backup is removed
     assert any((tmp_path / "logs").rglob("*tfevents*"))
     with pytest.raises(ValueError, match="validation"):
-        engine.train_model(build, train, None, epochs=1)
+        engine.train_model(build, train, None, epochs=1, patience=5)
     with pytest.raises(ValueError, match="steps_per_epoch must be an integer >= 1"):
-        engine.train_model(build, train, validation, epochs=1, steps_per_epoch=0)
+        engine.train_model(build, train, validation, epochs=1, patience=5, steps_per_epoch=0)
 
 
 _MIRRORED_SCRIPT = textwrap.dedent(
@@ -424,7 +424,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     losses = {}
     for name, strategy in [("single", tf.distribute.OneDeviceStrategy("/cpu:0")),
                            ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
-        model, history = engine.train_model(build, train, validation, epochs=2, strategy=strategy, verbose=0)
+        model, history = engine.train_model(build, train, validation, epochs=2, patience=5, strategy=strategy, verbose=0)
         # Score the trained weights outside any strategy, on one device, the same way.
         judge = lstm.build_tutorial_lstm(8, units=8)
         judge.set_weights(model.get_weights())

@@ -339,6 +339,27 @@ def _parameters(name, smoke, monkeypatch):
     return namespace
 
 
+def test_builders_default_to_the_family_settings():
+    """A builder called without sizes builds the family's full-size model (one source of
+    settings): the same layers and parameter count as the settings' own build."""
+    from musicalpy.models import lstm, vae, wavenet
+
+    for kind, builder in (("lstm", lstm.build_token_lstm), ("wavenet", wavenet.build_wavenet)):
+        settings = zoo.defaults(kind, smoke=False)
+        from_builder, from_settings = builder(50), settings.build(50)
+        assert from_builder.count_params() == from_settings.count_params()
+        assert [layer.name for layer in from_builder.layers] == [layer.name for layer in from_settings.layers]
+    lstm_units = [layer.units for layer in lstm.build_token_lstm(50).layers if hasattr(layer, "units")]
+    assert lstm_units[:len(zoo.defaults("lstm", smoke=False).units)] == list(zoo.defaults("lstm", smoke=False).units)
+    settings = zoo.defaults("vae", smoke=False)
+    default = vae.build_conv_vae()
+    explicit = vae.build_conv_vae((settings.n_pitches, settings.window_steps), latent_dim=settings.latent_dim,
+                                  filters=settings.filters, dense_units=settings.dense_units, free_bits=settings.free_bits)
+    for part in ("encoder", "decoder"):
+        assert getattr(default, part).count_params() == getattr(explicit, part).count_params()
+    assert default.encoder.input_shape[1:3] == (settings.n_pitches, settings.window_steps)
+
+
 @pytest.mark.parametrize("smoke", [True, False])
 def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatch):
     nb03 = _parameters("03_lstm", smoke, monkeypatch)

@@ -19,6 +19,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..representations.piano_roll import (
+    DEFAULT_LOWEST_PITCH,
+    DEFAULT_N_PITCHES,
+    DEFAULT_WINDOW_STEPS,
+)
 from .base import Budget, Family, ModelError, Settings, Trained, concat_notes, voices_of
 
 __all__ = ["VAESettings", "VAEFamily", "vae_windows", "fit_vae", "MAX_WINDOWS"]
@@ -53,10 +58,10 @@ class VAESettings(Settings):
 
     kind: ClassVar[str] = "vae"
     SMOKE: ClassVar[Mapping[str, Any]] = {"epochs": 2}
-    lowest_pitch: int = 36
-    n_pitches: int = 48
+    lowest_pitch: int = DEFAULT_LOWEST_PITCH
+    n_pitches: int = DEFAULT_N_PITCHES
     steps_per_quarter: int = 4
-    window_steps: int = 32
+    window_steps: int = DEFAULT_WINDOW_STEPS
     hop_steps: int = 16
     latent_dim: int = 16
     filters: tuple[int, ...] = (16, 32)

@@ -738,10 +738,10 @@ def train_model(
     train: Any,
     validation: Any,
     *,
-    epochs: int = 10,
+    epochs: int,
+    patience: int,
     run_dir: str | os.PathLike | None = None,
     strategy: Any = None,
-    patience: int = 5,
     tensorboard: bool = True,
     resume: bool = True,
     callbacks: Sequence[Any] = (),
@@ -759,7 +759,10 @@ def train_model(
     train, validation : tf.data.Dataset
         Batches of ``(x, y)`` (see :mod:`musicalpy.pipelines`). Validation is required:
         early stopping and checkpoints watch ``val_loss``, never the training loss.
-    epochs : int, default 10
+    epochs : int
+        At most this many epochs. ``epochs`` and ``patience`` have no default: they
+        belong to the model being trained (a family's settings, e.g.
+        :class:`musicalpy.families.token.LSTMSettings`, or a notebook's parameters).
     run_dir : path, optional
         Where ``best.keras`` (best validation loss), ``logs/`` (TensorBoard) and
         ``backup/`` (BackupAndRestore) go. Without it nothing is written and a run
@@ -768,7 +771,7 @@ def train_model(
         Default: the current (default) strategy. ``MirroredStrategy`` for several
         GPUs, ``MultiWorkerMirroredStrategy`` for a cluster, ``TPUStrategy`` on a TPU;
         the global batch is the dataset's batch size, split over the replicas.
-    patience : int, default 5
+    patience : int
         Epochs without a better validation loss before stopping; the best weights are
         restored.
     tensorboard : bool, default True

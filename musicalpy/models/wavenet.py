@@ -45,6 +45,7 @@ import tensorflow as tf
 from keras import ops
 
 from .._config import check_int as _check_int
+from ..families.token import WaveNetSettings as _WAVENET  # WaveNet M's sizes live there, once
 from ..representations import Vocabulary
 from . import engine
 
@@ -311,11 +312,11 @@ def load_model(path: str | os.PathLike, *, compile: bool = True):
 def build_wavenet(
     vocab_size: int,
     *,
-    channels: int = 64,
+    channels: int = _WAVENET.channels,
     skip_channels: int | None = None,
-    dilations: Sequence[int] = (1, 2, 4, 8, 16),
+    dilations: Sequence[int] = _WAVENET.dilations,
     kernel_size: int = 2,
-    dropout: float = 0.0,
+    dropout: float = _WAVENET.dropout,
     learning_rate: float = 0.001,
     name: str = "wavenet",
 ):
@@ -325,14 +326,16 @@ def build_wavenet(
     ----------
     vocab_size : int
         ``len(vocabulary)``.
-    channels : int, default 64
-        Embedding size and residual channels of every block.
+    channels : int, default ``WaveNetSettings.channels``
+        Embedding size and residual channels of every block. The defaults of
+        ``channels``, ``dilations`` and ``dropout`` are those of
+        :class:`musicalpy.families.token.WaveNetSettings` (notebook 04's WaveNet M).
     skip_channels : int, optional
         Channels of the skip connections and the output head (default ``channels``).
-    dilations : sequence of int, default (1, 2, 4, 8, 16)
+    dilations : sequence of int, default ``WaveNetSettings.dilations``
         One block per entry (:func:`dilation_cycles` repeats 1, 2, 4, ...).
     kernel_size : int, default 2
-    dropout : float, default 0.0
+    dropout : float, default ``WaveNetSettings.dropout``
         On the gated activations of every block, during training.
     learning_rate : float, default 0.001
         Adam's.
