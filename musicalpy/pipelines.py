@@ -262,6 +262,12 @@ def window_dataset(
                 lambda w, s: _transpose_features(tf, w, s, max_transpose), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
     batches = batches.map(lambda w: _split_window(w, target), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if n_windows is not None:
+        # Cutting windows with unbatch() hides the size from tf.data; say it, so that Keras
+        # knows where a validation pass ends instead of running into the end of the data
+        # (its "ran out of data" warning). tf.data checks the count as it iterates.
+        n_batches = n_windows // batch_size if drop_remainder else -(-n_windows // batch_size)
+        batches = batches.apply(tf.data.experimental.assert_cardinality(n_batches))
     if prefetch:
         batches = batches.prefetch(tf.data.AUTOTUNE)
     return batches

@@ -180,8 +180,8 @@ def fit_network(
         ``steps_per_epoch``, ``patience``, ``seed``.
     vocab_size : int
     train, validation : tf.data.Dataset
-        Batches of ``(ids, next ids)``; ``train`` is repeated when ``steps_per_epoch``
-        caps the epochs.
+        Batches of ``(ids, next ids)``; :func:`musicalpy.models.engine.train_model`
+        repeats ``train`` when ``steps_per_epoch`` sets the epochs' length.
     build : callable, optional
         Another compiled model to train on the same budget (notebook 04's baseline).
     run_dir, callbacks, tensorboard, verbose
@@ -200,7 +200,6 @@ def fit_network(
 
     keras.utils.set_random_seed(settings.seed)
     build = build or (lambda: build_network(settings, vocab_size))
-    train = train.repeat() if settings.steps_per_epoch else train
     return engine.train_model(build, train, validation, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
                               patience=settings.patience, run_dir=run_dir, callbacks=callbacks, tensorboard=tensorboard,
                               verbose=verbose)

@@ -783,7 +783,8 @@ def train_model(
     callbacks : sequence of keras.callbacks.Callback
         Added after ours (e.g. :func:`piece_loss_callback`).
     steps_per_epoch : int, optional
-        Cap the batches per epoch (a fixed budget for fair comparisons).
+        Batches per epoch (a fixed budget for fair comparisons); ``train`` is repeated,
+        so an epoch may run past the end of one pass. Default: one pass per epoch.
     verbose : int or "auto"
 
     Returns
@@ -798,6 +799,9 @@ def train_model(
         raise ValueError("validation is required: early stopping and checkpoints watch the validation loss")
     if steps_per_epoch is not None:
         steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch)
+        # A capped epoch may end in the middle of a pass over the data, so the data repeats:
+        # every epoch gets its steps_per_epoch batches, the next pass reshuffled.
+        train = train.repeat()
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build()
