@@ -296,8 +296,10 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
     -------
     loop : tf.function
         ``loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit)`` returns
-        the generated elements ``(batch, n_generated, ...)``; it stops after ``n_steps``
-        or once every sequence has finished.
+        the generated elements time first, ``(n_generated, batch, ...)`` (callers swap
+        the axes in NumPy: oneDNN's transpose takes no int32 ids on this CPU build and
+        logs an error line for them); it stops after ``n_steps`` or once every sequence
+        has finished.
     """
     per_model = _LOOPS.setdefault(stepper.model, {})
     key = (kind, type(stepper).__name__, getattr(stepper, "window", None))
@@ -321,9 +323,7 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
             done = done | finished
             hidden, states = stepper.advance(value, states)
             i += 1
-        stacked = generated.stack()
-        order = tf.concat([[1, 0], tf.range(2, tf.rank(stacked))], axis=0)
-        return tf.transpose(stacked, order)
+        return generated.stack()
 
     per_model[key] = loop
     return loop
@@ -506,7 +506,7 @@ def sample_ids(
     return loop(
         tf.constant(ids), tf.constant(int(n_tokens)), tf.constant(int(seed), tf.int64), tf.constant(temperature),
         tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(0.0),
-    ).numpy()
+    ).numpy().swapaxes(0, 1)
 
 
 def generate_notes(

@@ -267,7 +267,7 @@ def sample_features(
     result = loop(
         tf.constant(primer), tf.constant(steps), tf.constant(int(seed), tf.int64), tf.constant(temperature),
         tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(float(seconds or 0.0)),
-    ).numpy()
+    ).numpy().swapaxes(0, 1)
     samples = []
     for features in result:
         if seconds is not None:
