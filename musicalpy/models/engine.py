@@ -325,6 +325,11 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
             i += 1
         return generated.stack()
 
+    # One loop per (model, kind) is the design: each is traced once (once more if the
+    # primer's shape changes, after which reduce_retracing relaxes it) and reused from
+    # _LOOPS. TensorFlow counts traces by source line across all loops, so five models
+    # sampled in a row read as "excessive retracing"; say that these traces are expected.
+    loop._omit_frequent_tracing_warning = True
     per_model[key] = loop
     return loop
 
