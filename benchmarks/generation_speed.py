@@ -12,7 +12,7 @@ trained on the Bach chorales) generates from the same primer:
     per token, the naive full-window pass and the cached fast-wavenet step
     (``--skip-wavenet`` leaves these rows out);
 (e) ``zoo.generate`` of a token LSTM (the family's full architecture, briefly trained)
-    against the raw compiled loop, :func:`musicalpy.models.sampling.sample_token_ids`,
+    against the raw compiled loop, :func:`musicalpy.models.engine.sample_ids`,
     on the same network, the same primer lines (START and an opening token per voice),
     the same batch and seed: the ratio is what the zoo adds (primers, decoding to a note
     table, the budget). Goal: at most 1.5x (``--skip-zoo`` leaves this row out).
@@ -142,7 +142,7 @@ def zoo_row(corpus, n_notes: int, n_samples: int) -> None:
     """(e): zoo.generate against the raw compiled loop on the same lines."""
     from musicalpy import zoo
     from musicalpy.families.base import Budget
-    from musicalpy.models import sampling
+    from musicalpy.models import engine
 
     settings = zoo.defaults("lstm", smoke=False).replace(epochs=1, steps_per_epoch=20)
     model = zoo.train("lstm", corpus, settings=settings, progress=False)
@@ -151,7 +151,7 @@ def zoo_row(corpus, n_notes: int, n_samples: int) -> None:
     n_tokens = Budget(n_notes, None, len(model.voices), settings.tempo).tokens(0.0)
 
     def raw():
-        return sampling.sample_token_ids(network, vocabulary, primers, n_tokens=n_tokens, seed=0)
+        return engine.sample_ids(network, vocabulary, primer=primers, n_tokens=n_tokens, seed=0)
 
     def wrapped():
         return model.generate(n_notes=n_notes, n_samples=n_samples, seed=0)

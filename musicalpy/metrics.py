@@ -163,13 +163,9 @@ import numpy as np
 import pandas as pd
 
 from ._config import check_int
-from .leaderboard import Leaderboard  # compat: moved to musicalpy.leaderboard
+from .leaderboard import Leaderboard  # compat: moved to musicalpy.leaderboard (notebook 02 uses it)
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
 from .names import MODES, pitch_class_of
-from .render.figures import (  # compat: moved to musicalpy.render.figures
-    plot_feature_distributions,
-    plot_overlap,
-)
 
 __all__ = [
     "SCALAR_FEATURES",
@@ -209,8 +205,6 @@ __all__ = [
     "kde_overlap",
     "feature_frame",
     "compare_sets",
-    "plot_feature_distributions",  # compat: moved to musicalpy.render.figures
-    "plot_overlap",  # compat: moved to musicalpy.render.figures
     "bits_per_token",
     "bits_per_note",
     "vertical_dissonance",

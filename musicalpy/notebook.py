@@ -411,8 +411,7 @@ def setup(
         importlib.invalidate_caches()  # so that what pip just installed imports in this kernel
     deep = "deep" in chosen
     if deep:
-        tf = import_tensorflow_quietly()
-        tf.get_logger().setLevel("ERROR")  # retracing notices from models trained in a loop are harmless
+        import_tensorflow_quietly()
     seed_everything(seed, deep=deep)
     found = versions(chosen)
     if verbose:

@@ -135,10 +135,13 @@ def _transpose_features(tf, windows, seed, max_transpose: int):
 def _transpose_tokens(tf, windows, seed, table):
     """Move each window by a random shift under which every token stays in the vocabulary."""
     moved = tf.gather(table, windows, axis=1)  # (n_shifts, batch, length)
-    allowed = tf.transpose(tf.reduce_all(moved >= 0, axis=-1))  # (batch, n_shifts)
-    logits = tf.where(allowed, 0.0, -np.inf)
+    allowed = tf.reduce_all(moved >= 0, axis=-1)  # (n_shifts, batch)
+    # Only float tensors are transposed: oneDNN's transpose takes no int32 or bool on
+    # this CPU build and says so on stderr (the values are the same either way).
+    logits = tf.transpose(tf.where(allowed, 0.0, -np.inf))  # (batch, n_shifts)
     choice = tf.random.stateless_categorical(logits, 1, seed=seed)[:, 0]
-    return tf.gather(tf.transpose(moved, [1, 0, 2]), choice, batch_dims=1)
+    # Each window through its chosen row of the table.
+    return tf.gather(tf.gather(table, choice), windows, batch_dims=1)
 
 
 def _split_window(windows, target: str):
@@ -262,6 +265,12 @@ def window_dataset(
                 lambda w, s: _transpose_features(tf, w, s, max_transpose), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
             )
     batches = batches.map(lambda w: _split_window(w, target), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if n_windows is not None:
+        # Cutting windows with unbatch() hides the size from tf.data; say it, so that Keras
+        # knows where a validation pass ends instead of running into the end of the data
+        # (its "ran out of data" warning). tf.data checks the count as it iterates.
+        n_batches = n_windows // batch_size if drop_remainder else -(-n_windows // batch_size)
+        batches = batches.apply(tf.data.experimental.assert_cardinality(n_batches))
     if prefetch:
         batches = batches.prefetch(tf.data.AUTOTUNE)
     return batches

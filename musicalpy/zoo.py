@@ -73,7 +73,6 @@ from .names import VOICES
 __all__ = [
     "FORMAT",
     "KINDS",
-    "CHORALE_VOICES",
     "ModelError",
     "ZooModel",
     "register",
@@ -94,8 +93,6 @@ __all__ = [
 FORMAT = "musicalpy.zoo"
 #: Version 2 keeps settings, learned state and the fitted files in separate sections.
 _VERSION = 2
-#: The four voices every chorale model is trained on.
-CHORALE_VOICES = VOICES  # kept for callers of zoo.CHORALE_VOICES
 _CARD = "card.json"
 _FAMILIES: dict[str, Family] = {}
 #: The model kinds, in the order the series introduces them (filled by :func:`register`).
@@ -165,7 +162,7 @@ def training_corpus(source: str | os.PathLike = "bach", *, limit: int | None = N
 
     corpus = load_corpus(source, limit=limit, progress=False)
     if str(source) == "bach":
-        corpus = corpus.select_parts(list(CHORALE_VOICES))
+        corpus = corpus.select_parts(list(VOICES))
     return corpus
 
 

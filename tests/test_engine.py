@@ -1,5 +1,5 @@
 """The token engine: stepper choice, the compiled sampler, the primer policy, scoring,
-padding, the piece-loss callback, the trainer, and the old names that point here."""
+padding, the piece-loss callback and the trainer."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from musicalpy import pipelines
-from musicalpy.models import engine, lstm, sampling, wavenet
+from musicalpy.models import engine, lstm, wavenet
 from musicalpy.representations import Vocabulary, decode_token_ids
 
 TOKENS = [("C4", 1.0), ("D4", 0.5), ("E4", 1.0), ("G4", 2.0), ("rest", 1.0), ("C5", 0.25)]
@@ -240,17 +240,21 @@ def test_primer_policy_without_unk_names_the_token_and_position():
         engine.primer_ids(None, Vocabulary(TOKENS, start_end=False))
 
 
+@pytest.mark.filterwarnings("ignore:primer has")
 def test_one_policy_in_every_sampler(net, token_lstm, vocab):
-    """The old front ends follow the engine's policy too (one raised, one mapped to UNK)."""
+    """Ids and note tables, recurrent and cached-convolution steppers: an unknown primer
+    token enters as UNK with a warning, and raises without an UNK token."""
     unknown = [("C4", 1.0), ("F#9", 3.0)]
-    for sample in (lambda: sampling.sample_token_ids(token_lstm, vocab, unknown, n_tokens=3),
-                   lambda: wavenet.sample_ids(token_lstm, vocab, unknown, n_tokens=3),
-                   lambda: engine.sample_ids(token_lstm, vocab, primer=unknown, n_tokens=3)):
-        with pytest.warns(UserWarning, match="enter the model as UNK"):
-            assert sample().shape[0] == 1
     strict = Vocabulary(TOKENS, unk=False)
-    with pytest.raises(ValueError, match="at position 1"):
-        sampling.generate_tokens(token_lstm, strict, unknown, n_tokens=3)
+    for model in (token_lstm, net):
+        with pytest.warns(UserWarning, match="enter the model as UNK"):
+            assert engine.sample_ids(model, vocab, primer=unknown, n_tokens=3).shape[0] == 1
+        with pytest.warns(UserWarning, match="enter the model as UNK"):
+            notes = engine.generate_notes(model, vocab, primer=unknown, n_tokens=6, n_samples=2, seed=0,
+                                          stop_at_end=False)
+        assert set(notes["piece"]) == {"sample_0", "sample_1"}
+        with pytest.raises(ValueError, match="at position 1"):
+            engine.generate_notes(model, strict, primer=unknown, n_tokens=3)
 
 
 def test_short_primers_are_left_padded_and_say_so(net, vocab):
@@ -346,7 +350,7 @@ def test_training_records_the_piece_loss_and_checkpoints(vocab, tmp_path):
     callback = engine.piece_loss_callback(sequences)
     model, history = engine.train_model(
         lambda: wavenet.build_wavenet(len(vocab), channels=4, dilations=[1, 2]), train, train,
-        epochs=2, run_dir=tmp_path / "run", tensorboard=False, callbacks=[callback], verbose=0)
+        epochs=2, patience=5, run_dir=tmp_path / "run", tensorboard=False, callbacks=[callback], verbose=0)
     assert list(history["epoch"]) == [1, 2]
     total, count = engine.score_ids(model, sequences)
     assert history["val_piece_loss"].iloc[-1] == pytest.approx(-total / count, rel=1e-4)
@@ -378,9 +382,9 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path):
 
     build = lambda: lstm.build_tutorial_lstm(seq, units=8)  # noqa: E731
     with pytest.raises(KeyboardInterrupt):
-        engine.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Interrupt()], verbose=0)
+        engine.train_model(build, train, validation, epochs=4, patience=5, run_dir=tmp_path, callbacks=[Interrupt()], verbose=0)
     assert (tmp_path / "backup").exists() and (tmp_path / "best.keras").exists()
-    model, history = engine.train_model(build, train, validation, epochs=4, run_dir=tmp_path, callbacks=[Capture()], verbose=0)
+    model, history = engine.train_model(build, train, validation, epochs=4, patience=5, run_dir=tmp_path, callbacks=[Capture()], verbose=0)
     assert history["epoch"].tolist() == [3, 4]
     for restored, crashed in zip(saved["restored"], saved["weights"], strict=True):
         np.testing.assert_array_equal(restored, crashed)
@@ -388,9 +392,9 @@ def test_interrupted_training_resumes_from_last_epoch(tmp_path):
     assert not (tmp_path / "backup").exists()  # finished: the backup is removed
     assert any((tmp_path / "logs").rglob("*tfevents*"))
     with pytest.raises(ValueError, match="validation"):
-        engine.train_model(build, train, None, epochs=1)
+        engine.train_model(build, train, None, epochs=1, patience=5)
     with pytest.raises(ValueError, match="steps_per_epoch must be an integer >= 1"):
-        engine.train_model(build, train, validation, epochs=1, steps_per_epoch=0)
+        engine.train_model(build, train, validation, epochs=1, patience=5, steps_per_epoch=0)
 
 
 _MIRRORED_SCRIPT = textwrap.dedent(
@@ -420,7 +424,7 @@ _MIRRORED_SCRIPT = textwrap.dedent(
     losses = {}
     for name, strategy in [("single", tf.distribute.OneDeviceStrategy("/cpu:0")),
                            ("mirrored", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))]:
-        model, history = engine.train_model(build, train, validation, epochs=2, strategy=strategy, verbose=0)
+        model, history = engine.train_model(build, train, validation, epochs=2, patience=5, strategy=strategy, verbose=0)
         # Score the trained weights outside any strategy, on one device, the same way.
         judge = lstm.build_tutorial_lstm(8, units=8)
         judge.set_weights(model.get_weights())
@@ -445,33 +449,3 @@ def test_mirrored_strategy_matches_single_device():
     # trained weights, both scored on one device.
     for key in ("train", "validation"):
         np.testing.assert_allclose(result["mirrored"][key], result["single"][key], rtol=1e-3)
-
-
-# ------------------------------------------------------------------------- old names
-
-
-@pytest.mark.filterwarnings("ignore:1 primer token")
-@pytest.mark.filterwarnings("ignore:primer has")
-def test_old_names_point_at_the_engine(net, token_lstm, vocab):
-    assert sampling.make_stepper is engine.stepper_for
-    assert sampling.RecurrentStepper is engine.RecurrentStepper and sampling.WindowedStepper is engine.WindowedStepper
-    assert lstm.train_model is engine.train_model
-    assert wavenet.score_sequences is engine.score_ids and wavenet.piece_loss_callback is engine.piece_loss_callback
-    assert wavenet.left_pad is engine.left_pad and wavenet.left_pad_sequences is engine.left_pad_sequences
-    primer = [vocab.start_id, 5, 6]
-    options = {"n_tokens": 12, "n_samples": 2, "seed": 8, "stop_at_end": False}
-    for model in (net, token_lstm):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the WaveNet's short-primer warning
-            new = engine.sample_ids(model, vocab, primer=primer, **options)
-            np.testing.assert_array_equal(sampling.sample_token_ids(model, vocab, primer, **options), new)
-            np.testing.assert_array_equal(wavenet.sample_ids(model, vocab, primer, **options), new)
-    generated = engine.generate_notes(net, vocab, primer=[("C4", 1.0), ("F#9", 3.0)], n_tokens=6, n_samples=2, seed=0)
-    with pytest.warns(UserWarning, match="enter the model as UNK"):
-        old = wavenet.generate(net, vocab, [("C4", 1.0), ("F#9", 3.0)], n_tokens=6, n_samples=2, seed=0)
-    assert old.equals(generated) and len(old) > 0
-    # wavenet.sample_ids(cached=False) is the windowed path over the receptive field.
-    long_primer = np.concatenate([[vocab.start_id], _random_ids(vocab, 20, seed=1)])
-    np.testing.assert_array_equal(
-        wavenet.sample_ids(net, vocab, long_primer, cached=False, **options),
-        engine.sample_ids(net, vocab, primer=long_primer, stepper=engine.WindowedStepper(net, 15), **options))

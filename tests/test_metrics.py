@@ -24,6 +24,7 @@ from scipy.stats import norm
 from musicalpy import metrics as M
 from musicalpy.midi import as_note_table, from_music21
 from musicalpy.names import VOICES
+from musicalpy.render.figures import plot_feature_distributions, plot_overlap
 
 
 def notes_table(rows, *, part="p", piece="x", drum=False, beats=True):
@@ -585,27 +586,27 @@ def test_compare_sets_constant_and_undefined_features():
 
 def test_plots():
     reference, generated = many_pieces(10, seed=6), many_pieces(6, seed=7)
-    fig = M.plot_feature_distributions(generated, reference, features=["pitch_range", "note_density", "mean_ioi"])
+    fig = plot_feature_distributions(generated, reference, features=["pitch_range", "note_density", "mean_ioi"])
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["pitch_range", "note_density", "mean_ioi"]
     plt.close(fig)
-    fig = M.plot_feature_distributions(generated, reference, kind="kde", ncols=2,
-                                       features=["pitch_range", "polyphony", "mean_ioi"])
+    fig = plot_feature_distributions(generated, reference, kind="kde", ncols=2,
+                                     features=["pitch_range", "polyphony", "mean_ioi"])
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 3 and len(fig.axes) == 4  # a 2 x 2 grid, the fourth hidden
     assert len(visible[1].lines) == 2  # polyphony is 1 everywhere: one line per set, no KDE
     plt.close(fig)
     comparison = M.compare_sets(generated, reference)
-    ax = M.plot_overlap(comparison)
+    ax = plot_overlap(comparison)
     assert len(ax.patches) == len(comparison)
     assert ax.get_xlim() == (0, 1)
     plt.close(ax.figure)
-    ax = M.plot_overlap({"a": comparison, "b": comparison.assign(kl=2 * comparison["kl"])}, measure="kl")
+    ax = plot_overlap({"a": comparison, "b": comparison.assign(kl=2 * comparison["kl"])}, measure="kl")
     widths = sorted(p.get_width() for p in ax.patches if p.get_width() > 0)
     expected = sorted([*comparison["kl"], *(2 * comparison["kl"])])
     assert widths == pytest.approx([w for w in expected if w > 0])
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="kind"):
-        M.plot_feature_distributions(generated, reference, kind="box")
+        plot_feature_distributions(generated, reference, kind="box")
 
 
 # ------------------------------------------------------------------ bits per token and note

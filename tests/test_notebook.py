@@ -243,3 +243,61 @@ def test_the_stderr_descriptor_is_captured_and_restored(capfd):
     assert lines == ["from C++", "second line"]
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
+
+
+# ---------------------------------------------------------------- clean output (issue 14.7)
+
+_TRAIN_LIKE_A_NOTEBOOK = """
+import warnings
+
+warnings.simplefilter("always")  # every warning reaches stderr, none is swallowed as a repeat
+
+import numpy as np
+
+from musicalpy import notebook
+
+nb = notebook.setup("clean_output_check", extras=("deep",), verbose=False)
+from musicalpy import pipelines
+from musicalpy.models import engine, lstm
+from musicalpy.representations import Vocabulary, transposition_table
+
+vocabulary = Vocabulary([(f"{name}4", 1.0) for name in "CDEFGAB"])
+rng = np.random.default_rng(0)
+pieces = {f"p{i}": np.concatenate([[vocabulary.start_id], rng.integers(4, len(vocabulary), 40), [vocabulary.end_id]])
+          for i in range(4)}
+table = transposition_table(vocabulary, "note_strings", 2)
+# As notebook 04: transposed token windows, a capped epoch longer than one pass over the
+# data, whole-voice validation scores after every epoch, then sampling from two models.
+train = pipelines.window_dataset(pieces, 8, target="sequence", batch_size=8, shuffle=True, max_transpose=2,
+                                 transposition=table)
+validation = pipelines.window_dataset(pieces, 8, target="sequence", batch_size=8)
+for units in (4, 6):
+    model, history = engine.train_model(
+        lambda: lstm.build_token_lstm(len(vocabulary), embedding_dim=4, units=(units,)), train, validation,
+        epochs=2, patience=2, steps_per_epoch=40, tensorboard=False, verbose=0,
+        callbacks=[engine.piece_loss_callback(pieces)])
+    assert len(history) == 2
+    for seed in range(3):
+        engine.sample_ids(model, vocabulary, n_tokens=6, n_samples=2, seed=seed)
+print("trained")
+"""
+
+#: What a newcomer's executed notebook must not show (issue 14, item 7).
+_NOISE = ("ran out of data", "retracing", "oneDNN", "cuInit", "E0000", "absl::InitializeLog")
+
+
+def test_training_and_sampling_tokens_print_no_noise(tmp_path):
+    """A fresh kernel's setup, token training with transposition and capped epochs, and
+    sampling write nothing to stderr: no start-up lines, no 'ran out of data', no
+    retracing notices."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "MUSICALPY_OUTPUT_DIR": str(tmp_path / "out"), "MUSICALPY_IMAGES_DIR": str(tmp_path / "img")}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the setup must quiet TensorFlow itself
+    done = subprocess.run([sys.executable, "-c", _TRAIN_LIKE_A_NOTEBOOK], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("trained")
+    noisy = [line for line in done.stderr.splitlines() if any(noise in line for noise in _NOISE)]
+    assert noisy == [], "\n".join(noisy)

@@ -1,4 +1,4 @@
-"""Tests of the piano-roll VAE: windows, the Keras model (loss terms, warm-up, free bits,
+"""Tests of the piano-roll VAE: the Keras model (loss terms, warm-up, free bits,
 saving), evaluation in bits, and decoding back to notes. Models are tiny and train for
 one or two epochs on a few dozen windows."""
 
@@ -11,23 +11,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from musicalpy.midi import write_midi
 from musicalpy.models import vae as V
+from musicalpy.pipelines import piano_roll_dataset
 
 SHAPE = (16, 8)  # tiny windows: 16 pitches x 8 steps
 LOWEST = 60
-
-
-def _notes(rows, piece="p"):
-    """rows: (part, pitch, start_beat, end_beat)."""
-    frame = pd.DataFrame(rows, columns=["part", "pitch", "start_beat", "end_beat"])
-    frame["piece"] = piece
-    frame["start"] = frame["start_beat"] / 2
-    frame["end"] = frame["end_beat"] / 2
-    return frame
 
 
 def _random_windows(n, seed=0, density=0.15):
@@ -43,50 +34,6 @@ def keras():
     return keras
 
 
-# ---------------------------------------------------------------------------- windows
-
-
-def test_corpus_windows_counts_empty_windows_and_transposes():
-    # One bar of notes, one bar of rest, one bar of notes (4 steps per quarter).
-    notes = _notes([("S", 96, 0, 4), ("S", 98, 8, 12), ("B", 84, 0, 4)])
-    windows, index = V.corpus_windows(notes, window_steps=16, lowest_pitch=LOWEST, n_pitches=24)
-    assert windows.shape == (3, 24, 16)
-    assert index["is_empty"].tolist() == [False, True, False]
-    assert index["start_step"].tolist() == [0, 16, 32]
-    # The span 84..98 is moved down into 60..83 by the smallest shift: 98 -> 83.
-    assert index["shift"].unique().tolist() == [-15]
-    assert windows[0, 96 - 15 - LOWEST].sum() == 16 and windows[0, 84 - 15 - LOWEST].sum() == 16
-    assert index["n_onsets"].tolist() == [2, 0, 1]
-    kept, kept_index = V.corpus_windows(notes, window_steps=16, lowest_pitch=LOWEST, n_pitches=24, skip_empty=True)
-    assert len(kept) == 2 and kept_index["start_step"].tolist() == [0, 32]
-
-
-def test_corpus_windows_per_voice_windows_align():
-    notes = pd.concat([
-        _notes([("S", 72, 0, 1), ("B", 60, 3, 4)], piece="a"),
-        _notes([("S", 70, 0, 2)], piece="b"),
-    ])
-    windows, index = V.corpus_windows(notes, window_steps=8, lowest_pitch=LOWEST, n_pitches=16, per_voice=True,
-                                      pad_last=True, transpose=False)
-    # Piece a lasts 16 steps: 2 windows for each of its 2 voices; piece b: 1 window.
-    assert list(zip(index["piece"], index["part"], index["start_step"], strict=True)) == [
-        ("a", "S", 0), ("a", "S", 8), ("a", "B", 0), ("a", "B", 8), ("b", "S", 0)]
-    assert index["is_empty"].tolist() == [False, True, True, False, False]
-    assert windows[3, 0, 4:8].tolist() == [1, 1, 1, 1]  # the bass C4 at beats 3-4
-
-
-def test_window_dataset_batches_and_is_seeded(keras):
-    windows = _random_windows(10)
-    first = [b.numpy() for b in V.window_dataset(windows, batch_size=4, seed=3)]
-    again = [b.numpy() for b in V.window_dataset(windows, batch_size=4, seed=3)]
-    assert [b.shape for b in first] == [(4, *SHAPE), (4, *SHAPE), (2, *SHAPE)]
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
-    # Shuffled, but every window exactly once.
-    assert sorted(map(bytes, np.concatenate(first))) == sorted(map(bytes, windows))
-    with pytest.raises(ValueError, match="windows must have shape"):
-        V.window_dataset(np.zeros((0, *SHAPE)))
-
-
 # ----------------------------------------------------------------------------- model
 
 
@@ -94,7 +41,7 @@ def test_training_logs_and_validation_loss_is_negative_elbo(keras):
     windows = _random_windows(32)
     model = V.build_conv_vae(SHAPE, latent_dim=4, filters=(4, 8), dense_units=16, warmup_steps=4, free_bits=0.0, seed=1)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    history = model.fit(V.window_dataset(windows, batch_size=16), validation_data=V.window_dataset(windows[:16], shuffle=False),
+    history = model.fit(piano_roll_dataset(windows, batch_size=16), validation_data=piano_roll_dataset(windows[:16], shuffle=False),
                         epochs=2, verbose=0)
     logs = history.history
     assert {"loss", "reconstruction_loss", "kl_loss", "beta", "val_loss", "val_reconstruction_loss", "val_kl_loss"} <= set(logs)
@@ -109,7 +56,7 @@ def test_free_bits_floor_the_kl_term(keras):
     windows = _random_windows(32, seed=1)
     model = V.build_dense_vae(SHAPE, latent_dim=3, hidden_units=(8,), reconstruction="bce", free_bits=10.0, seed=2)
     model.compile(optimizer=keras.optimizers.SGD(1e-4))
-    logs = model.fit(V.window_dataset(windows, batch_size=16), epochs=1, verbose=0).history
+    logs = model.fit(piano_roll_dataset(windows, batch_size=16), epochs=1, verbose=0).history
     # Each dimension's KL is far below 10 bits, so each costs exactly 10 bits = 10 ln 2 nats.
     assert logs["kl_loss"][0] < 3 * 10 * math.log(2)
     assert logs["loss"][0] - logs["reconstruction_loss"][0] == pytest.approx(3 * 10 * math.log(2), rel=1e-4)
@@ -129,7 +76,7 @@ def test_dense_baseline_is_the_blog_architecture():
 def test_save_and_load_keras_format(keras, tmp_path):
     model = V.build_conv_vae(SHAPE, latent_dim=4, filters=(4, 8), dense_units=16, warmup_steps=7, free_bits=0.25, seed=5)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    model.fit(V.window_dataset(_random_windows(16), batch_size=8), epochs=1, verbose=0)
+    model.fit(piano_roll_dataset(_random_windows(16), batch_size=8), epochs=1, verbose=0)
     path = tmp_path / "vae.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -223,14 +170,6 @@ def test_reconstruction_scores_known_answers():
     assert scores["frame_accuracy"] == pytest.approx(11 / 12)  # only step 0 of window 0 is wrong
     assert V.reconstruction_scores(truth, late, threshold=0.8)["note_recall"] == 0.0
     assert V.reconstruction_scores(np.zeros((1, 2, 2)), np.zeros((1, 2, 2)))["note_f1"] == 1.0
-
-
-def test_vertical_dissonance_counts_pairs():
-    roll = np.zeros((24, 2))
-    roll[[0, 4, 7], 0] = 1  # C major triad: 3 consonant pairs
-    roll[[0, 1], 1] = 1  # a minor second
-    assert V.vertical_dissonance(roll) == pytest.approx(1 / 4)
-    assert math.isnan(V.vertical_dissonance(np.zeros((24, 3))))
 
 
 # ------------------------------------------------------------------ latents and notes

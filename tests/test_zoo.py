@@ -13,6 +13,7 @@ import pytest
 from musicalpy import zoo
 from musicalpy.families.counting import HMMSettings, quantized_sequences
 from musicalpy.markov import MarkovChain
+from musicalpy.names import VOICES
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,8 @@ def test_defaults_are_the_family_settings():
 
 def test_counting_models_have_one_model_per_voice(counting, corpus):
     model = counting["markov"]
-    assert model.voices == list(zoo.CHORALE_VOICES)
-    assert set(model.fitted) == set(zoo.CHORALE_VOICES)
+    assert model.voices == list(VOICES)
+    assert set(model.fitted) == set(VOICES)
     card = model.card
     assert card["data"]["pieces"] == {"train": 4, "validation": 1, "test": 1}
     assert card["validation"]["n_notes"] == len(corpus.split("validation").notes)
@@ -101,7 +102,7 @@ def test_budgets(counting):
     assert by_notes.groupby(["piece", "part"]).size().max() == 10
     by_time = model.generate(seconds=6.0, n_samples=1, seed=0)
     assert by_time["end"].max() <= 6.0 + 1e-9 and by_time["start"].max() < 6.0
-    assert set(by_time["part"]) == set(zoo.CHORALE_VOICES)
+    assert set(by_time["part"]) == set(VOICES)
 
 
 def test_primer_is_continued(counting, corpus):
@@ -336,6 +337,27 @@ def _parameters(name, smoke, monkeypatch):
     exec("".join(cell["source"]), namespace)
     assert namespace["SMOKE"] is smoke
     return namespace
+
+
+def test_builders_default_to_the_family_settings():
+    """A builder called without sizes builds the family's full-size model (one source of
+    settings): the same layers and parameter count as the settings' own build."""
+    from musicalpy.models import lstm, vae, wavenet
+
+    for kind, builder in (("lstm", lstm.build_token_lstm), ("wavenet", wavenet.build_wavenet)):
+        settings = zoo.defaults(kind, smoke=False)
+        from_builder, from_settings = builder(50), settings.build(50)
+        assert from_builder.count_params() == from_settings.count_params()
+        assert [layer.name for layer in from_builder.layers] == [layer.name for layer in from_settings.layers]
+    lstm_units = [layer.units for layer in lstm.build_token_lstm(50).layers if hasattr(layer, "units")]
+    assert lstm_units[:len(zoo.defaults("lstm", smoke=False).units)] == list(zoo.defaults("lstm", smoke=False).units)
+    settings = zoo.defaults("vae", smoke=False)
+    default = vae.build_conv_vae()
+    explicit = vae.build_conv_vae((settings.n_pitches, settings.window_steps), latent_dim=settings.latent_dim,
+                                  filters=settings.filters, dense_units=settings.dense_units, free_bits=settings.free_bits)
+    for part in ("encoder", "decoder"):
+        assert getattr(default, part).count_params() == getattr(explicit, part).count_params()
+    assert default.encoder.input_shape[1:3] == (settings.n_pitches, settings.window_steps)
 
 
 @pytest.mark.parametrize("smoke", [True, False])

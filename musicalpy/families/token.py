@@ -180,12 +180,12 @@ def fit_network(
         ``steps_per_epoch``, ``patience``, ``seed``.
     vocab_size : int
     train, validation : tf.data.Dataset
-        Batches of ``(ids, next ids)``; ``train`` is repeated when ``steps_per_epoch``
-        caps the epochs.
+        Batches of ``(ids, next ids)``; :func:`musicalpy.models.engine.train_model`
+        repeats ``train`` when ``steps_per_epoch`` sets the epochs' length.
     build : callable, optional
         Another compiled model to train on the same budget (notebook 04's baseline).
     run_dir, callbacks, tensorboard, verbose
-        See :func:`musicalpy.models.lstm.train_model`.
+        See :func:`musicalpy.models.engine.train_model`.
 
     Returns
     -------
@@ -196,14 +196,13 @@ def fit_network(
     """
     import keras
 
-    from ..models import lstm
+    from ..models import engine
 
     keras.utils.set_random_seed(settings.seed)
     build = build or (lambda: build_network(settings, vocab_size))
-    train = train.repeat() if settings.steps_per_epoch else train
-    return lstm.train_model(build, train, validation, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
-                            patience=settings.patience, run_dir=run_dir, callbacks=callbacks, tensorboard=tensorboard,
-                            verbose=verbose)
+    return engine.train_model(build, train, validation, epochs=settings.epochs, steps_per_epoch=settings.steps_per_epoch,
+                              patience=settings.patience, run_dir=run_dir, callbacks=callbacks, tensorboard=tensorboard,
+                              verbose=verbose)
 
 
 def build_network(settings: TokenNetworkSettings, vocab_size: int):
@@ -324,7 +323,9 @@ class TokenNetworkFamily(Family):
 
     def generate(self, model: Any, budget: Budget, n_samples: int, *, temperature: float, top_k: int | None,
                  top_p: float | None, primer: pd.DataFrame | None, seed: int) -> pd.DataFrame:
-        from ..models import wavenet
+        # The network was built or loaded through its model module, which registered
+        # its stepper (the WaveNet's cache) with the engine.
+        from ..models import engine
 
         network, vocabulary = model.fitted
         primed = primer_parts(primer, model.voices)
@@ -341,8 +342,9 @@ class TokenNetworkFamily(Family):
                 # A line starts from START and one opening token, by design shorter than the
                 # WaveNet's receptive field; the causal padding stands for the missing past.
                 warnings.filterwarnings("ignore", message="primer has .* fewer than the receptive field")
-                generated = wavenet.sample_ids(network, vocabulary, primers, n_tokens=length, n_samples=len(members),
-                                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed + call)
+                generated = engine.sample_ids(network, vocabulary, primer=primers, n_tokens=length,
+                                              n_samples=len(members), temperature=temperature, top_k=top_k,
+                                              top_p=top_p, seed=seed + call)
             for i, line in zip(members, np.concatenate([primers, generated], axis=1), strict=True):
                 lines[i] = line
         if budget.n_notes is not None:
@@ -355,12 +357,12 @@ class TokenNetworkFamily(Family):
         return budget.trim(notes, primer=primed)
 
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
-        from ..models import wavenet
+        from ..models import engine
         from ..representations import token_sequences
 
         network, vocabulary = model.fitted
         sequences = token_sequences(notes, "note_strings", vocabulary=vocabulary)[0]
-        total, n_tokens = wavenet.score_sequences(network, sequences, pad_id=vocabulary.pad_id)
+        total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id)
         return total, n_tokens, "note/chord strings per voice", "END scored once per line; unknown tokens score as UNK"
 
 

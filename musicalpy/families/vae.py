@@ -19,6 +19,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..representations.piano_roll import (
+    DEFAULT_LOWEST_PITCH,
+    DEFAULT_N_PITCHES,
+    DEFAULT_WINDOW_STEPS,
+)
 from .base import Budget, Family, ModelError, Settings, Trained, concat_notes, voices_of
 
 __all__ = ["VAESettings", "VAEFamily", "vae_windows", "fit_vae", "MAX_WINDOWS"]
@@ -53,10 +58,10 @@ class VAESettings(Settings):
 
     kind: ClassVar[str] = "vae"
     SMOKE: ClassVar[Mapping[str, Any]] = {"epochs": 2}
-    lowest_pitch: int = 36
-    n_pitches: int = 48
+    lowest_pitch: int = DEFAULT_LOWEST_PITCH
+    n_pitches: int = DEFAULT_N_PITCHES
     steps_per_quarter: int = 4
-    window_steps: int = 32
+    window_steps: int = DEFAULT_WINDOW_STEPS
     hop_steps: int = 16
     latent_dim: int = 16
     filters: tuple[int, ...] = (16, 32)
@@ -71,7 +76,7 @@ class VAESettings(Settings):
     seed: int = 42
 
     def window_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`musicalpy.models.vae.corpus_windows`."""
+        """Keyword arguments of :func:`musicalpy.representations.encode_piano_roll_windows`."""
         return {"window_steps": self.window_steps, "lowest_pitch": self.lowest_pitch, "n_pitches": self.n_pitches,
                 "steps_per_quarter": self.steps_per_quarter}
 
@@ -90,10 +95,10 @@ def vae_windows(notes: pd.DataFrame, settings: VAESettings, *, training: bool = 
     index : pd.DataFrame
         One row per window (piece, start step, shift, is_empty).
     """
-    from ..models import vae as V
+    from ..representations import encode_piano_roll_windows
 
     hop = {"hop_steps": settings.hop_steps} if training else {}
-    return V.corpus_windows(notes, pad_last=pad_last, **hop, **settings.window_options())
+    return encode_piano_roll_windows(notes, pad_last=pad_last, **hop, **settings.window_options())
 
 
 def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.ndarray, *,
@@ -106,7 +111,7 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
     settings : VAESettings
     train_windows, val_windows : np.ndarray, shape=(n, n_pitches, window_steps)
     datasets : (tf.data.Dataset, tf.data.Dataset), optional
-        The :func:`musicalpy.models.vae.window_dataset` pipelines of these windows, when
+        The :func:`musicalpy.pipelines.piano_roll_dataset` pipelines of these windows, when
         the caller has them: notebook 05 trains its baseline on the same pipelines
         first, and a shuffled pipeline goes on with its own order of epochs.
     verbose : int
@@ -119,6 +124,7 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
     import keras
 
     from ..models import vae as V
+    from ..pipelines import piano_roll_dataset
 
     if len(train_windows) == 0 or len(val_windows) == 0:
         raise ValueError("the training or validation split gives no piano-roll window; load more pieces")
@@ -129,8 +135,8 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
                                seed=settings.seed)
     network.compile(optimizer=keras.optimizers.Adam(settings.learning_rate))
     if datasets is None:
-        datasets = (V.window_dataset(train_windows, batch_size=settings.batch_size, seed=settings.seed),
-                    V.window_dataset(val_windows, batch_size=settings.batch_size, shuffle=False))
+        datasets = (piano_roll_dataset(train_windows, batch_size=settings.batch_size, seed=settings.seed),
+                    piano_roll_dataset(val_windows, batch_size=settings.batch_size, shuffle=False))
     history = network.fit(datasets[0], validation_data=datasets[1], epochs=settings.epochs, shuffle=False,
                           verbose=verbose)
     return network, history

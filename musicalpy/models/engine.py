@@ -296,8 +296,10 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
     -------
     loop : tf.function
         ``loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit)`` returns
-        the generated elements ``(batch, n_generated, ...)``; it stops after ``n_steps``
-        or once every sequence has finished.
+        the generated elements time first, ``(n_generated, batch, ...)`` (callers swap
+        the axes in NumPy: oneDNN's transpose takes no int32 ids on this CPU build and
+        logs an error line for them); it stops after ``n_steps`` or once every sequence
+        has finished.
     """
     per_model = _LOOPS.setdefault(stepper.model, {})
     key = (kind, type(stepper).__name__, getattr(stepper, "window", None))
@@ -321,10 +323,13 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
             done = done | finished
             hidden, states = stepper.advance(value, states)
             i += 1
-        stacked = generated.stack()
-        order = tf.concat([[1, 0], tf.range(2, tf.rank(stacked))], axis=0)
-        return tf.transpose(stacked, order)
+        return generated.stack()
 
+    # One loop per (model, kind) is the design: each is traced once (once more if the
+    # primer's shape changes, after which reduce_retracing relaxes it) and reused from
+    # _LOOPS. TensorFlow counts traces by source line across all loops, so five models
+    # sampled in a row read as "excessive retracing"; say that these traces are expected.
+    loop._omit_frequent_tracing_warning = True
     per_model[key] = loop
     return loop
 
@@ -506,7 +511,7 @@ def sample_ids(
     return loop(
         tf.constant(ids), tf.constant(int(n_tokens)), tf.constant(int(seed), tf.int64), tf.constant(temperature),
         tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(0.0),
-    ).numpy()
+    ).numpy().swapaxes(0, 1)
 
 
 def generate_notes(
@@ -738,10 +743,10 @@ def train_model(
     train: Any,
     validation: Any,
     *,
-    epochs: int = 10,
+    epochs: int,
+    patience: int,
     run_dir: str | os.PathLike | None = None,
     strategy: Any = None,
-    patience: int = 5,
     tensorboard: bool = True,
     resume: bool = True,
     callbacks: Sequence[Any] = (),
@@ -759,7 +764,10 @@ def train_model(
     train, validation : tf.data.Dataset
         Batches of ``(x, y)`` (see :mod:`musicalpy.pipelines`). Validation is required:
         early stopping and checkpoints watch ``val_loss``, never the training loss.
-    epochs : int, default 10
+    epochs : int
+        At most this many epochs. ``epochs`` and ``patience`` have no default: they
+        belong to the model being trained (a family's settings, e.g.
+        :class:`musicalpy.families.token.LSTMSettings`, or a notebook's parameters).
     run_dir : path, optional
         Where ``best.keras`` (best validation loss), ``logs/`` (TensorBoard) and
         ``backup/`` (BackupAndRestore) go. Without it nothing is written and a run
@@ -768,7 +776,7 @@ def train_model(
         Default: the current (default) strategy. ``MirroredStrategy`` for several
         GPUs, ``MultiWorkerMirroredStrategy`` for a cluster, ``TPUStrategy`` on a TPU;
         the global batch is the dataset's batch size, split over the replicas.
-    patience : int, default 5
+    patience : int
         Epochs without a better validation loss before stopping; the best weights are
         restored.
     tensorboard : bool, default True
@@ -780,7 +788,8 @@ def train_model(
     callbacks : sequence of keras.callbacks.Callback
         Added after ours (e.g. :func:`piece_loss_callback`).
     steps_per_epoch : int, optional
-        Cap the batches per epoch (a fixed budget for fair comparisons).
+        Batches per epoch (a fixed budget for fair comparisons); ``train`` is repeated,
+        so an epoch may run past the end of one pass. Default: one pass per epoch.
     verbose : int or "auto"
 
     Returns
@@ -795,6 +804,9 @@ def train_model(
         raise ValueError("validation is required: early stopping and checkpoints watch the validation loss")
     if steps_per_epoch is not None:
         steps_per_epoch = check_int("steps_per_epoch", steps_per_epoch)
+        # A capped epoch may end in the middle of a pass over the data, so the data repeats:
+        # every epoch gets its steps_per_epoch batches, the next pass reshuffled.
+        train = train.repeat()
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build()

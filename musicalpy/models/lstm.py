@@ -31,7 +31,7 @@ import numpy as np
 from keras import ops
 
 from .._config import check_int as _check_int
-from .engine import train_model  # compat: moved to musicalpy.models.engine
+from ..families.token import LSTMSettings as _LSTM  # the token LSTM's sizes live there, once
 
 __all__ = [
     "TUTORIAL_LOSS_WEIGHTS",
@@ -39,7 +39,6 @@ __all__ = [
     "build_tutorial_lstm",
     "build_rhythm_lstm",
     "build_token_lstm",
-    "train_model",
     "custom_objects",
     "load_model",
 ]
@@ -350,9 +349,9 @@ def build_rhythm_lstm(
 def build_token_lstm(
     vocab_size: int,
     *,
-    embedding_dim: int = 128,
-    units: Sequence[int] = (512, 512),
-    dropout: float = 0.3,
+    embedding_dim: int = _LSTM.embedding_dim,
+    units: Sequence[int] = _LSTM.units,
+    dropout: float = _LSTM.dropout,
     learning_rate: float = 0.001,
 ):
     """The token LSTM: embedding, stacked LSTMs with dropout, logits over the vocabulary.
@@ -365,10 +364,12 @@ def build_token_lstm(
     ----------
     vocab_size : int
         ``len(vocabulary)``.
-    embedding_dim : int, default 128
-    units : sequence of int, default (512, 512)
+    embedding_dim : int, default ``LSTMSettings.embedding_dim``
+        The defaults of the sizes and the dropout are those of
+        :class:`musicalpy.families.token.LSTMSettings` (notebook 03's token LSTM).
+    units : sequence of int, default ``LSTMSettings.units``
         One LSTM layer per entry.
-    dropout : float, default 0.3
+    dropout : float, default ``LSTMSettings.dropout``
         After every LSTM layer.
     learning_rate : float, default 0.001
 

@@ -11,9 +11,8 @@
   side, where the TensorFlow tutorial calls ``model.predict`` on a 25-note window per
   note. Primers come from real held-out pieces (:func:`primer_windows`).
 
-Token models sample with :func:`musicalpy.models.engine.sample_ids`.
-``sample_token_ids``, ``generate_tokens``, ``make_stepper``, ``RecurrentStepper`` and
-``WindowedStepper`` still resolve here for old callers.
+Token models sample with :func:`musicalpy.models.engine.sample_ids` (ids) and
+:func:`musicalpy.models.engine.generate_notes` (a note table).
 
 Importing this module does not import TensorFlow; its functions do.
 """
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import check_int
-from ..representations import Vocabulary, decode_pitch_step_duration
+from ..representations import decode_pitch_step_duration
 
 __all__ = [
     "check_sampling_options",
@@ -42,19 +41,6 @@ __all__ = [
 
 #: Shortest duration a generated note gets, in seconds, so that every note sounds.
 MIN_DURATION = 0.05
-
-# compat: moved to musicalpy.models.engine (resolved on access, see __getattr__)
-_MOVED_TO_ENGINE = {"RecurrentStepper": "RecurrentStepper", "WindowedStepper": "WindowedStepper",
-                    "make_stepper": "stepper_for"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_ENGINE:  # compat: moved to musicalpy.models.engine
-        from . import engine
-
-        return getattr(engine, _MOVED_TO_ENGINE[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 def _tf():
     import tensorflow as tf
@@ -281,7 +267,7 @@ def sample_features(
     result = loop(
         tf.constant(primer), tf.constant(steps), tf.constant(int(seed), tf.int64), tf.constant(temperature),
         tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(float(seconds or 0.0)),
-    ).numpy()
+    ).numpy().swapaxes(0, 1)
     samples = []
     for features in result:
         if seconds is not None:
@@ -373,15 +359,3 @@ def primer_windows(
 # ----------------------------------------------------------------------------- tokens
 
 
-def sample_token_ids(model, vocabulary: Vocabulary, primer: Any = None, *, n_tokens: int = 256, **options: Any) -> np.ndarray:
-    """:func:`musicalpy.models.engine.sample_ids` with the primer second, as before."""
-    from .engine import sample_ids  # compat: moved to musicalpy.models.engine
-
-    return sample_ids(model, vocabulary, primer=primer, n_tokens=n_tokens, **options)
-
-
-def generate_tokens(model, vocabulary: Vocabulary, primer: Any = None, *, n_tokens: int = 256, **options: Any) -> pd.DataFrame:
-    """:func:`musicalpy.models.engine.generate_notes` with the primer second, as before."""
-    from . import engine  # compat: moved to musicalpy.models.engine
-
-    return engine.generate_notes(model, vocabulary, primer=primer, n_tokens=n_tokens, **options)

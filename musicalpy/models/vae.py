@@ -45,15 +45,9 @@ import pandas as pd
 from keras import ops
 
 from .._config import check_int
-from ..metrics import DISSONANT_INTERVALS, vertical_dissonance  # compat: moved to musicalpy.metrics
+from ..families.vae import VAESettings as _VAE  # the kept VAE's sizes live there, once
 from ..midi import DEFAULT_TEMPO, as_note_table
-from ..pipelines import (
-    piano_roll_dataset as window_dataset,  # compat: moved to musicalpy.pipelines.piano_roll_dataset
-)
 from ..representations import decode_piano_roll, frame_onsets
-from ..representations import (
-    encode_piano_roll_windows as corpus_windows,  # compat: moved to musicalpy.representations.encode_piano_roll_windows
-)
 from ..representations.piano_roll import (
     DEFAULT_LOWEST_PITCH,
     DEFAULT_N_PITCHES,
@@ -61,12 +55,6 @@ from ..representations.piano_roll import (
 )
 
 __all__ = [
-    "DEFAULT_LOWEST_PITCH",
-    "DEFAULT_N_PITCHES",
-    "DEFAULT_WINDOW_STEPS",
-    "DISSONANT_INTERVALS",
-    "corpus_windows",
-    "window_dataset",
     "VAE",
     "Sampling",
     "reconstruction_loss",
@@ -77,7 +65,6 @@ __all__ = [
     "interpolate_latent",
     "attribute_vector",
     "reconstruction_scores",
-    "vertical_dissonance",
     "evaluate_vae",
     "windows_to_notes",
     "merge_voices",
@@ -426,14 +413,14 @@ def build_dense_vae(
 
 
 def build_conv_vae(
-    window_shape: Sequence[int] = (DEFAULT_N_PITCHES, DEFAULT_WINDOW_STEPS),
+    window_shape: Sequence[int] = (_VAE.n_pitches, _VAE.window_steps),
     *,
-    latent_dim: int = 16,
-    filters: Sequence[int] = (32, 64),
-    dense_units: int = 256,
+    latent_dim: int = _VAE.latent_dim,
+    filters: Sequence[int] = _VAE.filters,
+    dense_units: int = _VAE.dense_units,
     reconstruction: str = "bce",
     warmup_steps: int = 1000,
-    free_bits: float = 0.5,
+    free_bits: float = _VAE.free_bits,
     seed: int | None = None,
     **vae_options: Any,
 ):
@@ -446,15 +433,19 @@ def build_conv_vae(
 
     Parameters
     ----------
-    window_shape : (int, int), default (48, 32)
-        Both sizes must be divisible by ``2 ** len(filters)``.
-    latent_dim : int, default 16
-    filters : sequence of int, default (32, 64)
+    window_shape : (int, int), default ``(VAESettings.n_pitches, VAESettings.window_steps)``
+        Both sizes must be divisible by ``2 ** len(filters)``. The defaults of the
+        shape, ``latent_dim``, ``filters``, ``dense_units`` and ``free_bits`` are those
+        of :class:`musicalpy.families.vae.VAESettings` (notebook 05's kept VAE).
+    latent_dim : int, default ``VAESettings.latent_dim``
+    filters : sequence of int, default ``VAESettings.filters``
         One stride-2 convolution per entry (the decoder mirrors them).
-    dense_units : int, default 256
+    dense_units : int, default ``VAESettings.dense_units``
     reconstruction : {"bce", "mse"}, default "bce"
     warmup_steps : int, default 1000
-    free_bits : float, default 0.5
+        Training steps over which the KL weight rises to 1 (the zoo derives it from
+        ``VAESettings.warmup_epochs``).
+    free_bits : float, default ``VAESettings.free_bits``
         Bits per latent dimension (see :class:`VAE`).
     seed : int, optional
     **vae_options

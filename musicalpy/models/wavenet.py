@@ -19,10 +19,9 @@ and the WaveNet's fast cached stepper.
 * :func:`benchmark_generation` times naive full-window against cached generation.
 
 Sampling, scoring, padding and training of every token network (this module's included)
-live in :mod:`musicalpy.models.engine`; ``sample_ids``, ``generate``,
-``score_sequences``, ``left_pad``, ``left_pad_sequences`` and ``piece_loss_callback``
-still resolve here for old callers. PAD (0) only ever appears as left padding of the
-baseline's fixed windows; the WaveNet needs none, its causal convolutions pad with
+live in :mod:`musicalpy.models.engine` (``sample_ids``, ``generate_notes``,
+``score_ids``, ``left_pad_sequences``, ``piece_loss_callback``, ``train_model``). PAD (0)
+only ever appears as left padding of the baseline's fixed windows; the WaveNet needs none, its causal convolutions pad with
 zeros, as at the start of every training piece.
 
 :class:`GatedResidualBlock` is defined at the top of this module and registered with
@@ -42,11 +41,11 @@ from typing import Any
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 from keras import ops
 
 from .._config import check_int as _check_int
+from ..families.token import WaveNetSettings as _WAVENET  # WaveNet M's sizes live there, once
 from ..representations import Vocabulary
 from . import engine
 
@@ -59,12 +58,6 @@ __all__ = [
     "build_wavenet",
     "build_baseline_cnn",
     "CachedWaveNetStepper",
-    "left_pad",
-    "left_pad_sequences",
-    "sample_ids",
-    "generate",
-    "score_sequences",
-    "piece_loss_callback",
     "benchmark_generation",
     "custom_objects",
     "load_model",
@@ -319,11 +312,11 @@ def load_model(path: str | os.PathLike, *, compile: bool = True):
 def build_wavenet(
     vocab_size: int,
     *,
-    channels: int = 64,
+    channels: int = _WAVENET.channels,
     skip_channels: int | None = None,
-    dilations: Sequence[int] = (1, 2, 4, 8, 16),
+    dilations: Sequence[int] = _WAVENET.dilations,
     kernel_size: int = 2,
-    dropout: float = 0.0,
+    dropout: float = _WAVENET.dropout,
     learning_rate: float = 0.001,
     name: str = "wavenet",
 ):
@@ -333,14 +326,16 @@ def build_wavenet(
     ----------
     vocab_size : int
         ``len(vocabulary)``.
-    channels : int, default 64
-        Embedding size and residual channels of every block.
+    channels : int, default ``WaveNetSettings.channels``
+        Embedding size and residual channels of every block. The defaults of
+        ``channels``, ``dilations`` and ``dropout`` are those of
+        :class:`musicalpy.families.token.WaveNetSettings` (notebook 04's WaveNet M).
     skip_channels : int, optional
         Channels of the skip connections and the output head (default ``channels``).
-    dilations : sequence of int, default (1, 2, 4, 8, 16)
+    dilations : sequence of int, default ``WaveNetSettings.dilations``
         One block per entry (:func:`dilation_cycles` repeats 1, 2, 4, ...).
     kernel_size : int, default 2
-    dropout : float, default 0.0
+    dropout : float, default ``WaveNetSettings.dropout``
         On the gated activations of every block, during training.
     learning_rate : float, default 0.001
         Adam's.
@@ -396,7 +391,8 @@ def build_baseline_cnn(
     vocab_size : int
     window : int, default 32
         Tokens per input (the study's). Shorter contexts are left-padded with PAD
-        (:func:`left_pad_sequences` for training, :func:`left_pad` for primers).
+        (:func:`musicalpy.models.engine.left_pad_sequences` for training,
+        :func:`musicalpy.models.engine.left_pad` for primers).
     embedding_dim : int, default 100
     filters : sequence of int, default (64, 128, 256)
         One convolution per entry, dilations 1, 2, 4, ...
@@ -519,32 +515,6 @@ def _stepper(model, cached: bool, window: int | None):
     if not cached and _blocks(model):
         return engine.WindowedStepper(model, window or model_receptive_field(model))
     return engine.stepper_for(model, window=window)
-
-
-# ------------------------------------------------------ compat: moved to the token engine
-
-
-def sample_ids(model, vocabulary: Vocabulary, primer: Any = None, *, n_tokens: int = 256, cached: bool = True,
-               window: int | None = None, **options: Any) -> np.ndarray:
-    """:func:`musicalpy.models.engine.sample_ids`; ``cached=False`` runs a WaveNet on a
-    rolling ``window`` (default its receptive field) instead of its queue cache."""
-    # compat: moved to musicalpy.models.engine
-    return engine.sample_ids(model, vocabulary, primer=primer, n_tokens=n_tokens,
-                             stepper=_stepper(model, cached, window), **options)
-
-
-def generate(model, vocabulary: Vocabulary, primer: Any = None, *, n_tokens: int = 256, cached: bool = True,
-             window: int | None = None, **options: Any) -> pd.DataFrame:
-    """:func:`musicalpy.models.engine.generate_notes`, with ``cached`` as in :func:`sample_ids`."""
-    # compat: moved to musicalpy.models.engine
-    return engine.generate_notes(model, vocabulary, primer=primer, n_tokens=n_tokens,
-                                 stepper=_stepper(model, cached, window), **options)
-
-
-score_sequences = engine.score_ids  # compat: moved to musicalpy.models.engine
-left_pad = engine.left_pad  # compat: moved to musicalpy.models.engine
-left_pad_sequences = engine.left_pad_sequences  # compat: moved to musicalpy.models.engine
-piece_loss_callback = engine.piece_loss_callback  # compat: moved to musicalpy.models.engine
 
 
 # ----------------------------------------------------------------------------- benchmark

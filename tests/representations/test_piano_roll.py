@@ -169,6 +169,35 @@ def test_encode_piano_roll_windows_of_pieces_and_voices():
             rep.encode_piano_roll_windows(notes, **bad)
 
 
+def test_encode_piano_roll_windows_counts_empty_windows_and_transposes():
+    # One bar of notes, one bar of rest, one bar of notes (4 steps per quarter).
+    notes = _beat_notes([("S", 96, 0, 4), ("S", 98, 8, 12), ("B", 84, 0, 4)], "p")
+    windows, index = rep.encode_piano_roll_windows(notes, window_steps=16, lowest_pitch=60, n_pitches=24)
+    assert windows.shape == (3, 24, 16)
+    assert index["is_empty"].tolist() == [False, True, False]
+    assert index["start_step"].tolist() == [0, 16, 32]
+    # The span 84..98 is moved down into 60..83 by the smallest shift: 98 -> 83.
+    assert index["shift"].unique().tolist() == [-15]
+    assert windows[0, 96 - 15 - 60].sum() == 16 and windows[0, 84 - 15 - 60].sum() == 16
+    assert index["n_onsets"].tolist() == [2, 0, 1]
+    kept, kept_index = rep.encode_piano_roll_windows(notes, window_steps=16, lowest_pitch=60, n_pitches=24, skip_empty=True)
+    assert len(kept) == 2 and kept_index["start_step"].tolist() == [0, 32]
+
+
+def test_encode_piano_roll_windows_per_voice_windows_align():
+    notes = pd.concat([
+        _beat_notes([("S", 72, 0, 1), ("B", 60, 3, 4)], piece="a"),
+        _beat_notes([("S", 70, 0, 2)], piece="b"),
+    ])
+    windows, index = rep.encode_piano_roll_windows(notes, window_steps=8, lowest_pitch=60, n_pitches=16, per_voice=True,
+                                                  pad_last=True, transpose=False)
+    # Piece a lasts 16 steps: 2 windows for each of its 2 voices; piece b: 1 window.
+    assert list(zip(index["piece"], index["part"], index["start_step"], strict=True)) == [
+        ("a", "S", 0), ("a", "S", 8), ("a", "B", 0), ("a", "B", 8), ("b", "S", 0)]
+    assert index["is_empty"].tolist() == [False, True, True, False, False]
+    assert windows[3, 0, 4:8].tolist() == [1, 1, 1, 1]  # the bass C4 at beats 3-4
+
+
 def test_frame_onsets_are_run_starts_along_time():
     frames = np.array([[0.9, 0.8, 0.1, 0.6], [0.0, 0.4, 0.5, 0.5]])
     assert rep.frame_onsets(frames).tolist() == [[True, False, False, True], [False, False, True, False]]
