@@ -57,25 +57,18 @@ import pandas as pd
 from ._config import check_int
 from .names import (
     MODES,
-    PITCH_CLASS_NAMES,  # compat: moved to musicalpy.names
     key_signature_sharps,
     key_tonic,
     pitch_class_name,
     pitch_to_name,
 )
 from .names import key_name as names_key_name
-from .names import (
-    parse_key_name as key_from_name,  # compat: moved to musicalpy.names.parse_key_name
-)
-from .names import pitch_to_name as pitch_name  # compat: moved to musicalpy.names.pitch_to_name
 from .representations.events import NOTE_OFF_OFFSET, TIME_SHIFT_OFFSET
 
 __all__ = [
     "PROFILES",
     "PROFILE_NAMES",
-    "PITCH_CLASS_NAMES",  # compat: moved to musicalpy.names
     "KEY_RELATIONS",
-    "pitch_name",  # compat: moved to musicalpy.names.pitch_to_name
     "music21_default_profile",
     "corpus_overview",
     "growing_samples",
@@ -87,7 +80,6 @@ __all__ = [
     "key_correlations",
     "find_key",
     "key_name",
-    "key_from_name",  # compat: moved to musicalpy.names.parse_key_name
     "key_table",
     "bar_length",
     "bar_lines",

@@ -163,7 +163,6 @@ import numpy as np
 import pandas as pd
 
 from ._config import check_int
-from .leaderboard import Leaderboard  # compat: moved to musicalpy.leaderboard (notebook 02 uses it)
 from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
 from .names import MODES, pitch_class_of
 
@@ -213,7 +212,6 @@ __all__ = [
     "uncertainty_coefficient",
     "note_coherence",
     "quantization_drift",
-    "Leaderboard",  # compat: moved to musicalpy.leaderboard
 ]
 
 #: Yang & Lerch's twelve note-length classes, in quarter notes: whole, half, quarter,

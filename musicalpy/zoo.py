@@ -690,7 +690,7 @@ def evaluate(
     Returns
     -------
     row : dict
-        Keyword arguments for :meth:`musicalpy.metrics.Leaderboard.add` (without the
+        Keyword arguments for :meth:`musicalpy.leaderboard.Leaderboard.add` (without the
         comparison): the bits, training time, generation speed (notes per second,
         after a warm-up call that compiles the sampler).
     comparison : pd.DataFrame

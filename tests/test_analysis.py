@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicalpy import analysis
+from musicalpy import analysis, names
 from musicalpy.analysis import (
     PROFILES,
     agreement_matrix,
@@ -403,15 +403,15 @@ def test_polyphony_curve_counts_distinct_pitches(chorale):
 def test_key_from_name_inverts_key_name():
     for tonic_pc in range(12):
         for mode in ("major", "minor"):
-            assert analysis.key_from_name(key_name((tonic_pc, mode))) == (tonic_pc, mode)
+            assert names.parse_key_name(key_name((tonic_pc, mode))) == (tonic_pc, mode)
     with pytest.raises(ValueError, match="F# minor"):
-        analysis.key_from_name("H dur")
+        names.parse_key_name("H dur")
 
 
 def test_pitch_names():
-    assert [analysis.pitch_name(p) for p in (60, 61, 70, 21, 127)] == ["C4", "C#4", "B-4", "A0", "G9"]
+    assert [names.pitch_to_name(p) for p in (60, 61, 70, 21, 127)] == ["C4", "C#4", "B-4", "A0", "G9"]
     with pytest.raises(ValueError, match="pitch"):
-        analysis.pitch_name(128)
+        names.pitch_to_name(128)
 
 
 # ------------------------------------------------------- helpers moved from notebooks

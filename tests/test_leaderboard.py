@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicalpy import metrics
 from musicalpy.leaderboard import Leaderboard
 from musicalpy.metrics import compare_sets
 
@@ -60,11 +59,10 @@ def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
         Leaderboard(tmp_path / "bad.csv")
 
 
-def test_empty_board_has_the_fixed_columns_and_metrics_still_names_it(tmp_path):
+def test_empty_board_has_the_fixed_columns(tmp_path):
     board = Leaderboard(tmp_path / "none.csv")
     assert len(board) == 0
     assert list(board.frame.columns) == list(Leaderboard.COLUMNS)
-    assert metrics.Leaderboard is Leaderboard  # compat name for the notebooks
     with pytest.raises(ValueError, match="model"):
         board.add("")
     board.add("b", bits_per_token=1.0).add("a", bits_per_token=2.0, extra_column=3)
