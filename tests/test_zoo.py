@@ -469,3 +469,21 @@ def test_evaluate_matches_test_piece_lengths_and_reports_a_seed_spread(counting,
     assert row["budget"] == "the beats of a test piece"
     again, _, _ = zoo.evaluate(counting["markov"], reference, n_samples=3, n_seeds=3, seed=2)
     assert again["n_generated_notes"] == row["n_generated_notes"]  # seeded
+
+
+def test_evaluate_marks_voice_features_not_applicable_for_one_part_output(counting, corpus, monkeypatch):
+    from musicalpy.metrics import VOICE_FEATURES
+
+    model = counting["markov"]
+    reference = corpus.split("train").notes
+    reference = reference[reference["piece"].isin(corpus.split("train").piece_ids[:3])]
+    real = model.generate
+    # Every voice written into one part, as the VAE's piano roll does.
+    monkeypatch.setattr(model, "generate", lambda **options: real(**options).assign(part="piano"))
+    _, comparison, samples = zoo.evaluate(model, reference, n_samples=3, n_seeds=2, seed=1)
+    assert set(samples["part"]) == {"piano"}
+    for feature in VOICE_FEATURES:
+        assert math.isnan(comparison.loc[feature, "oa"]), feature
+        assert comparison.loc[feature, "flag"].startswith("not applicable")
+    for feature in ("polyphony", "mean_ioi", "pitch_class_histogram"):  # texture features are still scored
+        assert np.isfinite(comparison.loc[feature, "oa"]) and not comparison.loc[feature, "flag"].startswith("not")
