@@ -76,6 +76,16 @@ feature                         definition (``P`` = pitched notes, ``L`` = piece
 "Consecutive notes of a part" means the part's notes ordered by onset, then pitch, so a
 chord contributes its ascending intervals.
 
+Each feature carries two flags in the registry. The six counts and extremes that grow
+with the length of a piece (``n_notes``, ``n_pitched_notes``, ``length_beats``,
+``pitch_range``, ``n_pitches_used``, ``n_pitch_classes_used``) are set by the generation
+budget; the others form :data:`BUDGET_FREE_FEATURES`, the features a mean OA is taken
+over (:func:`mean_oa`). ``mean_abs_interval`` and ``pitch_class_transition_matrix``
+follow the notes of one part (:data:`VOICE_FEATURES`): :func:`mark_not_applicable`
+blanks them for a one-part texture. Comparisons over several sampling seeds are
+summarized by :func:`seed_spread`, and :func:`spread_verdict` names a winner only when
+the gap exceeds the spread.
+
 Time
 ----
 Beat-based features use the ``start_beat``/``end_beat`` columns when the table has them,
