@@ -14,6 +14,11 @@ longer can differ, so say which budget a quoted spread comes from.
 Usage::
 
     nice -n 10 python scripts/training_seed_spread.py [--seeds 0 1 2] [--epochs 2] [--steps-per-epoch 60]
+
+Measured on 2026-12-01 on a shared 2-core Linux VM: 2 x 60 batches gave LSTM 6.666 ± 0.042,
+WaveNet 5.124 ± 0.014 validation bits per token (about 7 minutes in all); 3 x 150 batches
+(``--epochs 3 --steps-per-epoch 150``) gave LSTM 5.201 ± 0.009, WaveNet 4.358 ± 0.040 (about
+21 minutes on the busy machine).
 """
 
 from __future__ import annotations
