@@ -352,20 +352,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.corpus}: the test split is empty; load more pieces")
     keys = []
     for model in models:
-        row, comparison, _ = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes, seed=args.seed)
+        row, comparison, _ = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes, seed=args.seed,
+                                          n_seeds=args.n_seeds)
         board.add(comparison=comparison, **row)
         keys.append((row["model"], row["representation"], row["split"]))
         frame = board.frame
         mine = frame[(frame["model"] == row["model"]) & (frame["representation"] == row["representation"])
                      & (frame["split"] == row["split"])]
         print(f"{model.name}: {row['bits_per_note']:.3f} bits/note, {row['bits_per_token']:.3f} bits/token, "
-              f"mean OA {float(mine['mean_oa'].iloc[0]):.3f}")
+              f"mean OA {float(mine['mean_oa'].iloc[0]):.3f} ± {float(mine['mean_oa_sd'].iloc[0]):.3f} "
+              f"over {args.n_seeds} sampling seed(s)")
     path = board.save(path)
-    columns = ["model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "pitch_histogram_kl",
+    columns = ["model", "representation", "representation_fingerprint", "bits_per_token", "bits_per_note", "mean_oa",
+               "mean_oa_sd", "pitch_histogram_kl",
                "training_time_s", "generation_notes_per_s"]
     frame = board.frame
     shown = frame[frame["model"].isin(set(names))][[c for c in columns if c in frame.columns]]
     print(shown.round(3).to_string(index=False))
+    from .leaderboard import bits_comparison
+
+    print("\n".join(bits_comparison(frame[frame["model"].isin(set(names))])))
     kept = len(frame) - len(keys)
     change = f"replaced the earlier rows of {', '.join(replaced)}; " if replaced else ""
     print(f"leaderboard saved: {path} ({len(keys)} row(s) written; {change}{kept} other row(s) kept as they were)")
@@ -496,7 +502,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--corpus", default="bach", help="corpus name or path (its test split is used)")
     evaluate.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
     evaluate.add_argument("--n-samples", type=_positive_int, default=8, help="generated pieces per model")
-    evaluate.add_argument("--notes", type=_positive_int, default=200, help="notes per generated piece")
+    evaluate.add_argument("--notes", type=_positive_int, default=None,
+                          help="notes per generated piece (default: each as long as a test piece, in beats)")
+    evaluate.add_argument("--n-seeds", type=_positive_int, default=3,
+                          help="sampling seeds; OA is reported as mean ± sd over them")
     evaluate.add_argument("--seed", type=int, default=0, help="random seed")
     evaluate.add_argument("--out", help="folder of the leaderboard.csv to write (default: the current folder)")
     evaluate.add_argument("--leaderboard", help="the CSV file to write, instead of --out DIR/leaderboard.csv")

@@ -3,7 +3,9 @@
 :class:`Leaderboard` collects what :mod:`musicalpy.metrics` measures (bits per token
 and per note, the overlapping areas of :func:`musicalpy.metrics.compare_sets`) under a
 key of model, representation and split, and saves it so that several notebooks can add
-their rows to one file without overwriting each other's.
+their rows to one file without overwriting each other's. Each row carries the
+representation's fingerprint; :func:`bits_comparison` compares bits per token only
+between rows that share it, and everything else in bits per note.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 
 from ._config import leaderboard_path
 
-__all__ = ["Leaderboard"]
+__all__ = ["Leaderboard", "bits_comparison"]
 
 
 class Leaderboard:
@@ -46,8 +48,8 @@ class Leaderboard:
     #: Key columns: a row is replaced when all three match.
     KEY = ("model", "representation", "split")
     #: Columns every row has, in this order; ``oa_<feature>`` columns follow.
-    COLUMNS = ("model", "representation", "split", "bits_per_token", "bits_per_note",
-               "pitch_histogram_kl", "mean_oa", "n_samples", "training_time_s", "notes")
+    COLUMNS = ("model", "representation", "split", "representation_fingerprint", "bits_per_token", "bits_per_note",
+               "pitch_histogram_kl", "mean_oa", "mean_oa_sd", "n_seeds", "n_samples", "training_time_s", "notes")
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else leaderboard_path()
@@ -66,7 +68,7 @@ class Leaderboard:
             missing = [c for c in Leaderboard.KEY if c not in frame.columns]
             if missing:
                 raise ValueError(f"{path}: not a leaderboard CSV (lacks column(s) {missing})")
-            for column in Leaderboard.KEY + ("notes",):
+            for column in Leaderboard.KEY + ("notes", "representation_fingerprint"):
                 if column in frame.columns:
                     frame[column] = frame[column].fillna("").astype(str)
             return frame
@@ -88,6 +90,7 @@ class Leaderboard:
         split: str = "test",
         bits_per_token: float = math.nan,
         bits_per_note: float = math.nan,
+        representation_fingerprint: str = "",
         comparison: pd.DataFrame | None = None,
         oa: Mapping[str, float] | None = None,
         pitch_histogram_kl: float | None = None,
@@ -104,10 +107,15 @@ class Leaderboard:
             The row's key.
         bits_per_token, bits_per_note : float
             From :func:`musicalpy.metrics.bits_per_token` / :func:`musicalpy.metrics.bits_per_note`.
+        representation_fingerprint : str
+            :func:`musicalpy.zoo.representation_fingerprint`'s short hash: bits per token
+            are compared only between rows that share it (:func:`bits_comparison`).
         comparison : pd.DataFrame, optional
-            A :func:`musicalpy.metrics.compare_sets` result: gives ``oa_<feature>`` columns, ``mean_oa``
-            (mean over defined features), ``pitch_histogram_kl`` and ``n_samples``
-            unless those are given explicitly.
+            A :func:`musicalpy.metrics.compare_sets` or :func:`musicalpy.metrics.seed_spread`
+            result: gives ``oa_<feature>`` columns, ``mean_oa`` (mean over the defined
+            :data:`musicalpy.metrics.BUDGET_FREE_FEATURES`), ``mean_oa_sd`` and
+            ``n_seeds`` (its sd over sampling seeds, for a ``seed_spread`` result),
+            ``pitch_histogram_kl`` and ``n_samples`` unless those are given explicitly.
         oa : mapping of str to float, optional
             OA per feature, when there is no comparison frame.
         pitch_histogram_kl : float, optional
@@ -125,22 +133,32 @@ class Leaderboard:
         """
         if not model:
             raise ValueError("model must be a non-empty name")
+        from .metrics import BUDGET_FREE_FEATURES, mean_oa
+
         row: dict[str, Any] = {"model": str(model), "representation": str(representation), "split": str(split),
+                               "representation_fingerprint": str(representation_fingerprint),
                                "bits_per_token": bits_per_token, "bits_per_note": bits_per_note,
                                "training_time_s": training_time_s, "notes": notes}
         oa_values = dict(oa or {})
+        spread, n_seeds = math.nan, 1
         if comparison is not None:
             if "oa" not in comparison.columns:
                 raise ValueError("comparison must be a compare_sets result (it has no 'oa' column)")
             oa_values = {**comparison["oa"].to_dict(), **oa_values}
+            if not oa:
+                spread = mean_oa(comparison)[1]
+                n_seeds = int(comparison["n_seeds"].iloc[0]) if "n_seeds" in comparison.columns and len(comparison) else 1
             if pitch_histogram_kl is None and "pitch_histogram" in comparison.index:
                 pitch_histogram_kl = float(comparison.loc["pitch_histogram", "pooled_kl"])
             if n_samples is None and "n_generated" in comparison.columns:
                 n_samples = int(comparison["n_generated"].max())
         for feature, value in oa_values.items():
             row[f"oa_{feature}"] = value
-        defined = [v for v in oa_values.values() if v is not None and np.isfinite(v)]
+        # Features the budget decides (note counts, length) stay in their own columns
+        # but not in the mean: they say how long a sample was asked to be.
+        defined = [v for f, v in oa_values.items() if f in BUDGET_FREE_FEATURES and v is not None and np.isfinite(v)]
         row["mean_oa"] = float(np.mean(defined)) if defined else math.nan
+        row["mean_oa_sd"], row["n_seeds"] = spread, n_seeds
         row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
         row["n_samples"] = n_samples if n_samples is not None else math.nan
         row.update(extra)
@@ -187,3 +205,57 @@ class Leaderboard:
         self._frame = merged
         self.path = path
         return path
+
+
+def _token_groups(rows: pd.DataFrame) -> list[pd.DataFrame]:
+    """Rows that share a representation fingerprint, one frame per fingerprint with 2+ models."""
+    defined = rows[rows["representation_fingerprint"].astype(str).ne("") & np.isfinite(rows["bits_per_token"].astype(float))]
+    return [group for _, group in defined.groupby("representation_fingerprint", sort=False) if len(group) >= 2]
+
+
+def bits_comparison(rows: pd.DataFrame, *, digits: int = 3) -> list[str]:
+    """Sentences that compare models in bits per token only where their tokens are the same.
+
+    Bits per token depend on what a token is: two models are compared in bits per
+    token only when their ``representation_fingerprint`` is identical (same encoding,
+    options and vocabulary); every other pair is compared in bits per note, which
+    every model shares.
+
+    Parameters
+    ----------
+    rows : pd.DataFrame
+        Leaderboard rows (:attr:`Leaderboard.frame` or ``zoo.evaluate`` rows): columns
+        ``model``, ``representation``, ``representation_fingerprint``,
+        ``bits_per_token``, ``bits_per_note``.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    list of str
+        One sentence per group of models with identical tokens, one naming the models
+        whose tokens no other model shares, and one ranking every model in bits per note.
+    """
+    needed = ["model", "representation", "representation_fingerprint", "bits_per_token", "bits_per_note"]
+    missing = [c for c in needed if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lack column(s) {missing}; pass leaderboard rows with a representation fingerprint")
+    rows = rows.assign(representation_fingerprint=rows["representation_fingerprint"].fillna("").astype(str))
+    lines = []
+    grouped = set()
+    for group in _token_groups(rows):
+        group = group.sort_values("bits_per_token")
+        grouped.update(group["model"])
+        shown = ", ".join(f"{m} {b:.{digits}f}" for m, b in zip(group["model"], group["bits_per_token"], strict=True))
+        fingerprint = group["representation_fingerprint"].iloc[0]
+        lines.append(f"On identical tokens ({group['representation'].iloc[0]}, fingerprint {fingerprint}): "
+                     f"{shown} bits per token.")
+    alone = [m for m in rows["model"] if m not in grouped]
+    if alone:
+        lines.append(f"No other model here has the tokens of {', '.join(alone)} (different encodings, options or "
+                     "vocabularies), so their bits per token are not compared.")
+    notes = rows[np.isfinite(rows["bits_per_note"].astype(float))].sort_values("bits_per_note")
+    if len(notes):
+        lines.append("Every model in bits per note: "
+                     + ", ".join(f"{m} {b:.2f}" for m, b in zip(notes["model"], notes["bits_per_note"], strict=True)) + ".")
+    return lines

@@ -76,6 +76,16 @@ feature                         definition (``P`` = pitched notes, ``L`` = piece
 "Consecutive notes of a part" means the part's notes ordered by onset, then pitch, so a
 chord contributes its ascending intervals.
 
+Each feature carries two flags in the registry. The six counts and extremes that grow
+with the length of a piece (``n_notes``, ``n_pitched_notes``, ``length_beats``,
+``pitch_range``, ``n_pitches_used``, ``n_pitch_classes_used``) are set by the generation
+budget; the others form :data:`BUDGET_FREE_FEATURES`, the features a mean OA is taken
+over (:func:`mean_oa`). ``mean_abs_interval`` and ``pitch_class_transition_matrix``
+follow the notes of one part (:data:`VOICE_FEATURES`): :func:`mark_not_applicable`
+blanks them for a one-part texture. Comparisons over several sampling seeds are
+summarized by :func:`seed_spread`, and :func:`spread_verdict` names a winner only when
+the gap exceeds the spread.
+
 Time
 ----
 Beat-based features use the ``start_beat``/``end_beat`` columns when the table has them,
@@ -156,6 +166,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -170,6 +181,8 @@ __all__ = [
     "SCALAR_FEATURES",
     "VECTOR_FEATURES",
     "FEATURES",
+    "BUDGET_FREE_FEATURES",
+    "VOICE_FEATURES",
     "NOTE_LENGTH_CLASSES",
     "PROBLEMS",
     "DISSONANT_INTERVALS",
@@ -204,6 +217,10 @@ __all__ = [
     "kde_overlap",
     "feature_frame",
     "compare_sets",
+    "mark_not_applicable",
+    "seed_spread",
+    "mean_oa",
+    "spread_verdict",
     "bits_per_token",
     "bits_per_note",
     "vertical_dissonance",
@@ -634,7 +651,25 @@ def _feature(function: Callable[[PieceNotes], Any]) -> Callable[..., Any]:
     wrapper.__annotations__ = {"notes": "pd.DataFrame | PieceNotes", "options": "Any",
                                "return": function.__annotations__.get("return", "Any")}
     wrapper.__doc__ = inspect.cleandoc(function.__doc__ or "") + _FEATURE_PARAMETERS
+    # Flags read by BUDGET_FREE_FEATURES and VOICE_FEATURES; the decorators below change them.
+    wrapper.budget_free = True
+    wrapper.within_parts = False
     return wrapper
+
+
+def _set_by_budget(feature: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a feature that the generation budget decides: it grows with the length of
+    the piece (a count or an extreme), so it measures how long a sample was asked to be,
+    not how it is written."""
+    feature.budget_free = False
+    return feature
+
+
+def _within_parts(feature: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a feature that follows the notes of one part (a voice's melodic line); it has
+    no meaning for a model whose output is one part holding the whole texture."""
+    feature.within_parts = True
+    return feature
 
 
 _FEATURE_PARAMETERS = """
@@ -655,6 +690,7 @@ notes : pd.DataFrame or PieceNotes
 # takes a note table of one piece (plus the options of piece_features) or a PieceNotes.
 
 
+@_set_by_budget
 @_feature
 def n_notes(notes: PieceNotes) -> int:
     """Number of usable notes, drums included (Yang & Lerch "note count"). Unit: notes.
@@ -662,12 +698,14 @@ def n_notes(notes: PieceNotes) -> int:
     return notes.n
 
 
+@_set_by_budget
 @_feature
 def n_pitched_notes(notes: PieceNotes) -> int:
     """Number of usable non-drum notes. Unit: notes. Reads ``pitch``, ``is_drum``."""
     return notes.n_pitched
 
 
+@_set_by_budget
 @_feature
 def length_beats(notes: PieceNotes) -> float:
     """Piece length ``L``: the end of the last note, in beats (quarter notes) from beat 0
@@ -675,6 +713,7 @@ def length_beats(notes: PieceNotes) -> float:
     return float(notes.length)
 
 
+@_set_by_budget
 @_feature
 def pitch_range(notes: PieceNotes) -> float:
     """Highest minus lowest pitch of the pitched notes, in semitones (MusPy); NaN without
@@ -682,6 +721,7 @@ def pitch_range(notes: PieceNotes) -> float:
     return float(notes.p_pitch.max() - notes.p_pitch.min()) if notes.n_pitched else math.nan
 
 
+@_set_by_budget
 @_feature
 def n_pitches_used(notes: PieceNotes) -> int:
     """Distinct MIDI pitches among the pitched notes (MusPy; Yang & Lerch "pitch
@@ -689,6 +729,7 @@ def n_pitches_used(notes: PieceNotes) -> int:
     return int(np.count_nonzero(notes.pitch_counts))
 
 
+@_set_by_budget
 @_feature
 def n_pitch_classes_used(notes: PieceNotes) -> int:
     """Distinct pitch classes (0-12) among the pitched notes (MusPy). Reads ``pitch``,
@@ -811,6 +852,7 @@ def mean_ioi(notes: PieceNotes) -> float:
     return float(np.diff(onsets).mean()) if len(onsets) >= 2 else math.nan
 
 
+@_within_parts
 @_feature
 def mean_abs_interval(notes: PieceNotes) -> float:
     """Mean absolute interval between consecutive pitched notes of a part (ordered by
@@ -828,6 +870,7 @@ def pitch_class_histogram(notes: PieceNotes) -> np.ndarray:
     return notes.pitch_class_counts / notes.n_pitched if notes.n_pitched else np.full(12, math.nan)
 
 
+@_within_parts
 @_feature
 def pitch_class_transition_matrix(notes: PieceNotes) -> np.ndarray:
     """shape=(12, 12): share of the consecutive note pairs of a part (as in
@@ -896,6 +939,16 @@ VECTOR_FEATURES = {
 }
 #: Scalar features, in the order :func:`piece_features` returns them.
 SCALAR_FEATURES = tuple(name for name in FEATURES if name not in VECTOR_FEATURES)
+#: Features that do not depend on the generation budget, in registry order: every
+#: feature except the counts and extremes that grow with the length of a piece
+#: (``n_notes``, ``n_pitched_notes``, ``length_beats``, ``pitch_range``,
+#: ``n_pitches_used``, ``n_pitch_classes_used``). Rates, means and normalized histograms
+#: stay; a mean OA is taken over these (:func:`mean_oa`).
+BUDGET_FREE_FEATURES = tuple(name for name, function in FEATURES.items() if function.budget_free)
+#: Features that follow the notes within one part (``mean_abs_interval``,
+#: ``pitch_class_transition_matrix``): not applicable to a one-part texture such as the
+#: VAE's piano roll (see :func:`mark_not_applicable`).
+VOICE_FEATURES = tuple(name for name, function in FEATURES.items() if function.within_parts)
 
 
 def _all_features(notes: PieceNotes, flag_counts: Mapping[str, int]) -> dict[str, Any]:
@@ -1389,6 +1442,175 @@ def compare_sets(
                "mean_reference", "std_reference", "intra_generated", "intra_reference", "inter",
                "oa", "kl", "pooled_kl", "flag"]
     return pd.DataFrame(rows, columns=columns).set_index("feature")
+
+
+def mark_not_applicable(comparison: pd.DataFrame, features: Sequence[str], reason: str) -> pd.DataFrame:
+    """A copy of a :func:`compare_sets` result with some features marked not applicable.
+
+    A one-part output (the VAE's piano roll holds the whole texture in one part) has no
+    voice lines, so a feature that follows a part's notes (:data:`VOICE_FEATURES`)
+    would compare the texture's zigzag with real melodies and score near 0: that is a
+    category error, not a bad model. Such rows get NaN distances, OA and KL and a flag
+    that says why, so means skip them.
+
+    Parameters
+    ----------
+    comparison : pd.DataFrame
+        From :func:`compare_sets`.
+    features : sequence of str
+        Rows to mark (those absent from ``comparison`` are ignored).
+    reason : str
+        Why, e.g. ``"one-part output"``; the flag reads ``not applicable: <reason>``.
+
+    Returns
+    -------
+    pd.DataFrame
+        Same index and columns.
+    """
+    if "oa" not in comparison.columns:
+        raise ValueError("comparison must be a compare_sets result (it has no 'oa' column)")
+    if not reason:
+        raise ValueError("reason must say why the features do not apply")
+    marked = comparison.copy()
+    rows = [f for f in features if f in marked.index]
+    columns = [c for c in ("mean_generated", "std_generated", "intra_generated", "inter", "oa", "kl", "pooled_kl")
+               if c in marked.columns]
+    marked.loc[rows, columns] = math.nan
+    marked.loc[rows, "flag"] = f"not applicable: {reason}"
+    return marked
+
+
+def seed_spread(comparisons: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Mean and spread of several :func:`compare_sets` results (one per sampling seed).
+
+    The OA of a feature moves from one set of samples to the next; a difference
+    between two models means something only when it is larger than that movement, so
+    every comparison is made over several sampling seeds and reported as mean ± sd.
+
+    Parameters
+    ----------
+    comparisons : sequence of pd.DataFrame
+        :func:`compare_sets` results over the same features, one per seed (at least 2).
+
+    Returns
+    -------
+    pd.DataFrame
+        Index ``feature``; ``kind``, ``n_reference``; ``n_generated``,
+        ``mean_generated``, ``mean_reference``, ``oa``, ``kl``, ``pooled_kl`` as means
+        over the seeds; ``oa_sd``, ``kl_sd``, ``pooled_kl_sd`` (sample sd, ``ddof=1``,
+        over the seeds where the value is defined); ``oa_seed_<i>`` (the OA of seed
+        ``i``, for :func:`mean_oa`); ``n_seeds``; ``flag`` (the distinct flags, ``|``-joined).
+    """
+    if len(comparisons) < 2:
+        raise ValueError(f"comparisons must hold at least 2 compare_sets results (one per seed), got {len(comparisons)}")
+    index = comparisons[0].index
+    for i, comparison in enumerate(comparisons):
+        if "oa" not in comparison.columns:
+            raise ValueError(f"comparisons[{i}] is not a compare_sets result (it has no 'oa' column)")
+        if not comparison.index.equals(index):
+            raise ValueError(f"comparisons[{i}] compares other features than comparisons[0]")
+    out = pd.DataFrame(index=index)
+    out["kind"] = comparisons[0]["kind"]
+    out["n_reference"] = comparisons[0]["n_reference"]
+    for column in ("n_generated", "mean_generated", "mean_reference", "oa", "kl", "pooled_kl"):
+        stacked = np.stack([c[column].to_numpy(dtype=float) for c in comparisons], axis=1)
+        defined = np.isfinite(stacked)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN, as they should
+            out[column] = np.nanmean(stacked, axis=1)
+            if column in ("oa", "kl", "pooled_kl"):
+                sd = np.nanstd(stacked, axis=1, ddof=1)
+                out[f"{column}_sd"] = np.where(defined.sum(axis=1) >= 2, sd, math.nan)
+        if column == "oa":
+            for i in range(len(comparisons)):
+                out[f"oa_seed_{i}"] = stacked[:, i]
+    out["n_seeds"] = len(comparisons)
+    out["flag"] = ["|".join(dict.fromkeys(f for f in flags if f))
+                   for flags in zip(*(c["flag"].astype(str) for c in comparisons), strict=True)]
+    return out
+
+
+def mean_oa(comparison: pd.DataFrame, features: Sequence[str] = BUDGET_FREE_FEATURES) -> tuple[float, float]:
+    """Mean OA over the budget-free features, and its spread over sampling seeds.
+
+    Parameters
+    ----------
+    comparison : pd.DataFrame
+        From :func:`compare_sets` (one seed: the spread is NaN) or :func:`seed_spread`
+        (the mean over features is taken per seed, then mean ± sd over seeds).
+    features : sequence of str
+        Default :data:`BUDGET_FREE_FEATURES`; rows absent or NaN (undefined, not
+        applicable) are skipped.
+
+    Returns
+    -------
+    mean, sd : float
+        NaN when no feature is defined; ``sd`` is NaN with fewer than two seeds.
+    """
+    if "oa" not in comparison.columns:
+        raise ValueError("comparison must be a compare_sets or seed_spread result (it has no 'oa' column)")
+    rows = comparison.loc[[f for f in features if f in comparison.index]]
+    seeds = sorted((c for c in comparison.columns if c.startswith("oa_seed_")), key=lambda c: int(c.rsplit("_", 1)[1]))
+    if not seeds:
+        values = rows["oa"].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        return (float(values.mean()) if len(values) else math.nan), math.nan
+    per_seed = []
+    for column in seeds:
+        values = rows[column].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values):
+            per_seed.append(float(values.mean()))
+    if not per_seed:
+        return math.nan, math.nan
+    return float(np.mean(per_seed)), float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else math.nan
+
+
+def spread_verdict(first: tuple[str, float, float], second: tuple[str, float, float], *, measure: str = "mean OA",
+                   higher_is_better: bool = True, digits: int = 3) -> str:
+    """One sentence that names a winner only when the gap exceeds the spread.
+
+    The rule: ``A`` beats ``B`` when ``|mean_A - mean_B| > sd_A + sd_B``, i.e. the
+    intervals mean ± sd do not overlap. Otherwise the two are said to be within the
+    spread. Without a spread (an sd is NaN) no winner is claimed either.
+
+    Parameters
+    ----------
+    first, second : (name, mean, sd)
+        Two models' values of ``measure``, with the sd over sampling (or training) seeds.
+    measure : str
+        What the numbers are, for the sentence.
+    higher_is_better : bool
+        True for OA; False for bits, KL.
+    digits : int
+        Decimals shown.
+
+    Returns
+    -------
+    str
+        ``"X beats Y on <measure> by <gap> (X m ± s, Y m ± s)."`` or
+        ``"X and Y are within the spread on <measure> (...)."``
+
+    Examples
+    --------
+    >>> spread_verdict(("lstm", 0.62, 0.01), ("wavenet", 0.55, 0.02))
+    'lstm beats wavenet on mean OA by 0.070 (lstm 0.620 ± 0.010, wavenet 0.550 ± 0.020).'
+    >>> spread_verdict(("lstm", 0.62, 0.01), ("wavenet", 0.615, 0.02))
+    'lstm and wavenet are within the spread on mean OA (lstm 0.620 ± 0.010, wavenet 0.615 ± 0.020).'
+    """
+    for what, value in (("first", first), ("second", second)):
+        if len(value) != 3:
+            raise ValueError(f"{what} must be (name, mean, sd), got {value!r}")
+    (a, mean_a, sd_a), (b, mean_b, sd_b) = first, second
+    if not (math.isfinite(mean_a) and math.isfinite(mean_b)):
+        return f"{a} and {b} cannot be compared on {measure}: a value is undefined ({mean_a}, {mean_b})."
+    if (mean_b > mean_a) == higher_is_better and mean_a != mean_b:
+        (a, mean_a, sd_a), (b, mean_b, sd_b) = (b, mean_b, sd_b), (a, mean_a, sd_a)
+    shown = f"({a} {mean_a:.{digits}f} ± {sd_a:.{digits}f}, {b} {mean_b:.{digits}f} ± {sd_b:.{digits}f})"
+    gap = abs(mean_a - mean_b)
+    if math.isfinite(sd_a) and math.isfinite(sd_b) and gap > sd_a + sd_b:
+        return f"{a} beats {b} on {measure} by {gap:.{digits}f} {shown}."
+    return f"{a} and {b} are within the spread on {measure} {shown}."
 
 
 def _pooled_pitch_counts(frame: pd.DataFrame) -> np.ndarray | None:

@@ -48,6 +48,7 @@ the test split, and :func:`save_for_comparison` refuses such a card.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -85,8 +86,10 @@ __all__ = [
     "save_for_comparison",
     "load_for_comparison",
     "split_digest",
+    "representation_fingerprint",
     "load",
     "evaluate",
+    "SEED_STRIDE",
 ]
 
 #: The ``format`` field of ``card.json``.
@@ -211,6 +214,12 @@ class ZooModel:
         return family(self.kind)
 
     @property
+    def representation(self) -> dict[str, str]:
+        """What one token of this model is: ``fingerprint`` and ``description``
+        (see :func:`representation_fingerprint`)."""
+        return representation_fingerprint(self)
+
+    @property
     def name(self) -> str:
         """The folder name, else the kind."""
         return self.path.name if self.path else self.kind
@@ -253,6 +262,7 @@ class ZooModel:
         *,
         n_notes: int | None = None,
         seconds: float | None = None,
+        beats: float | None = None,
         n_samples: int = 1,
         temperature: float = 1.0,
         top_k: int | None = None,
@@ -267,7 +277,11 @@ class ZooModel:
         n_notes : int, optional
             Notes per piece, over all voices (a token model may end a piece earlier).
         seconds : float, optional
-            Length of each piece instead (exactly one of ``n_notes`` and ``seconds``).
+            Length of each piece instead, at the model's tempo; every voice of a sample
+            ends at the same time (see :class:`~musicalpy.families.base.Budget`).
+        beats : float, optional
+            Length of each piece in beats (quarter notes), as ``seconds`` (exactly one
+            of ``n_notes``, ``seconds`` and ``beats``).
         n_samples : int
         temperature : float
             Above 0; 1 samples the model as trained.
@@ -287,8 +301,13 @@ class ZooModel:
             A note table with beat columns.
         """
         fam = self.family
-        if (n_notes is None) == (seconds is None):
-            raise ValueError("give exactly one of n_notes and seconds")
+        tempo = self.settings.get("tempo", DEFAULT_TEMPO)
+        if sum(x is not None for x in (n_notes, seconds, beats)) != 1:
+            raise ValueError("give exactly one of n_notes, seconds and beats")
+        if beats is not None:
+            if not (isinstance(beats, (int, float)) and math.isfinite(beats) and beats > 0):
+                raise ValueError(f"beats must be a number above 0, got {beats!r}")
+            seconds = float(beats) * 60.0 / tempo
         if n_notes is not None:
             n_notes = check_int("n_notes", n_notes)
         if seconds is not None and not (isinstance(seconds, (int, float)) and 0 < seconds < 3600):
@@ -310,7 +329,7 @@ class ZooModel:
             primer = as_note_table(primer)
             if primer.empty:
                 raise ValueError("the primer has no notes")
-        budget = Budget(n_notes, seconds, len(self.voices), self.settings.get("tempo", DEFAULT_TEMPO))
+        budget = Budget(n_notes, seconds, len(self.voices), tempo)
         notes = fam.generate(self, budget, n_samples, temperature=float(temperature), top_k=top_k, top_p=top_p,
                              primer=primer, seed=int(seed))
         return as_note_table(notes) if len(notes) else as_note_table(empty_notes_with_beats())
@@ -446,11 +465,52 @@ def _finish(model: ZooModel, corpus, *, source: str, limit: int | None, seconds:
         "validation": {k: score[k] for k in ("bits_per_token", "bits_per_note", "n_tokens", "n_notes", "representation", "notes")
                        if k in score},
         "selection": dict(selection),
+        "representation": representation_fingerprint(model),
         "training_time_s": round(float(seconds), 2),
         "smoke": bool(smoke),
     }
     if trained_by:
         model.card["trained_by"] = trained_by
+
+
+def representation_fingerprint(model: ZooModel) -> dict[str, str]:
+    """A short stable hash of what one token of ``model`` is, and its description.
+
+    The family says what defines its tokens (:meth:`Family.representation`: the
+    encoding, its options such as duration and velocity classes, and the vocabulary);
+    the fingerprint is the first 12 hex digits of the SHA-256 of that, written as JSON
+    with sorted keys, so it is the same on every machine and run. Bits per token are
+    comparable only between models with equal fingerprints
+    (:func:`musicalpy.leaderboard.bits_comparison`).
+
+    Parameters
+    ----------
+    model : ZooModel
+
+    Returns
+    -------
+    dict
+        ``fingerprint`` (12 hex digits) and ``description`` (the encoding and its
+        options in words, the vocabulary by size).
+    """
+    spec = model.family.representation(model)
+    if "encoding" not in spec:
+        raise ValueError(f"the {model.kind} family's representation() must name its encoding")
+    text = json.dumps(spec, sort_keys=True, default=_json_default, separators=(",", ":"))
+    words = [str(spec["encoding"])]
+    for key, value in spec.items():
+        if key == "encoding":
+            continue
+        if key == "vocabulary":
+            sizes = [len(v) for v in value.values()] if isinstance(value, Mapping) else [len(value)]
+            words.append("vocabulary of " + "/".join(map(str, sizes)) + " tokens")
+        elif key == "settings":
+            words.append("settings " + json.dumps(value, sort_keys=True, default=_json_default))
+        elif isinstance(value, (list, tuple)):
+            words.append(f"{key.replace('_', ' ')} " + ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value))
+        else:
+            words.append(f"{key.replace('_', ' ')} {value}")
+    return {"fingerprint": hashlib.sha256(text.encode()).hexdigest()[:12], "description": "; ".join(words)}
 
 
 def split_digest(corpus) -> str:
@@ -665,25 +725,67 @@ def load(path: str | os.PathLike) -> ZooModel:
     return ZooModel(kind, chosen, voices, fitted, state, card, folder)
 
 
+#: Distance between the seeds of two sets of samples in :func:`evaluate`. The families
+#: derive one seed per sample (and voice) from the one they are given, e.g. ``seed +
+#: sample`` or ``seed + 1000 * sample + voice``; seeds this far apart never share a draw.
+SEED_STRIDE = 100_000
+
+
+def _matched_lengths(reference: pd.DataFrame, n_samples: int) -> np.ndarray:
+    """Beats of ``n_samples`` test pieces spread evenly over their sorted lengths.
+
+    Sample ``k`` gets the length of the piece at rank ``floor((k + 1/2) n / n_samples)``,
+    so the lengths of the generated set follow those of the test set: every piece once
+    when the counts are equal, an even subset when there are fewer samples.
+    """
+    if "end_beat" in reference.columns and reference["end_beat"].notna().all():
+        ends = reference.groupby("piece")["end_beat"].max()
+    else:  # no beats: seconds at the default tempo, as the metrics read such tables
+        ends = reference.groupby("piece")["end"].max() * DEFAULT_TEMPO / 60.0
+    lengths = np.sort(ends.to_numpy(dtype=float))
+    ranks = np.floor((np.arange(n_samples) + 0.5) * len(lengths) / n_samples).astype(int)
+    return lengths[ranks]
+
+
 def evaluate(
     model: ZooModel,
     reference: pd.DataFrame,
     *,
     n_samples: int = 8,
-    n_notes: int = 200,
+    n_notes: int | None = None,
     temperature: float = 1.0,
     seed: int = 0,
+    n_seeds: int = 3,
     features: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Score a model on held-out pieces and compare its samples with them.
+    """Score a model on held-out pieces and compare its samples with them, over seeds.
+
+    Each generated piece is as long, in beats, as a test piece (the lengths of
+    ``n_samples`` test pieces spread over the sorted lengths), and all of its voices end
+    together, so the comparison is not decided by the generation budget. The samples
+    are drawn ``n_seeds`` times (seeds ``seed + SEED_STRIDE * i``); each set is compared
+    with ``reference`` and the comparison reports every feature as mean ± sd over the
+    sets. A model whose samples have one part while ``reference`` has several (the VAE's
+    piano roll) gets NaN on :data:`musicalpy.metrics.VOICE_FEATURES`, flagged "not
+    applicable", instead of a score.
 
     Parameters
     ----------
     model : ZooModel
     reference : pd.DataFrame
-        The held-out note table (e.g. the test split).
-    n_samples, n_notes, temperature, seed
-        The generated set: ``n_samples`` pieces of ``n_notes`` notes.
+        The held-out note table (e.g. the test split); parts the model does not write
+        are left out.
+    n_samples : int
+        Generated pieces per seed.
+    n_notes : int, optional
+        Give every piece this many notes instead of a test piece's length (the budget
+        then decides the count and length features; kept for old callers).
+    temperature : float
+    seed : int
+        The first sampling seed.
+    n_seeds : int
+        Sets of samples (1 gives a plain :func:`musicalpy.metrics.compare_sets`
+        result, with no spread).
     features : sequence of str, optional
         For :func:`musicalpy.metrics.compare_sets` (default all).
 
@@ -691,37 +793,63 @@ def evaluate(
     -------
     row : dict
         Keyword arguments for :meth:`musicalpy.leaderboard.Leaderboard.add` (without the
-        comparison): the bits, training time, generation speed (notes per second,
-        after a warm-up call that compiles the sampler).
+        comparison): the bits, the representation and its fingerprint, training time,
+        generation speed (notes per second of the first set, after a warm-up call that
+        compiles the sampler), the budget.
     comparison : pd.DataFrame
-        :func:`musicalpy.metrics.compare_sets` of the samples against ``reference``.
+        :func:`musicalpy.metrics.seed_spread` of the sets' comparisons (``oa``, ``oa_sd``,
+        ...), or the one :func:`musicalpy.metrics.compare_sets` result when ``n_seeds`` is 1.
     samples : pd.DataFrame
-        The generated note table.
+        The first set's generated note table.
     """
-    from .metrics import compare_sets
+    from .metrics import VOICE_FEATURES, compare_sets, mark_not_applicable, seed_spread
 
+    n_samples = check_int("n_samples", n_samples)
+    n_seeds = check_int("n_seeds", n_seeds)
+    if n_notes is not None:
+        n_notes = check_int("n_notes", n_notes)
     scores = model.score(reference)
+    reference = reference[reference["part"].astype(str).isin(model.voices)]
+    lengths = _matched_lengths(reference, n_samples)
+    budget = {"n_notes": n_notes} if n_notes is not None else {"beats": float(lengths.max())}
+    tempo = model.settings.get("tempo", DEFAULT_TEMPO)
     # One tiny call first compiles the sampler for this batch, so the speed below is
     # the steady generation speed (as in benchmarks/generation_speed.py), not tracing.
     model.generate(n_notes=1, n_samples=n_samples, temperature=temperature, seed=seed)
-    started = time.perf_counter()
-    samples = model.generate(n_notes=n_notes, n_samples=n_samples, temperature=temperature, seed=seed)
-    seconds = time.perf_counter() - started
-    reference = reference[reference["part"].astype(str).isin(model.voices)]
-    comparison = compare_sets(samples, reference, features=features)
+    comparisons, first, seconds = [], None, math.nan
+    for index in range(n_seeds):
+        started = time.perf_counter()
+        samples = model.generate(**budget, n_samples=n_samples, temperature=temperature, seed=seed + SEED_STRIDE * index)
+        if n_notes is None:
+            # Generated at the longest length, each sample is cut to its own test piece's
+            # length; Budget.trim ends all of its voices together.
+            pieces = samples["piece"].astype(str)
+            samples = pd.concat(
+                [Budget(None, float(beats) * 60.0 / tempo, len(model.voices), tempo).trim(samples[pieces == f"sample_{k}"])
+                 for k, beats in enumerate(lengths)], ignore_index=True)
+        if index == 0:
+            first, seconds = samples, time.perf_counter() - started
+        comparison = compare_sets(samples, reference, features=features)
+        if samples.groupby("piece")["part"].nunique().max() == 1 < reference["part"].nunique():
+            comparison = mark_not_applicable(comparison, VOICE_FEATURES, "the samples have one part, no voice lines")
+        comparisons.append(comparison)
+    comparison = seed_spread(comparisons) if n_seeds > 1 else comparisons[0]
+    fingerprint = representation_fingerprint(model)
     row = {
         "model": model.name,
         "representation": scores["representation"],
+        "representation_fingerprint": fingerprint["fingerprint"],
         "split": "test",
         "bits_per_token": scores["bits_per_token"],
         "bits_per_note": scores["bits_per_note"],
         "training_time_s": float(model.card.get("training_time_s", math.nan)),
         "notes": scores["notes"],
         "kind": model.kind,
-        "generation_notes_per_s": len(samples) / seconds if seconds > 0 else math.nan,
-        "n_generated_notes": len(samples),
+        "generation_notes_per_s": len(first) / seconds if seconds > 0 else math.nan,
+        "n_generated_notes": len(first),
+        "budget": f"{n_notes} notes" if n_notes is not None else "the beats of a test piece",
     }
-    return row, comparison, samples
+    return row, comparison, first
 
 
 # ---------------------------------------------------------------------- the kinds

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicalpy.leaderboard import Leaderboard
+from musicalpy import metrics
+from musicalpy.leaderboard import Leaderboard, bits_comparison
 from musicalpy.metrics import compare_sets
 
 
@@ -51,7 +52,10 @@ def test_leaderboard_appends_replaces_and_never_overwrites_others(tmp_path):
     first = Leaderboard(tmp_path / "first.csv").add("m", comparison=comparison)
     row = first.frame.iloc[0]
     assert row["oa_pitch_range"] == comparison.loc["pitch_range", "oa"]
-    assert row["mean_oa"] == pytest.approx(comparison["oa"].mean())
+    free = [f for f in metrics.BUDGET_FREE_FEATURES if f in comparison.index]
+    assert row["mean_oa"] == pytest.approx(comparison.loc[free, "oa"].mean())
+    assert row["mean_oa"] != pytest.approx(comparison["oa"].mean())  # n_notes & co. are left out
+    assert math.isnan(row["mean_oa_sd"]) and row["n_seeds"] == 1
     assert row["pitch_histogram_kl"] == comparison.loc["pitch_histogram", "pooled_kl"]
     assert row["n_samples"] == 6 and row["split"] == "test"
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
@@ -68,3 +72,31 @@ def test_empty_board_has_the_fixed_columns(tmp_path):
     board.add("b", bits_per_token=1.0).add("a", bits_per_token=2.0, extra_column=3)
     assert board.frame["model"].tolist() == ["b", "a"]
     assert math.isnan(board.frame.set_index("model").loc["b", "extra_column"])
+
+
+def test_mean_oa_spread_comes_from_a_seed_spread(tmp_path):
+    reference = _pieces(8, seed=9)
+    spread = metrics.seed_spread([compare_sets(_pieces(6, seed=s), reference) for s in (1, 2, 3)])
+    row = Leaderboard(tmp_path / "b.csv").add("m", comparison=spread).frame.iloc[0]
+    mean, sd = metrics.mean_oa(spread)
+    assert row["mean_oa"] == pytest.approx(mean) and row["mean_oa_sd"] == pytest.approx(sd) and sd > 0
+    assert row["n_seeds"] == 3
+
+
+def test_bits_per_token_are_compared_only_on_identical_fingerprints():
+    rows = pd.DataFrame([
+        {"model": "markov", "representation": "q", "representation_fingerprint": "aaa", "bits_per_token": 4.368,
+         "bits_per_note": 4.40},
+        {"model": "unigram", "representation": "q", "representation_fingerprint": "aaa", "bits_per_token": 5.1,
+         "bits_per_note": 5.20},
+        {"model": "hmm", "representation": "q", "representation_fingerprint": "bbb", "bits_per_token": 4.479,
+         "bits_per_note": 4.50},
+    ])
+    lines = bits_comparison(rows)
+    assert lines[0] == "On identical tokens (q, fingerprint aaa): markov 4.368, unigram 5.100 bits per token."
+    assert "hmm" not in lines[0] and lines[1].startswith("No other model here has the tokens of hmm")
+    assert lines[-1] == "Every model in bits per note: markov 4.40, hmm 4.50, unigram 5.20."
+    same = bits_comparison(rows.assign(representation_fingerprint="aaa"))
+    assert same[0].endswith("markov 4.368, hmm 4.479, unigram 5.100 bits per token.") and len(same) == 2
+    with pytest.raises(ValueError, match="representation_fingerprint"):
+        bits_comparison(rows.drop(columns="representation_fingerprint"))

@@ -683,3 +683,69 @@ def test_markov_needs_fewer_bits_than_unigram_on_held_out_chorales(bach_evaluati
     assert markov["bits_per_note"] < unigram["bits_per_note"]
     # Rest tokens make tokens outnumber notes a little.
     assert markov["bits_per_note"] > markov["bits_per_token"]
+
+
+# ------------------------------------------------- budget-free features, seeds, verdicts
+
+
+def test_budget_free_features_leave_out_what_grows_with_length():
+    assert set(M.FEATURES) - set(M.BUDGET_FREE_FEATURES) == {
+        "n_notes", "n_pitched_notes", "length_beats", "pitch_range", "n_pitches_used", "n_pitch_classes_used"}
+    assert M.VOICE_FEATURES == ("mean_abs_interval", "pitch_class_transition_matrix")
+    # A piece played twice is twice as long: the budget-bound features grow, the
+    # budget-free ones (rates, means) stay where they were.
+    once = many_pieces(1, seed=11)
+    length = float(once["end_beat"].max())
+    twice = pd.concat([once, once.assign(start=once["start"] + length / 2, end=once["end"] + length / 2,
+                                         start_beat=once["start_beat"] + length, end_beat=once["end_beat"] + length)],
+                      ignore_index=True)
+    a, b = M.piece_features(once), M.piece_features(twice)
+    assert b["n_notes"] == 2 * a["n_notes"] and b["length_beats"] == pytest.approx(2 * a["length_beats"])
+    for feature in ("note_density", "polyphony", "pitch_in_scale_rate", "empty_beat_rate", "mean_ioi"):
+        assert feature in M.BUDGET_FREE_FEATURES
+        assert b[feature] == pytest.approx(a[feature], rel=0.05), feature
+
+
+def test_mark_not_applicable_blanks_only_the_named_rows():
+    comparison = M.compare_sets(many_pieces(6, seed=12), many_pieces(8, seed=13))
+    marked = M.mark_not_applicable(comparison, M.VOICE_FEATURES, "one part")
+    for feature in M.VOICE_FEATURES:
+        assert math.isnan(marked.loc[feature, "oa"]) and math.isnan(marked.loc[feature, "kl"])
+        assert marked.loc[feature, "flag"] == "not applicable: one part"
+    assert comparison.loc["mean_abs_interval", "oa"] > 0  # the input is left as it was
+    rest = [f for f in comparison.index if f not in M.VOICE_FEATURES]
+    pd.testing.assert_series_equal(marked.loc[rest, "oa"], comparison.loc[rest, "oa"])
+    with pytest.raises(ValueError, match="reason"):
+        M.mark_not_applicable(comparison, ["pitch_range"], "")
+
+
+def test_seed_spread_and_mean_oa_are_mean_and_sd_over_seeds():
+    reference = many_pieces(10, seed=14)
+    runs = [M.compare_sets(many_pieces(6, seed=20 + s), reference) for s in range(3)]
+    spread = M.seed_spread(runs)
+    oa = np.stack([r["oa"].to_numpy() for r in runs], axis=1)
+    np.testing.assert_allclose(spread["oa"], oa.mean(axis=1))
+    np.testing.assert_allclose(spread["oa_sd"], oa.std(axis=1, ddof=1))
+    assert (spread["n_seeds"] == 3).all() and spread["oa_sd"].max() > 0
+    free = [f for f in M.BUDGET_FREE_FEATURES if f in spread.index]
+    per_seed = [r.loc[free, "oa"].mean() for r in runs]
+    mean, sd = M.mean_oa(spread)
+    assert mean == pytest.approx(np.mean(per_seed)) and sd == pytest.approx(np.std(per_seed, ddof=1))
+    single, no_sd = M.mean_oa(runs[0])
+    assert single == pytest.approx(per_seed[0]) and math.isnan(no_sd)
+    with pytest.raises(ValueError, match="at least 2"):
+        M.seed_spread(runs[:1])
+    with pytest.raises(ValueError, match="other features"):
+        M.seed_spread([runs[0], runs[1].iloc[:3]])
+
+
+def test_spread_verdict_claims_a_winner_only_beyond_the_spread():
+    assert M.spread_verdict(("b", 0.50, 0.01), ("a", 0.60, 0.02)).startswith("a beats b on mean OA by 0.100")
+    within = M.spread_verdict(("a", 0.60, 0.02), ("b", 0.57, 0.02))
+    assert within.startswith("a and b are within the spread") and "a 0.600 ± 0.020" in within
+    bits = M.spread_verdict(("lstm", 2.10, 0.01), ("wavenet", 2.00, 0.02), measure="bits per token",
+                            higher_is_better=False, digits=2)
+    assert bits == "wavenet beats lstm on bits per token by 0.10 (wavenet 2.00 ± 0.02, lstm 2.10 ± 0.01)."
+    assert "within" in M.spread_verdict(("a", 0.9, math.nan), ("b", 0.1, 0.0))  # no spread, no winner
+    with pytest.raises(ValueError, match="first must be"):
+        M.spread_verdict(("a", 0.5), ("b", 0.4, 0.0))

@@ -428,3 +428,84 @@ def test_trim_cuts_every_line_of_a_batch_on_its_own(counting):
     assert together.reset_index(drop=True).equals(alone.reset_index(drop=True))
     timed = Budget(n_notes=None, seconds=3.0, n_voices=4, tempo=120.0).trim(notes)
     assert timed["end"].max() <= 3.0 + 1e-9 and timed["start"].max() < 3.0
+
+
+def test_representation_fingerprint_tells_duration_classes_apart(counting, corpus, tmp_path):
+    from musicalpy.leaderboard import bits_comparison
+
+    markov, unigram = counting["markov"], counting["unigram"]
+    assert markov.representation == unigram.representation  # same encoding, options and vocabularies
+    assert len(markov.representation["fingerprint"]) == 12
+    assert "duration classes 0.25,0.5,0.75,1,1.5,2,3,4,8,16,32" in markov.representation["description"]
+    # Notebook 02's kept HMM has no dotted classes: 9 classes, so other tokens.
+    nine = zoo.train("hmm", corpus, smoke=True, progress=False,
+                     settings={"duration_classes": (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)})
+    assert nine.representation["fingerprint"] != markov.representation["fingerprint"]
+    assert nine.card["representation"] == nine.representation  # on the card ...
+    assert zoo.load(nine.save(tmp_path / "nine")).card["representation"] == nine.representation  # ... and kept
+    test = corpus.split("test").notes
+    rows = []
+    for model in (markov, unigram, nine):
+        score = model.score(test)
+        rows.append({"model": model.kind if model is not nine else "hmm-9", "representation": score["representation"],
+                     "representation_fingerprint": model.representation["fingerprint"],
+                     "bits_per_token": score["bits_per_token"], "bits_per_note": score["bits_per_note"]})
+    lines = bits_comparison(pd.DataFrame(rows))
+    assert lines[0].startswith("On identical tokens") and "markov" in lines[0] and "unigram" in lines[0]
+    assert "hmm-9" not in lines[0] and "hmm-9" in lines[1] and lines[-1].startswith("Every model in bits per note")
+
+
+def test_a_time_budget_ends_every_voice_together(counting):
+    for kind in ("markov", "hmm"):
+        notes = counting[kind].generate(beats=12.0, n_samples=3, seed=3)
+        ends = notes.groupby(["piece", "part"])["end_beat"].max().unstack()
+        assert ends.shape == (3, 4)
+        np.testing.assert_allclose(ends.to_numpy(), 12.0)  # the budget, in every voice
+    with pytest.raises(ValueError, match="exactly one of n_notes, seconds and beats"):
+        counting["markov"].generate(beats=4.0, n_notes=10)
+
+
+def test_trim_cuts_a_sample_at_its_shortest_voice(counting):
+    from musicalpy.families.base import Budget
+
+    notes = counting["markov"].generate(seconds=8.0, n_samples=2, seed=4)
+    # The soprano of sample_0 stops early (as a token model's END would make it).
+    early = (notes["piece"] == "sample_0") & (notes["part"] == "Soprano") & (notes["start"] >= 3.0)
+    cut = Budget(None, 8.0, 4, 120.0).trim(notes[~early])
+    first = cut[cut["piece"] == "sample_0"].groupby("part")["end"].max()
+    soprano_end = notes[(notes["piece"] == "sample_0") & (notes["part"] == "Soprano") & ~early]["end"].max()
+    np.testing.assert_allclose(first.to_numpy(), soprano_end)  # every voice ends with the soprano
+    np.testing.assert_allclose(cut[cut["piece"] == "sample_1"].groupby("part")["end"].max().to_numpy(), 8.0)
+
+
+def test_evaluate_matches_test_piece_lengths_and_reports_a_seed_spread(counting, corpus):
+    reference = corpus.split("train").notes
+    reference = reference[reference["piece"].isin(corpus.split("train").piece_ids[:3])]
+    lengths = np.sort(reference.groupby("piece")["end_beat"].max().to_numpy())
+    row, comparison, samples = zoo.evaluate(counting["markov"], reference, n_samples=3, n_seeds=3, seed=2)
+    ends = samples.groupby(["piece", "part"])["end_beat"].max().unstack()
+    np.testing.assert_allclose(ends.max(axis=1).to_numpy(), lengths)  # sample k as long as the k-th piece
+    np.testing.assert_allclose(ends.to_numpy(), np.repeat(lengths[:, None], 4, axis=1))  # voices end together
+    assert (comparison["n_seeds"] == 3).all() and comparison["oa_sd"].notna().any()
+    assert row["representation_fingerprint"] == counting["markov"].representation["fingerprint"]
+    assert row["budget"] == "the beats of a test piece"
+    again, _, _ = zoo.evaluate(counting["markov"], reference, n_samples=3, n_seeds=3, seed=2)
+    assert again["n_generated_notes"] == row["n_generated_notes"]  # seeded
+
+
+def test_evaluate_marks_voice_features_not_applicable_for_one_part_output(counting, corpus, monkeypatch):
+    from musicalpy.metrics import VOICE_FEATURES
+
+    model = counting["markov"]
+    reference = corpus.split("train").notes
+    reference = reference[reference["piece"].isin(corpus.split("train").piece_ids[:3])]
+    real = model.generate
+    # Every voice written into one part, as the VAE's piano roll does.
+    monkeypatch.setattr(model, "generate", lambda **options: real(**options).assign(part="piano"))
+    _, comparison, samples = zoo.evaluate(model, reference, n_samples=3, n_seeds=2, seed=1)
+    assert set(samples["part"]) == {"piano"}
+    for feature in VOICE_FEATURES:
+        assert math.isnan(comparison.loc[feature, "oa"]), feature
+        assert comparison.loc[feature, "flag"].startswith("not applicable")
+    for feature in ("polyphony", "mean_ioi", "pitch_class_histogram"):  # texture features are still scored
+        assert np.isfinite(comparison.loc[feature, "oa"]) and not comparison.loc[feature, "flag"].startswith("not")

@@ -188,6 +188,17 @@ class Family(ABC):
         """``(log-likelihood in nats, tokens, representation, caveat)`` of held-out notes
         (already restricted to the model's voices)."""
 
+    def representation(self, model: Any) -> dict[str, Any]:
+        """What one token of this model is: ``encoding``, its options and vocabulary.
+
+        JSON-ready; :func:`musicalpy.zoo.representation_fingerprint` hashes it, and two
+        models are compared in bits per token only when the hashes are equal. This
+        default is the strictest: the kind and every setting, so two models share
+        tokens only when they are of one kind with one configuration. A family whose
+        tokens depend on less (the counting kinds share theirs) says so by overriding it.
+        """
+        return {"encoding": self.kind, "settings": model.settings.to_dict()}
+
     def training_budget(self, settings: Settings) -> int | None:
         """The ``epochs`` setting, or None for a family that only counts."""
         return getattr(settings, "epochs", None)
@@ -214,7 +225,13 @@ class Family(ABC):
 @dataclasses.dataclass
 class Budget:
     """How much each voice of a sample must hold: ``n_notes`` over all voices, or
-    ``seconds`` at ``tempo``."""
+    ``seconds`` at ``tempo``.
+
+    With a time budget every voice of a sample ends at the same time: at the budget,
+    or, when some voice of the sample stopped earlier (a token model drew END), at the
+    end of that voice, so no voice runs on alone (see :meth:`trim`). ``zoo.evaluate``
+    asks for time budgets, so a sample is as long as the test piece it is compared with.
+    """
 
     n_notes: int | None
     seconds: float | None
@@ -271,6 +288,13 @@ class Budget:
         else:
             ends = {part: float(primed[part]["end"].max()) if part in primed else 0.0 for part in primers}
             limit = self.seconds + parts.map(ends)
+            # The common end: the budget, or an earlier end of any voice of the sample.
+            line_end = notes.groupby("_line")["end"].transform("max")
+            sample_end = line_end.groupby(notes["piece"]).transform("min")
+            limit = np.minimum(limit, sample_end)
+            if primed:
+                # A primed voice's own notes are kept whole; the common end only cuts what follows.
+                limit = np.maximum(limit, parts.map(ends))
             kept = notes[notes["start"] < limit - 1e-9].copy()
             limit = limit[kept.index]
             late = kept["end"] > limit

@@ -187,6 +187,15 @@ class CountingFamily(Family):
                                                      tempo=settings.tempo, piece=f"sample_{sample}", part=voice))
         return budget.trim(concat_notes(lines), primer=primed)
 
+    def representation(self, model: Any) -> dict[str, Any]:
+        # Unigram, Markov and HMM share this encoding: equal options and vocabularies
+        # mean the same tokens, whatever estimator counts them.
+        settings = model.settings
+        return {"encoding": "quantized tokens per voice", "duration_classes": list(settings.duration_classes),
+                "n_velocity_classes": settings.n_velocity_classes,
+                "vocabulary": {voice: [list(t) if isinstance(t, tuple) else t for t in model.fitted[voice][1].tokens]
+                               for voice in model.voices}}
+
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         total, n_tokens = 0.0, 0
         for voice in model.voices:

@@ -356,6 +356,12 @@ class TokenNetworkFamily(Family):
                              tempo=model.settings.tempo)
         return budget.trim(notes, primer=primed)
 
+    def representation(self, model: Any) -> dict[str, Any]:
+        # The LSTM and the WaveNet share this encoding; the vocabulary (which min_count
+        # shapes) decides whether two of them predict the same tokens.
+        return {"encoding": "note/chord strings per voice",
+                "vocabulary": [list(t) if isinstance(t, tuple) else t for t in model.fitted.vocabulary.tokens]}
+
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         from ..models import engine
         from ..representations import token_sequences

@@ -216,6 +216,12 @@ class VAEFamily(Family):
             tables.append(budget.trim(notes, per_voice=False))
         return concat_notes(tables)
 
+    def representation(self, model: Any) -> dict[str, Any]:
+        # A token is a piano-roll cell: the roll's range, resolution and windows define them.
+        settings = model.settings
+        return {"encoding": "piano roll", **{name: settings.get(name) for name in (
+            "lowest_pitch", "n_pitches", "steps_per_quarter", "window_steps", "hop_steps")}}
+
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         from ..models import vae as V
 
