@@ -223,6 +223,7 @@ __all__ = [
     "spread_verdict",
     "bits_per_token",
     "bits_per_note",
+    "evaluation_row",
     "vertical_dissonance",
     "COHERENCE_MEASURES",
     "mutual_information",
@@ -1648,6 +1649,55 @@ def bits_per_note(total_log_likelihood: float, n_notes: int) -> float:
     if n_notes <= 0:
         raise ValueError(f"n_notes must be positive, got {n_notes}")
     return float(-total_log_likelihood / (n_notes * math.log(2)))
+
+
+def evaluation_row(
+    representation: str,
+    model: str,
+    voice: str,
+    log_likelihood: float,
+    n_tokens: int,
+    n_notes: int,
+    reference: pd.DataFrame,
+    generated: pd.DataFrame,
+    seconds: float = float("nan"),
+) -> dict[str, Any]:
+    """One tidy row of a (model, representation) evaluation on held-out pieces.
+
+    The test scores come from the raw counts, so rows of several voices can be summed
+    (``log_likelihood``, ``n_tokens``, ``n_notes``) and scored again as a whole.
+
+    Parameters
+    ----------
+    representation, model, voice : str
+        What the row describes, e.g. ``"pitch/hold"``, ``"HMM-10"``, ``"Soprano"``.
+    log_likelihood : float
+        Total test log-likelihood in nats; NaN for a model without one.
+    n_tokens : int
+        Test tokens scored; 0 means the model has no likelihood (its bits are NaN).
+    n_notes : int
+        Notes (note-table rows) of the scored test pieces.
+    reference : pd.DataFrame
+        Training notes the samples' pitch histogram is compared with.
+    generated : pd.DataFrame
+        Notes the model sampled.
+    seconds : float, optional
+        Training time, NaN when unknown.
+
+    Returns
+    -------
+    row : dict
+        ``representation``, ``model``, ``voice``, ``test tokens``, ``bits/token``,
+        ``bits/note``, ``KL vs training`` (:func:`pitch_histogram_kl`), ``seconds``,
+        ``test log-likelihood``, ``test notes``.
+    """
+    scored = bool(n_tokens)
+    return {"representation": representation, "model": model, "voice": voice,
+            "test tokens": n_tokens if scored else np.nan,
+            "bits/token": bits_per_token(log_likelihood, n_tokens) if scored else np.nan,
+            "bits/note": bits_per_note(log_likelihood, n_notes) if scored else np.nan,
+            "KL vs training": pitch_histogram_kl(reference, generated), "seconds": seconds,
+            "test log-likelihood": log_likelihood, "test notes": n_notes}
 
 
 # --------------------------------------------------------- dependence between labels

@@ -47,6 +47,7 @@ __all__ = [
     "seconds_to_beats",
     "implied_tempo",
     "crop_notes",
+    "part_notes",
 ]
 
 #: Optional beat columns (quarter notes), present when the source has a beat grid.
@@ -199,6 +200,39 @@ def crop_notes(
 
 
 # --------------------------------------------------------------------------- MIDI files
+
+
+def part_notes(notes: pd.DataFrame, part: str) -> pd.DataFrame:
+    """The rows of one part (voice) of a note table, in their order.
+
+    :meth:`musicalpy.corpus.Corpus.select_parts` does this for a whole corpus (and
+    drops pieces left empty); this works on any note table, such as a split's notes or
+    generated pieces, and keeps every piece.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame, shape (n_notes, n_columns)
+        A note table with a ``part`` column.
+    part : str
+        The part name, e.g. ``"Soprano"``.
+
+    Returns
+    -------
+    pd.DataFrame, shape (n_part_notes, n_columns)
+        The notes whose ``part`` is ``part``, their index kept (as a boolean mask
+        gives them).
+
+    Raises
+    ------
+    ValueError
+        If ``notes`` has no ``part`` column, or no note of part ``part``.
+    """
+    if "part" not in notes.columns:
+        raise ValueError(f"notes has no 'part' column (columns: {list(notes.columns)})")
+    selected = notes[notes["part"] == part]
+    if selected.empty:
+        raise ValueError(f"part {part!r} has no notes; the parts are {list(dict.fromkeys(notes['part']))}")
+    return selected
 
 
 def _describe(source: Any) -> str:

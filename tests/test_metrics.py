@@ -622,6 +622,20 @@ def test_bits_per_token_and_note():
         M.bits_per_note(-1.0, -2)
 
 
+
+def test_evaluation_row_scores_from_raw_counts():
+    reference = as_note_table(pd.DataFrame({"pitch": [60, 62], "start": [0.0, 0.5], "end": [0.5, 1.0]}))
+    row = M.evaluation_row("pitch/hold", "HMM-4", "Soprano", -200 * math.log(2), 100, 50, reference, reference, 1.5)
+    assert row["bits/token"] == pytest.approx(2.0)
+    assert row["bits/note"] == pytest.approx(4.0)
+    assert row["KL vs training"] == pytest.approx(0.0, abs=1e-9)
+    assert (row["test tokens"], row["test notes"], row["seconds"]) == (100, 50, 1.5)
+    unscored = M.evaluation_row("note rows", "zipped", "all", float("nan"), 0, 50, reference,
+                                reference.assign(pitch=[60, 60]))
+    assert math.isnan(unscored["bits/note"]) and math.isnan(unscored["test tokens"]) and math.isnan(unscored["seconds"])
+    assert unscored["KL vs training"] > 0.1
+
+
 # ---------------------------------------------------------------- the Bach sanity checks
 
 

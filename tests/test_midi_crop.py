@@ -50,3 +50,13 @@ def test_crop_errors(two_voices):
         midi.crop_notes(two_voices.drop(columns=["start_beat", "end_beat"]), end_beat=1.0)
     with pytest.raises(ValueError, match="tolerance must be"):
         midi.crop_notes(two_voices, end=1.0, tolerance=-1.0)
+
+
+def test_part_notes_selects_one_voice_and_names_bad_input(two_voices):
+    soprano = midi.part_notes(two_voices, "S")
+    assert soprano["pitch"].tolist() == [72, 74, 76]
+    assert midi.part_notes(two_voices, "B")["pitch"].tolist() == [48]
+    with pytest.raises(ValueError, match=r"part 'T' has no notes; the parts are \['S', 'B'\]"):
+        midi.part_notes(two_voices, "T")
+    with pytest.raises(ValueError, match="no 'part' column"):
+        midi.part_notes(two_voices.drop(columns="part"), "S")

@@ -35,7 +35,7 @@ Shared parts:
   START, END and UNK are optional reserved ids), saved and loaded as JSON.
 * :mod:`.registry`: :data:`ENCODINGS`, one :class:`~._common.Encoding` per name, looked
   up by :func:`get_encoding` (an unknown name raises a ValueError listing the known
-  ones), and :func:`encode_pieces`.
+  ones), and :func:`encode_pieces` (with :func:`encode_sequences`, its non-empty values).
 * :mod:`.tokens`: every piece to vocabulary ids (:func:`token_sequences`) or float
   features (:func:`feature_sequences`), ids back to a note table
   (:func:`decode_token_ids`), and the id transposition table the tf.data augmentation
@@ -99,6 +99,7 @@ from .pitch_hold import (
     N_PITCH_HOLD_TOKENS,
     REST,
     decode_pitch_hold,
+    describe_pitch_hold,
     encode_pitch_hold,
     pitch_hold_vocabulary,
     transpose_pitch_hold_token,
@@ -117,7 +118,7 @@ from .quantized import (
     quantized_tokens_beats,
     transpose_quantized_token,
 )
-from .registry import ENCODINGS, TOKEN_ENCODINGS, encode_pieces, get_encoding
+from .registry import ENCODINGS, TOKEN_ENCODINGS, encode_pieces, encode_sequences, get_encoding
 from .tokens import decode_token_ids, feature_sequences, token_sequences, transposition_table
 from .vocabulary import Vocabulary
 
@@ -128,6 +129,7 @@ __all__ = [
     "N_PITCH_HOLD_TOKENS",
     "encode_pitch_hold",
     "decode_pitch_hold",
+    "describe_pitch_hold",
     "pitch_hold_vocabulary",
     "transpose_pitch_hold_token",
     # performance events
@@ -191,6 +193,7 @@ __all__ = [
     "ENCODINGS",
     "get_encoding",
     "encode_pieces",
+    "encode_sequences",
     # token ids <-> note tables
     "TOKEN_ENCODINGS",
     "feature_sequences",

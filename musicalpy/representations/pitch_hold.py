@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._config import check_int
 from ..midi import DEFAULT_TEMPO, DEFAULT_VELOCITY
+from ..names import pitch_to_name
 from ._common import (
     Encoding,
     _as_int64,
@@ -36,6 +37,7 @@ __all__ = [
     "N_PITCH_HOLD_TOKENS",
     "encode_pitch_hold",
     "decode_pitch_hold",
+    "describe_pitch_hold",
     "pitch_hold_vocabulary",
     "transpose_pitch_hold_token",
 ]
@@ -152,6 +154,32 @@ def decode_pitch_hold(
         part=part,
         program=program,
     )
+
+
+def describe_pitch_hold(tokens: Sequence[int] | np.ndarray) -> list[str]:
+    """Readable names of pitch/hold tokens, e.g. ``["C4", "HOLD", "E4", "REST"]``.
+
+    The partner of :func:`~musicalpy.representations.events.describe_events` for this
+    alphabet: a pitch token is named as :func:`musicalpy.names.pitch_to_name` spells it.
+
+    Parameters
+    ----------
+    tokens : sequence of int or np.ndarray, shape (n_steps,)
+        Pitch/hold tokens, each in ``0 .. N_PITCH_HOLD_TOKENS - 1``.
+
+    Returns
+    -------
+    names : list of str, length n_steps
+        One name per token, in order.
+
+    Raises
+    ------
+    ValueError
+        If a token is not an integer of the pitch/hold alphabet.
+    """
+    tokens = _int_tokens(tokens, "pitch/hold", N_PITCH_HOLD_TOKENS)
+    special = {HOLD: "HOLD", REST: "REST"}
+    return [special.get(token) or pitch_to_name(token) for token in tokens.tolist()]
 
 
 def pitch_hold_vocabulary(*, start_end: bool = True, unk: bool = True) -> Vocabulary:

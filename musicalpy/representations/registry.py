@@ -29,7 +29,7 @@ from . import (
 )
 from ._common import Encoding, _Notes
 
-__all__ = ["ENCODINGS", "TOKEN_ENCODINGS", "get_encoding", "encode_pieces"]
+__all__ = ["ENCODINGS", "TOKEN_ENCODINGS", "get_encoding", "encode_pieces", "encode_sequences"]
 
 #: Every encoding by name. The token encodings come first, in the order of
 #: :data:`TOKEN_ENCODINGS`.
@@ -133,3 +133,29 @@ def encode_pieces(notes: pd.DataFrame, encoding: str, *, skip_drums: bool = True
         for part in dict.fromkeys(in_piece.part.tolist()):
             result[(piece, part)] = entry.encode(in_piece.take(in_piece.part == part), **options)
     return result
+
+
+def encode_sequences(notes: pd.DataFrame, encoding: str, **options: Any) -> list[Any]:
+    """The values of :func:`encode_pieces` as a list, the empty ones left out.
+
+    What a sequence model fits on: one sequence per piece (per part, for per-part
+    encodings), in the order :func:`encode_pieces` gives. A piece whose notes encode to
+    nothing (for example drums only) would be a zero-length sequence, which a
+    Baum-Welch pass or a Markov chain cannot use, so it is dropped.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Note table of any number of pieces.
+    encoding : str
+        A name of :data:`ENCODINGS`.
+    **options
+        Keyword arguments of :func:`encode_pieces` and the matching ``encode_*``.
+
+    Returns
+    -------
+    sequences : list
+        Encoded pieces, each of length >= 1 (arrays of shape (n_steps,) for token
+        encodings, (n_notes, n_columns) for row encodings).
+    """
+    return [encoded for encoded in encode_pieces(notes, encoding, **options).values() if len(encoded)]

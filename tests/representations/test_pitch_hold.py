@@ -148,3 +148,12 @@ def test_pitch_hold_length_and_velocity_checks():
         with pytest.raises(ValueError, match="velocity"):
             rep.decode_pitch_hold([60], velocity=bad)
     assert rep.decode_pitch_hold([60], velocity=np.int64(127))["velocity"].tolist() == [127]
+
+
+def test_describe_pitch_hold_names_pitches_holds_and_rests():
+    tokens = rep.encode_pitch_hold(notes_table([(60, 0.0, 0.5), (64, 1.0, 1.25)]), steps_per_quarter=4, n_steps=6)
+    assert rep.describe_pitch_hold(tokens) == ["C4", "HOLD", "REST", "REST", "E4", "REST"]
+    assert rep.describe_pitch_hold([0, 127, rep.HOLD]) == ["Cm1", "G9", "HOLD"]  # names.pitch_to_name spells octave -1 "m1"
+    assert rep.describe_pitch_hold([]) == []
+    with pytest.raises(ValueError, match="pitch/hold tokens must lie in 0..129"):
+        rep.describe_pitch_hold([60, rep.N_PITCH_HOLD_TOKENS])

@@ -145,3 +145,15 @@ def test_every_token_encoding_round_trips_through_ids(chorale):
                 assert same_notes(back, chorale[chorale["part"] == part], ["pitch", "start_beat", "end_beat"]), key
             else:
                 pd.testing.assert_frame_equal(back, entry.decode(raw[key], part=part))
+
+
+def test_encode_sequences_lists_the_non_empty_pieces_in_order():
+    notes = pd.concat([notes_table([(60, 0.0, 1.0)], piece="a", part="S"),
+                       notes_table([(62, 0.0, 0.5), (64, 0.5, 1.0)], piece="b", part="S"),
+                       notes_table([(40, 0.0, 2.0)], piece="b", part="B")], ignore_index=True)
+    per_part = rep.encode_sequences(notes, "pitch_hold", steps_per_quarter=2)
+    assert [s.tolist() for s in per_part] == [[60, rep.HOLD], [62, 64], [40, rep.HOLD, rep.HOLD, rep.HOLD]]
+    assert [len(s) for s in rep.encode_sequences(notes, "note_rows", unit="beats")] == [1, 3]
+    drums_only = notes_table([(36, 0.0, 1.0)], piece="d").assign(is_drum=True)
+    assert rep.encode_sequences(pd.concat([drums_only, notes], ignore_index=True), "events")[0].size > 0
+    assert len(rep.encode_sequences(drums_only, "events")) == 0
