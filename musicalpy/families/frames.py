@@ -88,13 +88,19 @@ class BernoulliFrameSettings(Settings):
 
 @dataclasses.dataclass(frozen=True)
 class FrameHMMSettings(Settings):
-    """:class:`~musicalpy.frame_models.FrameHMM`: ``epochs`` Baum-Welch iterations."""
+    """:class:`~musicalpy.frame_models.FrameHMM`: ``epochs`` Baum-Welch iterations.
+
+    ``pseudocount`` 0.05 was chosen on validation at 256 states: 6.458 nats/frame after
+    100 iterations, against 6.633 for 0.01 and 7.0 for FrameHMM's own 1e-3 (whose
+    256 x 256 transitions, from 13,807 training frames, overfit); validation still
+    fell by 0.004 from 50 to 100 iterations.
+    """
 
     kind: ClassVar[str] = "jsb_hmm"
     SMOKE: ClassVar[Mapping[str, Any]] = {"n_states": 8, "epochs": 5}
     n_states: int = 256
-    epochs: int = 200
-    pseudocount: float = 1e-3
+    epochs: int = 100
+    pseudocount: float = 0.05
     seed: int = 0
     tempo: float = 120.0
 
