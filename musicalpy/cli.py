@@ -344,6 +344,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _quiet_tensorflow()
     models = [zoo.load(folder) for folder in args.model_dirs]  # every folder checked before any work
     board = Leaderboard(path)
+    if args.benchmark == "jsb":
+        return _evaluate_jsb(models, board, path, args.force)
     names = [model.name for model in models]
     replaced = _check_no_earlier_rows(board.frame, path, names, args.force)
     corpus = zoo.training_corpus(args.corpus, limit=args.limit)
@@ -375,6 +377,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     kept = len(frame) - len(keys)
     change = f"replaced the earlier rows of {', '.join(replaced)}; " if replaced else ""
     print(f"leaderboard saved: {path} ({len(keys)} row(s) written; {change}{kept} other row(s) kept as they were)")
+    return 0
+
+
+def _evaluate_jsb(models: list, board, path: Path, force: bool) -> int:
+    """``evaluate --benchmark jsb``: notebook 07's table of the models and the published
+    rows, and the models' rows in the leaderboard under ``benchmark == "jsb"``."""
+    from . import jsb
+
+    names = [model.name for model in models]
+    frame = board.frame
+    earlier = sorted(set(frame.loc[(frame["benchmark"] == "jsb") & frame["model"].isin(names), "model"]))
+    if earlier and not force:
+        raise FileExistsError(f"{path} already holds JSB rows of {', '.join(earlier)}; pass --force to replace them")
+    rows = [jsb.benchmark_row(model) for model in models]  # refuses a model that is not a frame model
+    jsb.add_to_leaderboard(board, rows)
+    table = jsb.benchmark_table(rows)
+    print("JSB Chorales, canonical test split, nats per frame (lower is better)")
+    print(table.drop(columns=[c for c in ("training_time_s",) if c in table.columns]).round(3).to_string(index=False))
+    path = board.save(path)
+    print(f"leaderboard saved: {path} ({len(rows)} JSB row(s) written)")
     return 0
 
 
@@ -510,6 +532,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="folder of the leaderboard.csv to write (default: the current folder)")
     evaluate.add_argument("--leaderboard", help="the CSV file to write, instead of --out DIR/leaderboard.csv")
     evaluate.add_argument("--force", action="store_true", help="replace the file's earlier rows of these models")
+    evaluate.add_argument("--benchmark", choices=["jsb"], default=None,
+                          help="score frame models (jsb_* kinds) on the JSB Chorales test split in nats per frame, "
+                               "beside the published rows, instead of the corpus comparison")
     return parser
 
 

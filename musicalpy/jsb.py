@@ -57,6 +57,11 @@ __all__ = [
     "read_voices",
     "load_jsb",
     "benchmark_nll",
+    "PUBLISHED",
+    "REPRESENTATION",
+    "benchmark_row",
+    "benchmark_table",
+    "add_to_leaderboard",
 ]
 
 #: The vendored files: name -> (file under ``data/jsb/``, SHA-256 of the uncompressed JSON).
@@ -317,3 +322,117 @@ def benchmark_nll(model: Any, split: str = "test", *, folder: str | os.PathLike 
         Nats per frame (lower is better).
     """
     return frame_nll(model, read_frames(split, folder=folder))
+
+
+#: The leaderboard's ``representation`` of every JSB row.
+REPRESENTATION = "88-key quarter-note frames"
+
+#: Published test scores on this split, nats per frame (the joint log-probability of
+#: every whole 88-key frame, averaged over the test frames). ``likelihood`` says what
+#: the number is: ``"exact"`` (a model whose likelihood is computed exactly),
+#: ``"bound"`` (a variational bound: the true NLL is lower) or ``"estimate"`` (an
+#: importance-sampling estimate of a latent-variable model's NLL), as we read the sources.
+PUBLISHED = (
+    {"model": "RNN", "nats_per_frame": 8.71, "likelihood": "exact",
+     "source": "Boulanger-Lewandowski et al., ICML 2012"},
+    {"model": "LSTM", "nats_per_frame": 8.67, "likelihood": "exact", "source": "Chung et al., 2014"},
+    {"model": "GRU", "nats_per_frame": 8.54, "likelihood": "exact", "source": "Chung et al., 2014"},
+    {"model": "TCN", "nats_per_frame": 8.10, "likelihood": "exact", "source": "Bai et al., 2018"},
+    {"model": "STORN", "nats_per_frame": 6.91, "likelihood": "bound",
+     "source": "Bayer & Osendorfer, 2014 (via Krishnan et al., AAAI 2017)"},
+    {"model": "Pyro DMM tutorial", "nats_per_frame": 6.87, "likelihood": "bound",
+     "source": "pyro.ai examples/dmm (test NLL from the ELBO)"},
+    {"model": "DMM", "nats_per_frame": 6.388, "likelihood": "estimate",
+     "source": "Krishnan et al., AAAI 2017, Table 3"},
+    {"model": "RNN-NADE", "nats_per_frame": 5.19, "likelihood": "exact",
+     "source": "Boulanger-Lewandowski et al., ICML 2012"},
+    {"model": "DMM-Aug-NADE", "nats_per_frame": 5.118, "likelihood": "estimate",
+     "source": "Krishnan et al., AAAI 2017, Table 4"},
+)
+
+
+def benchmark_row(model: Any, *, name: str | None = None, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """One of our rows of the benchmark table: test and validation nats per frame.
+
+    Parameters
+    ----------
+    model : musicalpy.zoo.ZooModel, or a frame model
+        A zoo model of a frame kind (its ``fitted`` has ``log_prob``), or a frame model
+        itself (see :func:`musicalpy.frame_models.frame_nll`).
+    name : str, optional
+        The row's name (default the zoo model's name, else the class name).
+    folder : path-like, optional
+        Where the JSB files are (default :func:`data_folder`).
+
+    Returns
+    -------
+    row : dict
+        ``model``, ``kind``, ``nats_per_frame`` (test), ``valid_nats_per_frame``,
+        ``likelihood`` (``"exact"``), ``source`` (``"MusicalPy"``), ``training_time_s``.
+
+    Raises
+    ------
+    ValueError
+        When the model is not a frame model (the message names its kind).
+    """
+    fitted = getattr(model, "fitted", model)
+    if not hasattr(fitted, "log_prob"):
+        kind = getattr(model, "kind", type(model).__name__)
+        raise ValueError(f"{kind}: not a frame model (no log_prob of 88-key frames); the JSB benchmark scores "
+                         "the jsb_* kinds")
+    card = getattr(model, "card", {}) or {}
+    return {
+        "model": name or getattr(model, "name", type(fitted).__name__),
+        "kind": getattr(model, "kind", getattr(fitted, "kind", "")),
+        "nats_per_frame": benchmark_nll(fitted, "test", folder=folder),
+        "valid_nats_per_frame": benchmark_nll(fitted, "valid", folder=folder),
+        "likelihood": "exact",
+        "source": "MusicalPy",
+        "training_time_s": float(card.get("training_time_s", np.nan)),
+    }
+
+
+def benchmark_table(rows: Any = (), *, published: bool = True) -> pd.DataFrame:
+    """Our rows and the published ones side by side, best (lowest) first.
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        :func:`benchmark_row` results.
+    published : bool, default True
+        Include :data:`PUBLISHED`.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        ``model``, ``nats_per_frame``, ``likelihood``, ``source``, ``ours`` (bool),
+        ``valid_nats_per_frame`` and ``training_time_s`` (ours only); unit nats per
+        frame on the canonical test split.
+    """
+    ours = [{**row, "ours": True} for row in rows]
+    theirs = [{**row, "ours": False} for row in PUBLISHED] if published else []
+    table = pd.DataFrame(ours + theirs)
+    if table.empty:
+        return pd.DataFrame(columns=["model", "nats_per_frame", "likelihood", "source", "ours"])
+    columns = ["model", "nats_per_frame", "likelihood", "source", "ours", "valid_nats_per_frame", "training_time_s"]
+    table = table[[c for c in columns if c in table.columns]]
+    return table.sort_values("nats_per_frame", kind="stable").reset_index(drop=True)
+
+
+def add_to_leaderboard(board: Any, rows: Any) -> Any:
+    """Add our benchmark rows to a :class:`musicalpy.leaderboard.Leaderboard`.
+
+    Each row goes in with ``benchmark="jsb"``, so it never mixes with the rows of the
+    series' own corpora, its score in a ``nats_per_frame`` column (the bits columns
+    stay empty: the units differ).
+
+    Returns
+    -------
+    board
+    """
+    for row in rows:
+        board.add(row["model"], representation=REPRESENTATION, split="test", benchmark="jsb",
+                  training_time_s=row.get("training_time_s", np.nan), notes=f"{row['likelihood']} likelihood",
+                  nats_per_frame=row["nats_per_frame"], valid_nats_per_frame=row.get("valid_nats_per_frame", np.nan),
+                  kind=row.get("kind", ""))
+    return board

@@ -45,16 +45,19 @@ class Leaderboard:
     >>> board.save()
     """
 
-    #: Key columns: a row is replaced when all three match.
-    KEY = ("model", "representation", "split")
+    #: Key columns: a row is replaced when all four match. ``benchmark`` keeps the JSB
+    #: Chorales rows (``"jsb"``, nats per frame) apart from the series' own corpora
+    #: (``""``), whose bits per token or note are not comparable with them.
+    KEY = ("benchmark", "model", "representation", "split")
     #: Columns every row has, in this order; ``oa_<feature>`` columns follow.
-    COLUMNS = ("model", "representation", "split", "representation_fingerprint", "bits_per_token", "bits_per_note",
-               "pitch_histogram_kl", "mean_oa", "mean_oa_sd", "n_seeds", "n_samples", "training_time_s", "notes")
+    COLUMNS = ("benchmark", "model", "representation", "split", "representation_fingerprint", "bits_per_token",
+               "bits_per_note", "pitch_histogram_kl", "mean_oa", "mean_oa_sd", "n_seeds", "n_samples",
+               "training_time_s", "notes")
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else leaderboard_path()
         self._frame = self._read(self.path)
-        self._added: list[tuple[str, str, str]] = []
+        self._added: list[tuple[str, ...]] = []
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Leaderboard:
@@ -65,6 +68,8 @@ class Leaderboard:
     def _read(path: Path) -> pd.DataFrame:
         if path.exists():
             frame = pd.read_csv(path, keep_default_na=True)
+            if "benchmark" not in frame.columns:  # a file written before the column existed
+                frame.insert(0, "benchmark", "")
             missing = [c for c in Leaderboard.KEY if c not in frame.columns]
             if missing:
                 raise ValueError(f"{path}: not a leaderboard CSV (lacks column(s) {missing})")
@@ -97,6 +102,7 @@ class Leaderboard:
         n_samples: int | None = None,
         training_time_s: float = math.nan,
         notes: str = "",
+        benchmark: str = "",
         **extra: Any,
     ) -> Leaderboard:
         """Add (or replace) the row of one model.
@@ -124,6 +130,9 @@ class Leaderboard:
         training_time_s : float
         notes : str
             Anything a reader must know (e.g. "ELBO bound", "pitch part only").
+        benchmark : str, default ""
+            ``"jsb"`` for a JSB Chorales row (its score in ``nats_per_frame``); empty
+            for the series' own corpora.
         **extra
             More columns.
 
@@ -135,8 +144,8 @@ class Leaderboard:
             raise ValueError("model must be a non-empty name")
         from .metrics import BUDGET_FREE_FEATURES, mean_oa
 
-        row: dict[str, Any] = {"model": str(model), "representation": str(representation), "split": str(split),
-                               "representation_fingerprint": str(representation_fingerprint),
+        row: dict[str, Any] = {"benchmark": str(benchmark), "model": str(model), "representation": str(representation),
+                               "split": str(split), "representation_fingerprint": str(representation_fingerprint),
                                "bits_per_token": bits_per_token, "bits_per_note": bits_per_note,
                                "training_time_s": training_time_s, "notes": notes}
         oa_values = dict(oa or {})
@@ -162,7 +171,7 @@ class Leaderboard:
         row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
         row["n_samples"] = n_samples if n_samples is not None else math.nan
         row.update(extra)
-        key = (row["model"], row["representation"], row["split"])
+        key = tuple(row[k] for k in self.KEY)
         self._frame = self._merge(self._frame, pd.DataFrame([row]))
         if key not in self._added:
             self._added.append(key)

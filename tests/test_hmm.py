@@ -502,3 +502,61 @@ def test_integer_arguments_are_checked_by_name():
     model = HMM.from_parameters(np.array([1.0]), np.array([[1.0]]), np.array([[0.5, 0.5]]), verbose=False)
     with pytest.raises(ValueError, match="length must be an integer >= 1, got 0"):
         model.sample(0)
+
+
+# ------------------------------------------------- binary features as matrix products
+
+
+def _binary_case(n_states=5, n_features=12, seed=41):
+    rng = np.random.default_rng(seed)
+    on = rng.uniform(0.02, 0.6, (n_states, n_features))
+    emissions = [np.stack([1 - on[:, f], on[:, f]], axis=1) for f in range(n_features)]
+    sequences = [(rng.random((n, n_features)) < 0.3).astype(np.int64) for n in (40, 17, 63, 5)]
+    return emissions, sequences
+
+
+def test_binary_frame_probs_equal_the_per_feature_products():
+    emissions, sequences = _binary_case()
+    data = np.concatenate(sequences)
+    columns = [data[:, f] for f in range(data.shape[1])]
+    old = hmm_module._frame_probs_per_feature(emissions, columns)
+    new = hmm_module._binary_frame_probs(emissions, data.astype(np.float64))
+    assert hmm_module._binary_features(emissions)
+    np.testing.assert_allclose(new, old, rtol=1e-12)
+    # A probability of exactly 0 has no log: that case keeps the per-feature path.
+    emissions[3] = np.array([[1.0, 0.0]] * 5)
+    assert not hmm_module._binary_features(emissions)
+    np.testing.assert_array_equal(hmm_module._frame_probs(emissions, columns),
+                                  hmm_module._frame_probs_per_feature(emissions, columns))
+
+
+def test_binary_emission_counts_equal_the_sparse_one_hot_products():
+    _, sequences = _binary_case()
+    data = np.concatenate(sequences)
+    gamma = np.random.default_rng(3).dirichlet(np.ones(5), size=len(data))
+    chunk = hmm_module._chunks(data, np.array([len(s) for s in sequences]))[0]
+    one_hots = hmm_module._one_hot_columns([chunk], [2] * data.shape[1])[0]
+    packed_gamma = chunk.batch.pack(gamma[chunk.rows])
+    old = [np.asarray(one_hot @ packed_gamma).T for one_hot in one_hots]
+    new = hmm_module._binary_emission_counts(chunk.matrix, packed_gamma)
+    assert len(new) == data.shape[1] and new[0].shape == (5, 2)
+    for a, b in zip(new, old, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_binary_fit_equals_the_per_feature_computation(monkeypatch):
+    emissions, sequences = _binary_case()
+    params = {"startprob": np.full(5, 0.2), "transmat": np.full((5, 5), 0.2), "emissionprob": emissions}
+    params["transmat"] = np.random.default_rng(5).dirichlet(np.ones(5), size=5)
+    fast = HMM(5, n_iter=8, tol=-np.inf, init_params=params, pseudocount=1e-3, verbose=False).fit(sequences)
+    fast_score, fast_states = fast.score(sequences), np.concatenate(fast.decode(sequences)[1])
+    monkeypatch.setattr(hmm_module, "_binary_features", lambda emissions: False)
+    monkeypatch.setattr(hmm_module, "_binary_vocabulary", lambda n_symbols: False)
+    slow = HMM(5, n_iter=8, tol=-np.inf, init_params=params, pseudocount=1e-3, verbose=False).fit(sequences)
+    np.testing.assert_allclose(fast.history_, slow.history_, rtol=1e-9)
+    np.testing.assert_allclose(fast.transmat_, slow.transmat_, atol=1e-9)
+    for a, b in zip(fast.emissionprob_, slow.emissionprob_, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-9)
+    # Scored and decoded with the per-feature products (still patched) vs the matrix ones.
+    assert fast_score == pytest.approx(slow.score(sequences), rel=1e-9)
+    assert fast_states.tolist() == np.concatenate(slow.decode(sequences)[1]).tolist()

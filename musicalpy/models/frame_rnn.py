@@ -1,0 +1,383 @@
+"""LSTMs over 88-key frames for the JSB Chorales benchmark (Keras).
+
+One network reads the frames before ``t`` and gives frame ``t`` one logit per key, in
+one of two output layers:
+
+- ``"independent"``: ``p(x_t | x_<t) = prod_k sigmoid(l_tk)``, the output of the
+  published RNN / LSTM / GRU / TCN rows: keys are independent given the past, so the
+  network cannot say "a C or an E, not both".
+- ``"autoregressive"``: key ``k`` also sees the keys below it in the same frame,
+  ``l_tk = w_k . h_t + sum_{j<k} v_kj x_tj + made_k(x_t<k, h_t)``, low to high, like
+  RNN-NADE but with masked dense layers (:class:`KeyAutoregressive`; the MADE term is
+  one hidden layer whose masks only let keys below ``k`` reach logit ``k``). The
+  product of the 88 conditionals is the exact probability of the whole frame, and
+  training computes all of them in one pass (teacher forcing within the frame).
+
+Every logit is clipped to ``[-LOGIT_BOUND, LOGIT_BOUND]`` before scoring, so no key has
+probability 0 or 1 (the test split sounds a key the training split never does).
+:class:`FrameRNN` has the frame models' interface (:mod:`musicalpy.frame_models`):
+``fit``, ``log_prob``, ``sample``, ``save``, ``load``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
+
+from ..frame_models import bernoulli_log_prob, transpose_chorales
+from ..representations.frames import N_KEYS, check_frames
+
+__all__ = ["LOGIT_BOUND", "OUTPUTS", "KeyAutoregressive", "build_frame_rnn", "FrameRNN"]
+
+#: Logits are clipped to +-this before scoring: probabilities stay in [2e-9, 1 - 2e-9].
+LOGIT_BOUND = 20.0
+#: The output layers :func:`build_frame_rnn` offers.
+OUTPUTS = ("independent", "autoregressive")
+_MODEL_FILE = "frame_model.json"
+_KERAS_FILE = "model.keras"
+
+
+def _made_masks(n_keys: int, hidden: int) -> tuple[np.ndarray, np.ndarray]:
+    """MADE masks: hidden unit ``i`` has degree ``1 + i % (n_keys - 1)``; key ``j`` may
+    reach it when ``j < degree`` and it may reach key ``k`` when ``degree <= k``, so
+    only keys below ``k`` influence logit ``k``."""
+    degrees = 1 + np.arange(hidden) % (n_keys - 1)
+    keys = np.arange(n_keys)
+    mask_in = (keys[:, None] < degrees[None, :]).astype("float32")  # (n_keys, hidden)
+    mask_out = (degrees[:, None] <= keys[None, :]).astype("float32")  # (hidden, n_keys)
+    return mask_in, mask_out
+
+
+@keras.saving.register_keras_serializable(package="musicalpy")
+class KeyAutoregressive(layers.Layer):
+    """Logits of every key given the state and the keys below it in the same frame.
+
+    Inputs ``[state, frames]``: ``state`` shape ``(batch, time, units)`` (the network's
+    summary of the frames before ``t``), ``frames`` shape ``(batch, time, n_keys)`` (the
+    frame ``t`` itself). Output ``(batch, time, n_keys)`` logits, logit ``k`` a function
+    of the state and of ``frames[..., :k]`` only: a strictly lower-triangular linear
+    term plus, when ``hidden > 0``, a one-hidden-layer MADE term.
+
+    Parameters
+    ----------
+    n_keys : int
+    hidden : int
+        Hidden units of the MADE term (0: the linear term alone).
+    """
+
+    def __init__(self, n_keys: int = N_KEYS, hidden: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n_keys = int(n_keys)
+        self.hidden = int(hidden)
+
+    def build(self, input_shape: Any) -> None:
+        units = int(input_shape[0][-1])
+        k = self.n_keys
+        self.state_kernel = self.add_weight(name="state_kernel", shape=(units, k), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(k,), initializer="zeros")
+        self.key_kernel = self.add_weight(name="key_kernel", shape=(k, k), initializer="zeros")
+        self.lower = np.triu(np.ones((k, k), dtype="float32"), 1)  # [j, k] = 1 when j < k
+        if self.hidden:
+            self.mask_in, self.mask_out = _made_masks(k, self.hidden)
+            self.in_kernel = self.add_weight(name="in_kernel", shape=(k, self.hidden), initializer="glorot_uniform")
+            self.in_state = self.add_weight(name="in_state", shape=(units, self.hidden), initializer="glorot_uniform")
+            self.in_bias = self.add_weight(name="in_bias", shape=(self.hidden,), initializer="zeros")
+            self.out_kernel = self.add_weight(name="out_kernel", shape=(self.hidden, k), initializer="zeros")
+
+    def call(self, inputs: Sequence[Any]) -> Any:
+        state, frames = inputs
+        logits = ops.matmul(state, self.state_kernel) + self.bias
+        logits = logits + ops.matmul(frames, self.key_kernel * self.lower)
+        if self.hidden:
+            hidden = ops.relu(ops.matmul(frames, self.in_kernel * self.mask_in)
+                              + ops.matmul(state, self.in_state) + self.in_bias)
+            logits = logits + ops.matmul(hidden, self.out_kernel * self.mask_out)
+        return logits
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "n_keys": self.n_keys, "hidden": self.hidden}
+
+    def numpy_weights(self) -> dict[str, np.ndarray]:
+        """The weights with their masks applied, as float64 arrays, for key-by-key sampling."""
+        weights = {"state_kernel": self.state_kernel, "bias": self.bias}
+        out = {name: np.asarray(w.numpy(), dtype=np.float64) for name, w in weights.items()}
+        out["key_kernel"] = np.asarray(self.key_kernel.numpy(), dtype=np.float64) * self.lower
+        if self.hidden:
+            out["in_kernel"] = np.asarray(self.in_kernel.numpy(), dtype=np.float64) * self.mask_in
+            out["in_state"] = np.asarray(self.in_state.numpy(), dtype=np.float64)
+            out["in_bias"] = np.asarray(self.in_bias.numpy(), dtype=np.float64)
+            out["out_kernel"] = np.asarray(self.out_kernel.numpy(), dtype=np.float64) * self.mask_out
+        return out
+
+
+@keras.saving.register_keras_serializable(package="musicalpy")
+def summed_key_crossentropy(y_true: Any, logits: Any) -> Any:
+    """Sigmoid cross-entropy summed over the 88 keys: nats per frame, shape ``(batch, time)``."""
+    return ops.sum(ops.binary_crossentropy(y_true, logits, from_logits=True), axis=-1)
+
+
+def build_frame_rnn(
+    output: str = "independent",
+    *,
+    units: int = 256,
+    layers_: int = 1,
+    dropout: float = 0.3,
+    hidden: int = 0,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """The compiled network: inputs ``[previous, current]`` frames, output logits.
+
+    Parameters
+    ----------
+    output : {"independent", "autoregressive"}
+    units : int
+        LSTM units per layer.
+    layers_ : int
+        Stacked LSTM layers.
+    dropout : float
+        Dropout on the LSTM's input and output.
+    hidden : int
+        MADE hidden units of the autoregressive output (0: linear within the frame).
+    learning_rate : float
+        Adam's.
+
+    Returns
+    -------
+    keras.Model
+        ``model([previous, current])``, both ``(batch, time, 88)`` float32, where
+        ``previous[:, t] = frames[:, t - 1]`` (zeros at ``t = 0``); logits ``(batch,
+        time, 88)``. The independent output ignores ``current``.
+    """
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    previous = keras.Input((None, N_KEYS), name="previous")
+    current = keras.Input((None, N_KEYS), name="current")
+    state = layers.Dropout(dropout)(previous) if dropout else previous
+    for index in range(layers_):
+        state = layers.LSTM(units, return_sequences=True, name=f"lstm_{index}")(state)
+    if dropout:
+        state = layers.Dropout(dropout)(state)
+    if output == "independent":
+        logits = layers.Dense(N_KEYS, name="keys")(state)
+    else:
+        logits = KeyAutoregressive(N_KEYS, hidden, name="keys")([state, current])
+    model = keras.Model([previous, current], logits, name=f"frame_lstm_{output}")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=summed_key_crossentropy)
+    return model
+
+
+def _padded(chorales: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``previous``, ``current`` (float32, ``(n, T, 88)``) and the mask ``(n, T)`` of
+    real frames, chorales padded at the end with silent frames the mask leaves out."""
+    longest = max(len(c) for c in chorales)
+    current = np.zeros((len(chorales), longest, N_KEYS), dtype="float32")
+    mask = np.zeros((len(chorales), longest), dtype="float32")
+    for i, chorale in enumerate(chorales):
+        current[i, : len(chorale)] = chorale
+        mask[i, : len(chorale)] = 1.0
+    previous = np.zeros_like(current)
+    previous[:, 1:] = current[:, :-1]
+    return previous, current, mask
+
+
+class FrameRNN:
+    """An LSTM frame model, trained with early stopping on the validation frames' NLL.
+
+    Parameters
+    ----------
+    output : {"independent", "autoregressive"}
+    units, layers_, dropout, hidden, learning_rate
+        See :func:`build_frame_rnn`.
+    epochs : int
+        At most this many passes over the training chorales.
+    batch_size : int
+        Chorales per step.
+    patience : int
+        Stop after this many epochs without a better validation NLL; the best epoch's
+        weights are kept.
+    transpose : int
+        Each epoch, every training chorale is moved by a random shift in
+        ``[-transpose, transpose]`` semitones (0: no augmentation).
+    seed : int
+    verbose : bool
+
+    Attributes
+    ----------
+    network_ : keras.Model
+    history_ : pd.DataFrame
+        ``epoch``, ``train_loss`` (Keras's), ``valid_nll`` (nats/frame), ``seconds``.
+    best_epoch_ : int
+    """
+
+    kind = "frame_rnn"
+
+    def __init__(self, output: str = "independent", *, units: int = 256, layers_: int = 1, dropout: float = 0.3,
+                 hidden: int = 0, learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 16,
+                 patience: int = 8, transpose: int = 0, seed: int = 0, verbose: bool = False) -> None:
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.output = output
+        self.units, self.layers_, self.dropout, self.hidden = int(units), int(layers_), float(dropout), int(hidden)
+        self.learning_rate, self.epochs, self.batch_size = float(learning_rate), int(epochs), int(batch_size)
+        self.patience, self.transpose, self.seed, self.verbose = int(patience), int(transpose), int(seed), verbose
+
+    def __repr__(self) -> str:
+        return f"FrameRNN(output={self.output!r}, units={self.units}, hidden={self.hidden})"
+
+    def _config(self) -> dict[str, Any]:
+        return {"output": self.output, "units": self.units, "layers_": self.layers_, "dropout": self.dropout,
+                "hidden": self.hidden, "learning_rate": self.learning_rate, "epochs": self.epochs,
+                "batch_size": self.batch_size, "patience": self.patience, "transpose": self.transpose,
+                "seed": self.seed}
+
+    def fit(self, train: Any, valid: Any) -> FrameRNN:
+        """Train on ``train``, keeping the weights of the epoch best on ``valid``.
+
+        Parameters
+        ----------
+        train, valid : list of np.ndarray, each shape=(n_frames, 88)
+
+        Returns
+        -------
+        self
+        """
+        train_list = [check_frames(c, f"train[{i}]") for i, c in enumerate(train)]
+        valid_list = [check_frames(c, f"valid[{i}]") for i, c in enumerate(valid)]
+        if not train_list or not valid_list:
+            raise ValueError("train and valid must each hold at least one chorale")
+        keras.utils.set_random_seed(self.seed)
+        rng = np.random.default_rng(self.seed)
+        self.network_ = build_frame_rnn(self.output, units=self.units, layers_=self.layers_, dropout=self.dropout,
+                                        hidden=self.hidden, learning_rate=self.learning_rate)
+        valid_arrays = _padded(valid_list)
+        rows, best, best_weights, waited = [], np.inf, None, 0
+        for epoch in range(1, self.epochs + 1):
+            started = time.perf_counter()
+            shifts = rng.integers(-self.transpose, self.transpose + 1, len(train_list)) if self.transpose else None
+            chorales = transpose_chorales(train_list, shifts) if shifts is not None else train_list
+            previous, current, mask = _padded(chorales)
+            fitted = self.network_.fit([previous, current], current, sample_weight=mask, batch_size=self.batch_size,
+                                       epochs=1, shuffle=True, verbose=0)
+            valid_nll = self._batch_nll(*valid_arrays)
+            rows.append({"epoch": epoch, "train_loss": float(fitted.history["loss"][-1]), "valid_nll": valid_nll,
+                         "seconds": time.perf_counter() - started})
+            if self.verbose:
+                print(f"epoch {epoch}: valid {valid_nll:.4f} nats/frame ({rows[-1]['seconds']:.1f} s)", flush=True)
+            if valid_nll < best - 1e-4:
+                best, best_weights, waited, self.best_epoch_ = valid_nll, self.network_.get_weights(), 0, epoch
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        self.network_.set_weights(best_weights)
+        self.history_ = pd.DataFrame(rows)
+        return self
+
+    def _logits(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
+        logits = self.network_.predict_on_batch([previous, current])
+        return np.clip(np.asarray(logits, dtype=np.float64), -LOGIT_BOUND, LOGIT_BOUND)
+
+    def _batch_nll(self, previous: np.ndarray, current: np.ndarray, mask: np.ndarray) -> float:
+        """Nats per real frame of padded chorales, as :func:`frame_nll` counts them."""
+        probabilities = _sigmoid(self._logits(previous, current))
+        keep = mask.reshape(-1) > 0
+        log_prob = bernoulli_log_prob(probabilities.reshape(-1, N_KEYS)[keep], current.reshape(-1, N_KEYS)[keep] > 0)
+        return float(-log_prob.sum() / keep.sum())
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise RuntimeError("FrameRNN is not fitted; call fit(train, valid) first")
+
+    def log_prob(self, frames: Any) -> np.ndarray:
+        """``log p(x_t | x_<t)`` of each frame of one chorale, shape ``(n_frames,)``, nats."""
+        self._check_fitted()
+        frames = check_frames(frames)
+        if len(frames) == 0:
+            return np.zeros(0)
+        previous, current, _ = _padded([frames])
+        return bernoulli_log_prob(_sigmoid(self._logits(previous, current))[0], frames)
+
+    def sample(self, n_frames: int, *, seed: int | None = None, temperature: float = 1.0) -> np.ndarray:
+        """Draw one chorale, shape ``(n_frames, 88)`` bool, frame by frame (and, for the
+        autoregressive output, key by key from low to high)."""
+        from .._config import check_int
+
+        self._check_fitted()
+        n_frames = check_int("n_frames", n_frames, 0)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be above 0, got {temperature!r}")
+        rng = np.random.default_rng(seed)
+        frames = np.zeros((n_frames, N_KEYS), dtype=bool)
+        keys = self.network_.get_layer("keys")
+        state_model = keras.Model(self.network_.inputs[0], keys.input[0] if self.output == "autoregressive"
+                                  else keys.input)
+        weights = keys.numpy_weights() if self.output == "autoregressive" else None
+        for t in range(n_frames):
+            previous = np.zeros((1, t + 1, N_KEYS), dtype="float32")
+            previous[0, 1:] = frames[:t]
+            state = np.asarray(state_model.predict_on_batch(previous), dtype=np.float64)[0, -1]
+            if weights is None:
+                logits = np.asarray(keys(state[None, None].astype("float32")), dtype=np.float64)[0, 0]
+                probability = _sigmoid(np.clip(logits, -LOGIT_BOUND, LOGIT_BOUND) / temperature)
+                frames[t] = rng.random(N_KEYS) < probability
+                continue
+            base = state @ weights["state_kernel"] + weights["bias"]
+            pre_hidden = state @ weights["in_state"] + weights["in_bias"] if self.hidden else None
+            x = np.zeros(N_KEYS)
+            for k in range(N_KEYS):  # logit k depends on keys below k only: draw them in order
+                logit = base[k] + x @ weights["key_kernel"][:, k]
+                if self.hidden:
+                    hidden = np.maximum(pre_hidden + x @ weights["in_kernel"], 0.0)
+                    logit += hidden @ weights["out_kernel"][:, k]
+                x[k] = float(rng.random() < _sigmoid(np.clip(logit, -LOGIT_BOUND, LOGIT_BOUND) / temperature))
+            frames[t] = x > 0
+        return frames
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write ``model.keras`` and ``frame_model.json`` (settings, history) into ``path``."""
+        self._check_fitted()
+        folder = Path(path).expanduser()
+        if (folder / _MODEL_FILE).exists() and not overwrite:
+            raise FileExistsError(f"{folder / _MODEL_FILE} exists; pass overwrite=True to replace it")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.network_.save(folder / _KERAS_FILE)
+        record = {"kind": self.kind, **self._config(), "best_epoch": getattr(self, "best_epoch_", None),
+                  "history": self.history_.to_dict(orient="list") if hasattr(self, "history_") else None}
+        (folder / _MODEL_FILE).write_text(json.dumps(record, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> FrameRNN:
+        """A model written by :meth:`save`."""
+        folder = Path(path).expanduser()
+        target = folder / _MODEL_FILE
+        if not target.exists():
+            raise FileNotFoundError(f"{target}: no saved frame model in this folder")
+        record = json.loads(target.read_text())
+        if record.get("kind") != cls.kind:
+            raise ValueError(f"{target}: holds a {record.get('kind')!r} model, not {cls.kind!r}")
+        history, best_epoch = record.pop("history", None), record.pop("best_epoch", None)
+        record.pop("kind")
+        model = cls(**record)
+        model.network_ = keras.models.load_model(folder / _KERAS_FILE)
+        if history is not None:
+            model.history_ = pd.DataFrame(history)
+        if best_epoch is not None:
+            model.best_epoch_ = int(best_epoch)
+        return model
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
