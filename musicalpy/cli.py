@@ -338,7 +338,7 @@ def _check_no_earlier_rows(frame, path: Path, names: list[str], force: bool) -> 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from . import zoo
-    from .metrics import Leaderboard
+    from .leaderboard import Leaderboard
 
     path = _leaderboard_target(args)
     _quiet_tensorflow()

@@ -79,6 +79,7 @@ __all__ = [
     "ZooModel",
     "register",
     "family",
+    "kinds",
     "defaults",
     "models_dir",
     "training_corpus",
@@ -124,6 +125,17 @@ def family(kind: str) -> Family:
         return _FAMILIES[kind]
     except (KeyError, TypeError):
         raise ValueError(f"kind must be one of {', '.join(_FAMILIES)}; got {kind!r}") from None
+
+
+def kinds(benchmark: str = "") -> tuple[str, ...]:
+    """The kinds of one benchmark, in registration order: ``""`` (the default) gives the
+    kinds of the series' own corpora that notebook 06 compares, ``"jsb"`` the JSB
+    Chorales frame kinds of notebook 07. An unknown benchmark raises a ValueError."""
+    chosen = tuple(kind for kind, fam in _FAMILIES.items() if fam.benchmark == benchmark)
+    if not chosen:
+        known = sorted({fam.benchmark for fam in _FAMILIES.values()})
+        raise ValueError(f"benchmark must be one of {known}; got {benchmark!r}")
+    return chosen
 
 
 def defaults(kind: str, *, smoke: bool | None = None) -> Settings:

@@ -140,6 +140,10 @@ class Family(ABC):
     supports_top_p: ClassVar[bool] = False
     #: One fitted model per voice (else one model for the whole texture).
     per_voice: ClassVar[bool] = False
+    #: The benchmark whose data the kind models: ``""`` for the series' own corpora
+    #: (music21's chorales), ``"jsb"`` for the JSB Chorales frames. Kinds of different
+    #: benchmarks are never compared with each other.
+    benchmark: ClassVar[str] = ""
     #: Version-1 cards kept learned state inside ``settings``: old key -> state key.
     legacy_state_keys: ClassVar[Mapping[str, str]] = {}
     #: Settings a version-1 card lacks, with the value those models were trained with.

@@ -165,6 +165,7 @@ class FrameFamily(Family):
     :func:`~musicalpy.frame_models.frame_nll`; a subclass says how to fit and load."""
 
     fitted_description: ClassVar[str] = "a frame model (log_prob, sample, save, load)"
+    benchmark: ClassVar[str] = "jsb"
 
     def fit(self, train: list[np.ndarray], valid: list[np.ndarray], settings: Any, progress: bool) -> Any:
         raise NotImplementedError
