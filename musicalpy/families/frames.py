@@ -111,7 +111,7 @@ class FrameLSTMSettings(Settings):
 
     Attributes
     ----------
-    units, layers_, dropout, learning_rate, batch_size
+    units, n_layers, dropout, learning_rate, batch_size
         Network and training (see :func:`~musicalpy.models.frame_rnn.build_frame_rnn`).
     epochs, patience
         At most ``epochs``; stop after ``patience`` epochs without a better validation NLL.
@@ -129,7 +129,7 @@ class FrameLSTMSettings(Settings):
     kind: ClassVar[str] = "jsb_lstm"
     SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "epochs": 2}
     units: int = 256
-    layers_: int = 1
+    n_layers: int = 1
     dropout: float = 0.3
     learning_rate: float = 5e-3
     batch_size: int = 8
@@ -277,7 +277,7 @@ class FrameLSTMFamily(FrameFamily):
     def network(self, settings: Any, progress: bool) -> Any:
         from ..models.frame_rnn import FrameRNN
 
-        return FrameRNN(self.output, units=settings.units, layers_=settings.layers_, dropout=settings.dropout,
+        return FrameRNN(self.output, units=settings.units, n_layers=settings.n_layers, dropout=settings.dropout,
                         hidden=getattr(settings, "hidden", 0), learning_rate=settings.learning_rate,
                         epochs=settings.epochs, batch_size=settings.batch_size, patience=settings.patience,
                         transpose=settings.transpose, seed=settings.seed, verbose=progress)

@@ -129,7 +129,7 @@ def build_frame_rnn(
     output: str = "independent",
     *,
     units: int = 256,
-    layers_: int = 1,
+    n_layers: int = 1,
     dropout: float = 0.3,
     hidden: int = 0,
     learning_rate: float = 1e-3,
@@ -141,7 +141,7 @@ def build_frame_rnn(
     output : {"independent", "autoregressive"}
     units : int
         LSTM units per layer.
-    layers_ : int
+    n_layers : int
         Stacked LSTM layers.
     dropout : float
         Dropout on the LSTM's input and output.
@@ -162,7 +162,7 @@ def build_frame_rnn(
     previous = keras.Input((None, N_KEYS), name="previous")
     current = keras.Input((None, N_KEYS), name="current")
     state = layers.Dropout(dropout)(previous) if dropout else previous
-    for index in range(layers_):
+    for index in range(n_layers):
         state = layers.LSTM(units, return_sequences=True, name=f"lstm_{index}")(state)
     if dropout:
         state = layers.Dropout(dropout)(state)
@@ -195,7 +195,7 @@ class FrameRNN:
     Parameters
     ----------
     output : {"independent", "autoregressive"}
-    units, layers_, dropout, hidden, learning_rate
+    units, n_layers, dropout, hidden, learning_rate
         See :func:`build_frame_rnn`.
     epochs : int
         At most this many passes over the training chorales.
@@ -220,7 +220,7 @@ class FrameRNN:
 
     kind = "frame_rnn"
 
-    def __init__(self, output: str = "independent", *, units: int = 256, layers_: int = 1, dropout: float = 0.3,
+    def __init__(self, output: str = "independent", *, units: int = 256, n_layers: int = 1, dropout: float = 0.3,
                  hidden: int = 0, learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 16,
                  patience: int = 8, transpose: int = 0, seed: int = 0, verbose: bool = False) -> None:
         if output not in OUTPUTS:
@@ -228,7 +228,7 @@ class FrameRNN:
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.output = output
-        self.units, self.layers_, self.dropout, self.hidden = int(units), int(layers_), float(dropout), int(hidden)
+        self.units, self.n_layers, self.dropout, self.hidden = int(units), int(n_layers), float(dropout), int(hidden)
         self.learning_rate, self.epochs, self.batch_size = float(learning_rate), int(epochs), int(batch_size)
         self.patience, self.transpose, self.seed, self.verbose = int(patience), int(transpose), int(seed), verbose
 
@@ -236,7 +236,7 @@ class FrameRNN:
         return f"FrameRNN(output={self.output!r}, units={self.units}, hidden={self.hidden})"
 
     def _config(self) -> dict[str, Any]:
-        return {"output": self.output, "units": self.units, "layers_": self.layers_, "dropout": self.dropout,
+        return {"output": self.output, "units": self.units, "n_layers": self.n_layers, "dropout": self.dropout,
                 "hidden": self.hidden, "learning_rate": self.learning_rate, "epochs": self.epochs,
                 "batch_size": self.batch_size, "patience": self.patience, "transpose": self.transpose,
                 "seed": self.seed}
@@ -258,7 +258,7 @@ class FrameRNN:
             raise ValueError("train and valid must each hold at least one chorale")
         keras.utils.set_random_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.network_ = build_frame_rnn(self.output, units=self.units, layers_=self.layers_, dropout=self.dropout,
+        self.network_ = build_frame_rnn(self.output, units=self.units, n_layers=self.n_layers, dropout=self.dropout,
                                         hidden=self.hidden, learning_rate=self.learning_rate)
         valid_arrays = _padded(valid_list)
         rows, best, best_weights, waited = [], np.inf, None, 0
