@@ -32,11 +32,17 @@ _VERSIONED = ["tensorflow", "keras", "music21", "pretty_midi", "hmmlearn", "vero
 
 
 def _version(module: str) -> str | None:
-    import os
+    import contextlib
+    import io
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out
+    from .notebook import quiet_tensorflow
+
+    quiet_tensorflow()  # keep TensorFlow's start-up chatter out of the table
     try:
-        mod = importlib.import_module(module)
+        # Importing pretty_midi imports pyfluidsynth, which prints where it found the
+        # library when CI is set; the table is the doctor's only output.
+        with contextlib.redirect_stdout(io.StringIO()):
+            mod = importlib.import_module(module)
     except Exception:
         return None
     if module == "verovio":  # verovio reports its version through a toolkit

@@ -12,10 +12,12 @@ them, so importing this module is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import importlib.util
 import inspect
+import io
 import os
 import warnings
 from pathlib import Path
@@ -97,10 +99,13 @@ def _load_fluidsynth() -> tuple[Any, str | None]:
     """Import pyfluidsynth; return ``(module, None)`` or ``(None, reason)``.
 
     pyfluidsynth loads libfluidsynth with ctypes at import time, so a missing or broken
-    system library shows up here as an ImportError or an OSError.
+    system library shows up here as an ImportError or an OSError. pyfluidsynth prints
+    where it found the library to stdout when the ``CI`` variable is set; that line is
+    kept out of our output (``musicalpy doctor``'s table, a notebook cell).
     """
     try:
-        module = importlib.import_module("fluidsynth")
+        with contextlib.redirect_stdout(io.StringIO()):
+            module = importlib.import_module("fluidsynth")
     except Exception as exc:  # ImportError, OSError from ctypes, AttributeError on old libs
         return None, f"{type(exc).__name__}: {exc}"
     return module, None
