@@ -301,3 +301,15 @@ def test_training_and_sampling_tokens_print_no_noise(tmp_path):
     assert done.stdout.strip().endswith("trained")
     noisy = [line for line in done.stderr.splitlines() if any(noise in line for noise in _NOISE)]
     assert noisy == [], "\n".join(noisy)
+
+
+def test_every_committed_notebook_cell_has_a_unique_id():
+    # nbformat 4.5 requires cell ids; a missing one is a warning today and an error later.
+    folder = Path(__file__).resolve().parent.parent / "notebooks"
+    notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    assert len(notebooks) >= 7
+    for path in notebooks:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        ids = [cell.get("id") for cell in cells]
+        assert None not in ids, f"{path.name}: cell {ids.index(None)} has no id"
+        assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
