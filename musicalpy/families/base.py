@@ -144,6 +144,8 @@ class Family(ABC):
     #: (music21's chorales), ``"jsb"`` for the JSB Chorales frames. Kinds of different
     #: benchmarks are never compared with each other.
     benchmark: ClassVar[str] = ""
+    #: :meth:`harmonize` writes alto, tenor and bass under a given soprano.
+    harmonizes: ClassVar[bool] = False
     #: Version-1 cards kept learned state inside ``settings``: old key -> state key.
     legacy_state_keys: ClassVar[Mapping[str, str]] = {}
     #: Settings a version-1 card lacks, with the value those models were trained with.
@@ -191,6 +193,20 @@ class Family(ABC):
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
         """``(log-likelihood in nats, tokens, representation, caveat)`` of held-out notes
         (already restricted to the model's voices)."""
+
+    def harmonize(self, model: Any, melody: Any, *, seed: int, sample: bool, temperature: float) -> pd.DataFrame:
+        """Alto, tenor and bass under ``melody`` (a :class:`musicalpy.melody.Melody`
+        already in the soprano's range), seeing the whole melody, its future included.
+
+        Returns the four-voice note table of one piece (``piece`` = ``melody.name``,
+        ``part`` in Soprano/Alto/Tenor/Bass, ``pitch``, ``start``, ``end`` in seconds,
+        ``start_beat``, ``end_beat``, ``velocity``, ``program``, ``is_drum``) whose
+        Soprano rows are the melody's notes exactly. ``sample=False`` gives the model's
+        most likely harmonization where the family can decode it (else its greedy one),
+        ``sample=True`` a random one drawn with ``seed`` and ``temperature``.
+        """
+        raise ModelError(f"the {self.kind} kind does not harmonize a melody; kinds that do: "
+                         "see musicalpy.zoo.kinds(harmonizes=True)")
 
     def representation(self, model: Any) -> dict[str, Any]:
         """What one token of this model is: ``encoding``, its options and vocabulary.
