@@ -33,7 +33,9 @@ per concern: :mod:`~musicalpy.metrics.validation` (bad input),
 :mod:`~musicalpy.metrics.comparison` (set vs set), :mod:`~musicalpy.metrics.spread`
 (sampling seeds), :mod:`~musicalpy.metrics.likelihood` (bits),
 :mod:`~musicalpy.metrics.dependence` (mutual information) and
-:mod:`~musicalpy.metrics.harmony` (vertical dissonance of piano rolls).
+:mod:`~musicalpy.metrics.harmony` (vertical dissonance of piano rolls) and
+:mod:`~musicalpy.metrics.voice_leading` (parallels, crossing, spacing, chord types of
+four-voice textures).
 
 Features
 --------
@@ -222,6 +224,28 @@ from .harmony import DISSONANT_INTERVALS, vertical_dissonance
 from .likelihood import bits_per_note, bits_per_token, evaluation_row
 from .spread import mean_oa, seed_spread, spread_verdict
 from .validation import PROBLEMS, clean_notes, validate_notes
+from .voice_leading import (
+    CHORD_TYPES,
+    VOICE_LEADING_MEASURES,
+    VOICE_RANGES,
+    VoiceGrid,
+    chord_type,
+    chord_type_histogram,
+    chord_type_overlap,
+    corpus_voice_leading,
+    homorhythm,
+    out_of_range,
+    parallel_fifths,
+    parallel_octaves,
+    piece_voice_leading,
+    strong_beat_dissonance,
+    voice_crossing,
+    voice_grid,
+    voice_leading_summary,
+    voice_overlap,
+    voice_pair_transitions,
+    wide_spacing,
+)
 
 __all__ = [
     "SCALAR_FEATURES",
@@ -276,6 +300,24 @@ __all__ = [
     "uncertainty_coefficient",
     "note_coherence",
     "quantization_drift",
+    "VOICE_RANGES",
+    "CHORD_TYPES",
+    "VOICE_LEADING_MEASURES",
+    "VoiceGrid",
+    "voice_grid",
+    "voice_pair_transitions",
+    "parallel_fifths",
+    "parallel_octaves",
+    "voice_crossing",
+    "voice_overlap",
+    "wide_spacing",
+    "out_of_range",
+    "strong_beat_dissonance",
+    "homorhythm",
+    "chord_type",
+    "chord_type_histogram",
+    "chord_type_overlap",
+    "piece_voice_leading",
+    "corpus_voice_leading",
+    "voice_leading_summary",
 ]
-
-#: Yang & Lerch's twelve note-length classes, in quarter notes: whole, half, quarter,

@@ -52,6 +52,8 @@ __all__ = [
     "corpus_features",
 ]
 
+#: Yang & Lerch's twelve note-length classes, in quarter notes: whole, half, quarter,
+#: eighth, sixteenth, their dotted forms, and half/quarter/eighth triplets.
 NOTE_LENGTH_CLASSES = pd.Series(
     [4.0, 2.0, 1.0, 0.5, 0.25, 3.0, 1.5, 0.75, 0.375, 4 / 3, 2 / 3, 1 / 3],
     index=[
