@@ -451,7 +451,7 @@ def chord_type(pitches: Any) -> str:
     --------
     >>> chord_type([48, 55, 64, 72])
     'major triad'
-    >>> chord_type([43, 59, 65, 74])
+    >>> chord_type([43, 59, 65, 67])
     'dominant seventh, no fifth'
     """
     pitches = np.asarray(pitches, dtype=np.int64).ravel()
