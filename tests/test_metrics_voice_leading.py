@@ -158,6 +158,10 @@ def test_one_part_texture_is_not_applicable_not_perfect():
     summary = M.voice_leading_summary(piano, piano)
     assert set(summary) == set(M.VOICE_LEADING_MEASURES)
     assert all(math.isnan(v) for v in summary.values())
+    empty = piano.iloc[0:0]
+    assert all(math.isnan(v) for v in M.voice_leading_summary(empty, empty).values())
+    with pytest.raises(ValueError, match=r"lacks required column\(s\) \['start', 'end'\]"):
+        M.voice_leading_summary(piano[["piece", "part", "pitch"]])
 
 
 # ------------------------------------------------------------------ music21 as the oracle
