@@ -113,23 +113,25 @@ __all__ = [
 #: rate (the leaderboard's reference row), not against 0.
 VOICE_RANGES: dict[str, tuple[int, int]] = {"Soprano": (60, 79), "Alto": (55, 74), "Tenor": (48, 67), "Bass": (40, 60)}
 
-# Pitch-class sets relative to a root, one per chord type; a set matches a type when it
-# equals the type's set transposed to one of its own pitch classes (any inversion).
+# Pitch-class sets relative to a root, per chord type; a set matches a type when it
+# equals one of the type's sets transposed to one of its own pitch classes (any
+# inversion). The names and the two incomplete dominant sevenths (no fifth, or no third)
+# are music21's (``Chord.commonName``), which the tests check on real chorales.
 _CHORD_TEMPLATES = {
-    "major triad": (0, 4, 7),
-    "minor triad": (0, 3, 7),
-    "diminished triad": (0, 3, 6),
-    "augmented triad": (0, 4, 8),
-    "dominant seventh": (0, 4, 7, 10),
-    "dominant seventh, no fifth": (0, 4, 10),
-    "minor seventh": (0, 3, 7, 10),
-    "major seventh": (0, 4, 7, 11),
-    "half-diminished seventh": (0, 3, 6, 10),
-    "diminished seventh": (0, 3, 6, 9),
+    "major triad": ((0, 4, 7),),
+    "minor triad": ((0, 3, 7),),
+    "diminished triad": ((0, 3, 6),),
+    "augmented triad": ((0, 4, 8),),
+    "dominant seventh": ((0, 4, 7, 10),),
+    "incomplete dominant seventh": ((0, 4, 10), (0, 7, 10)),
+    "minor seventh": ((0, 3, 7, 10),),
+    "major seventh": ((0, 4, 7, 11),),
+    "half-diminished seventh": ((0, 3, 6, 10),),
+    "diminished seventh": ((0, 3, 6, 9),),
 }
-#: The chord-type vocabulary of :func:`chord_type`, in order: the ten pitch-class sets
-#: of :data:`_CHORD_TEMPLATES` (a minor seventh chord is also a major added-sixth chord:
-#: the same pitch classes), then ``"two pitch classes"`` (an open fifth, a bare third,
+#: The chord-type vocabulary of :func:`chord_type`, in order: the ten types of
+#: :data:`_CHORD_TEMPLATES` (pitch-class sets, so a minor seventh chord is also a major
+#: added-sixth chord, and an augmented sixth chord the seventh chord it sounds as), then ``"two pitch classes"`` (an open fifth, a bare third,
 #: a triad missing a tone), ``"one pitch class"`` (unisons and octaves) and ``"other"``
 #: (sonorities with non-chord tones).
 CHORD_TYPES: tuple[str, ...] = (*_CHORD_TEMPLATES, "two pitch classes", "one pitch class", "other")
@@ -151,9 +153,10 @@ _EPS = 1e-6  # beats; absorbs float error from seconds -> beats conversions
 def _chord_table() -> np.ndarray:
     """Chord-type index of each of the 4096 pitch-class sets (bit ``p`` = pitch class ``p``)."""
     table = np.full(4096, CHORD_TYPES.index("other"), dtype=np.int64)
-    for index, intervals in enumerate(_CHORD_TEMPLATES.values()):
-        for root in range(12):
-            table[sum(1 << ((root + i) % 12) for i in intervals)] = index
+    for index, templates in enumerate(_CHORD_TEMPLATES.values()):
+        for intervals in templates:
+            for root in range(12):
+                table[sum(1 << ((root + i) % 12) for i in intervals)] = index
     sizes = np.array([bin(mask).count("1") for mask in range(4096)])
     table[sizes == 2] = CHORD_TYPES.index("two pitch classes")
     table[sizes == 1] = CHORD_TYPES.index("one pitch class")
@@ -452,7 +455,7 @@ def chord_type(pitches: Any) -> str:
     >>> chord_type([48, 55, 64, 72])
     'major triad'
     >>> chord_type([43, 59, 65, 67])
-    'dominant seventh, no fifth'
+    'incomplete dominant seventh'
     """
     pitches = np.asarray(pitches, dtype=np.int64).ravel()
     if not len(pitches):
