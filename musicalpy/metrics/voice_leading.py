@@ -107,10 +107,11 @@ __all__ = [
 ]
 
 #: The range (lowest, highest MIDI pitch) of each voice: soprano C4-G5, alto G3-D5,
-#: tenor C3-G4, bass E2-C4, the classroom ranges of four-part writing (each upper
-#: voice a twelfth, the tenor an octave below the soprano). Textbooks differ by a step
-#: or so, and Bach leaves them now and then, so a model's rate is read against Bach's
-#: rate (the leaderboard's reference row), not against 0.
+#: tenor C3-G4, bass E2-C4: the ranges common-practice harmony courses teach for
+#: four-part writing (each upper voice a twelfth, the tenor an octave below the
+#: soprano), not those of one textbook, since textbooks differ by a step or so. Bach
+#: leaves them now and then, so a model's rate is read against Bach's rate (the
+#: leaderboard's reference row), not against 0.
 VOICE_RANGES: dict[str, tuple[int, int]] = {"Soprano": (60, 79), "Alto": (55, 74), "Tenor": (48, 67), "Bass": (40, 60)}
 
 # Pitch-class sets relative to a root, per chord type; a set matches a type when it
@@ -130,10 +131,12 @@ _CHORD_TEMPLATES = {
     "diminished seventh": ((0, 3, 6, 9),),
 }
 #: The chord-type vocabulary of :func:`chord_type`, in order: the ten types of
-#: :data:`_CHORD_TEMPLATES` (pitch-class sets, so a minor seventh chord is also a major
-#: added-sixth chord, and an augmented sixth chord the seventh chord it sounds as), then ``"two pitch classes"`` (an open fifth, a bare third,
-#: a triad missing a tone), ``"one pitch class"`` (unisons and octaves) and ``"other"``
-#: (sonorities with non-chord tones).
+#: ``_CHORD_TEMPLATES`` (major, minor, diminished and augmented triads; dominant,
+#: incomplete dominant, minor, major, half-diminished and diminished sevenths). They are
+#: pitch-class sets, so a minor seventh chord is also a major added-sixth chord, and an
+#: augmented sixth chord the seventh chord it sounds as. Then ``"two pitch classes"`` (an
+#: open fifth, a bare third, a triad missing a tone), ``"one pitch class"`` (unisons and
+#: octaves) and ``"other"`` (mostly sonorities with non-chord tones).
 CHORD_TYPES: tuple[str, ...] = (*_CHORD_TEMPLATES, "two pitch classes", "one pitch class", "other")
 
 #: The measures of :func:`piece_voice_leading` and :func:`voice_leading_summary`, all
@@ -402,8 +405,8 @@ def voice_overlap(notes: pd.DataFrame | VoiceGrid, *, tempo: float = DEFAULT_TEM
 
 
 def wide_spacing(notes: pd.DataFrame | VoiceGrid, *, tempo: float = DEFAULT_TEMPO) -> float:
-    """Share (%) of onsets at which soprano and alto, or alto and tenor, stand more than
-    an octave apart, over the (onset, pair) cases where both voices sound.
+    """Share (%) of (onset, pair) cases, over the pairs soprano-alto and alto-tenor
+    sounding at an onset of the union, in which the two stand more than an octave apart.
 
     Parameters and result as for :func:`parallel_fifths` (NaN without such a case).
     """
