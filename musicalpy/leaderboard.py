@@ -6,6 +6,12 @@ key of model, representation and split, and saves it so that several notebooks c
 their rows to one file without overwriting each other's. Each row carries the
 representation's fingerprint; :func:`bits_comparison` compares bits per token only
 between rows that share it, and everything else in bits per note.
+
+Every row also has the voice-leading columns :data:`VOICE_LEADING_COLUMNS`
+(:func:`musicalpy.metrics.voice_leading_summary` of the model's samples, pooled over
+them): NaN, "not applicable", for a row without four-voice samples, never 0.
+:meth:`Leaderboard.add_reference` adds the row they are read against, Bach's test
+chorales.
 """
 
 from __future__ import annotations
@@ -20,7 +26,39 @@ import pandas as pd
 
 from ._config import leaderboard_path
 
-__all__ = ["Leaderboard", "bits_comparison"]
+__all__ = ["Leaderboard", "bits_comparison", "VOICE_LEADING_COLUMNS", "voice_leading_columns"]
+
+#: The voice-leading columns, ``vl_<measure>`` for each of
+#: :data:`musicalpy.metrics.VOICE_LEADING_MEASURES` (percentages; parallels, crossing
+#: and overlap per 100 voice-pair transitions; ``vl_chord_type_overlap`` in [0, 1]).
+VOICE_LEADING_COLUMNS: tuple[str, ...] = (
+    "vl_parallel_fifths", "vl_parallel_octaves", "vl_voice_crossing", "vl_voice_overlap", "vl_wide_spacing",
+    "vl_out_of_range", "vl_strong_beat_dissonance", "vl_homorhythm", "vl_chord_type_overlap",
+)
+_NOT_FOUR_VOICES = "voice leading not applicable: the samples have fewer than two of Soprano, Alto, Tenor, Bass"
+
+
+def voice_leading_columns(samples: pd.DataFrame, reference: pd.DataFrame | None = None) -> dict[str, float]:
+    """The :data:`VOICE_LEADING_COLUMNS` of a set of samples.
+
+    Parameters
+    ----------
+    samples : pd.DataFrame
+        The model's generated note table (many pieces).
+    reference : pd.DataFrame, optional
+        The pieces the chord-type distribution is compared with (the test chorales for
+        a model; for Bach's own row, the training chorales, since a set compared with
+        itself scores 1).
+
+    Returns
+    -------
+    dict
+        Column to value; all NaN for samples without two of the four voices.
+    """
+    from .metrics import VOICE_LEADING_MEASURES, voice_leading_summary
+
+    summary = voice_leading_summary(samples, reference)
+    return {f"vl_{measure}": float(summary[measure]) for measure in VOICE_LEADING_MEASURES}
 
 
 class Leaderboard:
@@ -103,6 +141,8 @@ class Leaderboard:
         training_time_s: float = math.nan,
         notes: str = "",
         benchmark: str = "",
+        samples: pd.DataFrame | None = None,
+        reference: pd.DataFrame | None = None,
         **extra: Any,
     ) -> Leaderboard:
         """Add (or replace) the row of one model.
@@ -133,6 +173,13 @@ class Leaderboard:
         benchmark : str, default ""
             ``"jsb"`` for a JSB Chorales row (its score in ``nats_per_frame``); empty
             for the series' own corpora.
+        samples : pd.DataFrame, optional
+            The model's generated notes (e.g. the third value :func:`musicalpy.zoo.evaluate`
+            returns): fills the :data:`VOICE_LEADING_COLUMNS` (:func:`voice_leading_columns`),
+            and says so in ``notes`` when they do not apply. Without it (and without
+            those columns in ``extra``) they are NaN.
+        reference : pd.DataFrame, optional
+            What the samples' chord types are compared with (the test chorales).
         **extra
             More columns.
 
@@ -170,12 +217,48 @@ class Leaderboard:
         row["mean_oa_sd"], row["n_seeds"] = spread, n_seeds
         row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
         row["n_samples"] = n_samples if n_samples is not None else math.nan
+        row.update(dict.fromkeys(VOICE_LEADING_COLUMNS, math.nan))
+        if samples is not None:
+            row.update(voice_leading_columns(samples, reference))
+            if all(math.isnan(row[c]) for c in VOICE_LEADING_COLUMNS):
+                row["notes"] = "; ".join(filter(None, [row["notes"], _NOT_FOUR_VOICES]))
         row.update(extra)
         key = tuple(row[k] for k in self.KEY)
         self._frame = self._merge(self._frame, pd.DataFrame([row]))
         if key not in self._added:
             self._added.append(key)
         return self
+
+    def add_reference(
+        self,
+        notes: pd.DataFrame,
+        reference: pd.DataFrame | None = None,
+        *,
+        model: str = "Bach (test chorales)",
+        split: str = "test",
+        benchmark: str = "",
+    ) -> Leaderboard:
+        """Add the row the models' voice leading is read against: real pieces' own values.
+
+        Parameters
+        ----------
+        notes : pd.DataFrame
+            The reference pieces, e.g. Bach's test chorales (``corpus.split("test").notes``).
+        reference : pd.DataFrame, optional
+            Pieces their chord types are compared with: Bach's training chorales give
+            the overlap one set of Bach reaches with another, the ceiling of a model's.
+        model, split, benchmark : str
+            The row's key (representation ``""``).
+
+        Returns
+        -------
+        self
+        """
+        if not isinstance(notes, pd.DataFrame) or notes.empty:
+            raise ValueError("notes must be a non-empty note table of the reference pieces")
+        n_pieces = notes["piece"].nunique() if "piece" in notes.columns else 1
+        return self.add(model, split=split, benchmark=benchmark, samples=notes, reference=reference,
+                        n_samples=int(n_pieces), notes="reference row: real pieces, not a model")
 
     @classmethod
     def _merge(cls, base: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -186,7 +269,7 @@ class Leaderboard:
             base = base[keep]
         frames = [f for f in (base, new) if len(f)]
         merged = pd.concat(frames, ignore_index=True) if frames else base
-        front = [c for c in cls.COLUMNS if c in merged.columns]
+        front = [c for c in cls.COLUMNS + VOICE_LEADING_COLUMNS if c in merged.columns]
         oa_columns = sorted(c for c in merged.columns if c.startswith("oa_"))
         rest = [c for c in merged.columns if c not in front and c not in oa_columns]
         return merged[front + oa_columns + rest]
