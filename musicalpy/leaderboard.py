@@ -214,6 +214,10 @@ class Leaderboard:
         # but not in the mean: they say how long a sample was asked to be.
         defined = [v for f, v in oa_values.items() if f in BUDGET_FREE_FEATURES and v is not None and np.isfinite(v)]
         row["mean_oa"] = float(np.mean(defined)) if defined else math.nan
+        if comparison is not None and not oa:
+            # The notebooks print metrics.mean_oa (the mean over features per seed, then
+            # over seeds); the row must hold the same number, not a mean of seed means.
+            row["mean_oa"] = mean_oa(comparison)[0]
         row["mean_oa_sd"], row["n_seeds"] = spread, n_seeds
         row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
         row["n_samples"] = n_samples if n_samples is not None else math.nan

@@ -815,6 +815,7 @@ def evaluate(
     samples : pd.DataFrame
         The first set's generated note table.
     """
+    from .leaderboard import voice_leading_columns
     from .metrics import VOICE_FEATURES, compare_sets, mark_not_applicable, seed_spread
 
     n_samples = check_int("n_samples", n_samples)
@@ -862,6 +863,8 @@ def evaluate(
         "n_generated_notes": len(first),
         "budget": f"{n_notes} notes" if n_notes is not None else "the beats of a test piece",
     }
+    # Voice leading of the first seed's samples (NaN for a one-part model: not applicable).
+    row.update(voice_leading_columns(first, reference))
     return row, comparison, first
 
 
