@@ -338,7 +338,10 @@ class ChordHMM:
         ids = [rng.choice(self.n_states, p=_normalized(np.exp(log_start)))]
         for _ in range(n_beats - 1):
             ids.append(rng.choice(self.n_states, p=_normalized(np.exp(log_trans[ids[-1]]))))
-        soprano = np.array([rng.choice(_N_PITCHES, p=_normalized(np.exp(log_emit[i]))) for i in ids])
+        # Only soprano pitches training saw: the smoothing's mass on the rest of the MIDI
+        # range is there to score, and would put a voice below pitch 0 now and then.
+        seen = np.exp(log_emit) * (self.counts_["emissions"].sum(axis=0) > 0)
+        soprano = np.array([rng.choice(_N_PITCHES, p=_normalized(seen[i])) for i in ids])
         return soprano, [self.states_[i] for i in ids]
 
     # -- files
