@@ -261,9 +261,9 @@ class ChordHMM:
         return len(self.states_)
 
     def state_ids(self, chords: Iterable[tuple[int, int, int]]) -> np.ndarray:
-        """State index of each chord; voicings training never saw map to UNSEEN."""
+        """State index of each chord; voicings training never saw (and None) map to UNSEEN."""
         unseen = len(self.states_) - 1
-        return np.array([self._index.get(tuple(c), unseen) for c in chords], dtype=np.intp)
+        return np.array([unseen if c is None else self._index.get(tuple(c), unseen) for c in chords], dtype=np.intp)
 
     # -- likelihoods, in nats
 

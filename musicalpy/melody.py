@@ -117,17 +117,20 @@ def _first_line(exc: Exception) -> str:
 
 def _read_file(path: Path, name: str) -> Melody:
     if path.suffix.lower() in _MIDI_SUFFIXES:
-        from .midi import read_midi
+        from .midi import from_pretty_midi, load_pretty_midi
 
         try:
-            notes = read_midi(path)
+            pm = load_pretty_midi(path)
         except Exception as exc:
             raise MelodyError(f"{path}: unreadable MIDI file ({_first_line(exc)})") from None
+        notes = from_pretty_midi(pm, piece=name)
         if notes.empty:
             raise MelodyError(f"{path}: the melody has no notes")
         if "start_beat" not in notes.columns or notes["start_beat"].isna().any():
             notes = notes.assign(start_beat=notes["start"] * DEFAULT_TEMPO / 60.0, end_beat=notes["end"] * DEFAULT_TEMPO / 60.0)
-        return _checked(notes, name, _midi_time_signature(path), (), where=str(path))
+        signatures = pm.time_signature_changes
+        signature = f"{signatures[0].numerator}/{signatures[0].denominator}" if signatures else "4/4"
+        return _checked(notes, name, signature, (), where=str(path))
     try:
         from music21 import converter
 
@@ -135,13 +138,6 @@ def _read_file(path: Path, name: str) -> Melody:
     except Exception as exc:
         raise MelodyError(f"{path}: unreadable score file ({_first_line(exc)})") from None
     return _from_score(score, name, str(path))
-
-
-def _midi_time_signature(path: Path) -> str:
-    import pretty_midi
-
-    signatures = pretty_midi.PrettyMIDI(str(path)).time_signature_changes
-    return f"{signatures[0].numerator}/{signatures[0].denominator}" if signatures else "4/4"
 
 
 def _from_score(score: Any, name: str, where: str) -> Melody:
@@ -181,11 +177,13 @@ def _checked(notes: pd.DataFrame, name: str, time_signature: str, fermatas: tupl
     table = table.sort_values(["start_beat", "pitch"], kind="stable").reset_index(drop=True)
     start = table["start_beat"].to_numpy()
     end = table["end_beat"].to_numpy()
-    overlap = np.flatnonzero(start[1:] < end[:-1] - 1e-6)
+    # A note that starts before every earlier note has ended overlaps one of them.
+    latest_end = np.maximum.accumulate(end)
+    overlap = np.flatnonzero(start[1:] < latest_end[:-1] - 1e-6)
     if overlap.size:
-        i = int(overlap[0])
+        i = int(overlap[0]) + 1
         raise MelodyError(f"{where}: not a melody: {overlap.size} overlapping note(s), the first at beat "
-                          f"{start[i + 1]:g} (pitch {table['pitch'][i + 1]} under {table['pitch'][i]}); "
+                          f"{start[i]:g} (pitch {table['pitch'][i]} starts while an earlier note sounds); "
                           "give one line, e.g. the soprano part alone")
     shift = float(np.floor(start.min()))  # beats from 0, keeping the beat grid
     table[["start_beat", "end_beat"]] -= shift
@@ -230,8 +228,9 @@ def fit_to_range(melody: Melody, low: int, high: int) -> Melody:
     """Move a melody into ``[low, high]`` (MIDI pitches): whole octaves first, then the
     fewest semitones that bring what still sticks out inside.
 
-    The octave move keeps the key; a semitone move is made only when no octave fits
-    (a melody wider than the range is centred on it). ``transposed_by`` adds up the
+    The octave move keeps the key; a semitone move (at most a tritone) is made only
+    when no octave fits, and a melody wider than the range stays where the fewest
+    semitones stick out. ``transposed_by`` adds up the
     move, so that ``transpose(harmonization, -melody.transposed_by)`` is in the
     original key.
 
