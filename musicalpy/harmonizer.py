@@ -51,7 +51,7 @@ from .midi import DEFAULT_TEMPO, DEFAULT_VELOCITY, as_note_table
 from .names import VOICES
 
 __all__ = ["MODES", "PUBLISHED_TABLE", "ChordSequence", "ChordHMM", "ChoraleHarmonizer", "beat_chords",
-           "tonic_shift", "chord_sequences", "chords_to_notes", "nats_per_chord", "melody_beats"]
+           "tonic_shift", "chord_sequences", "chords_to_notes", "nats_per_chord", "melody_beats", "jsb_table", "selected_table", "choose_smoothing"]
 
 MODES = ("major", "minor")
 #: Number of MIDI pitches: the soprano's visible alphabet.
@@ -148,11 +148,12 @@ def tonic_shift(notes: pd.DataFrame, profile: str = "krumhansl") -> tuple[int, s
         In ``-5 .. 6``.
     mode : {"major", "minor"}
     """
-    from .analysis import find_key
+    from .analysis import key_correlations
 
-    key = find_key(notes, profile)
-    shift = (-key.tonic.pitchClass) % 12
-    return (shift - 12 if shift > 6 else shift), str(key.mode)
+    # find_key's answer (its first row) without building 24 music21 Key objects a piece.
+    best = key_correlations(notes, profile).iloc[0]
+    shift = (-int(best["tonic_pc"])) % 12
+    return (shift - 12 if shift > 6 else shift), str(best["mode"])
 
 
 def chord_sequences(notes: pd.DataFrame, *, profile: str = "krumhansl") -> list[ChordSequence]:
@@ -577,6 +578,9 @@ class ChoraleHarmonizer:
         return model
 
 
+_ROWS = {"given_melody": "given the melody (HMM)", "chain": "chord Markov chain", "unigram": "independent chords"}
+
+
 def nats_per_chord(scores: pd.DataFrame) -> pd.DataFrame:
     """Sum :meth:`ChoraleHarmonizer.scores` by mode into negative nats per chord.
 
@@ -586,7 +590,7 @@ def nats_per_chord(scores: pd.DataFrame) -> pd.DataFrame:
         Index ``given the melody (HMM)``, ``chord Markov chain``, ``independent chords``;
         columns ``major``, ``minor``, ``all``.
     """
-    labels = {"given_melody": "given the melody (HMM)", "chain": "chord Markov chain", "unigram": "independent chords"}
+    labels = _ROWS
     table = {}
     for name, group in [*((m, scores[scores["mode"] == m]) for m in MODES), ("all", scores)]:
         n = group["n_chords"].sum()
@@ -622,3 +626,114 @@ def _tie_repeats(melody: pd.DataFrame) -> pd.DataFrame:
     return (melody.assign(_g=group).groupby("_g", sort=True)
             .agg(pitch=("pitch", "first"), start_beat=("start_beat", "min"), end_beat=("end_beat", "max"))
             .reset_index(drop=True))
+
+
+def jsb_table(alphas: Sequence[float] = (0.01, 0.03, 0.1, 0.3), betas: Sequence[float] = (0.03, 0.1, 0.3, 1.0), *,
+              holdout: float = 0.2, profile: str = "krumhansl",
+              limit: int | None = None) -> tuple[pd.DataFrame, ChoraleHarmonizer, dict]:
+    """Allan & Williams's Table 1 on their split: the JSB voice-separated chorales.
+
+    Their training set is the JSB split's ``train`` and their test set its ``valid`` +
+    ``test`` (see ``data/jsb/README.md``), so nothing of the split is left to choose the
+    smoothing on: it is chosen on the last ``holdout`` share of the training chorales
+    (counted on the rest), and the kept smoothing is then applied to the counts of all
+    training chorales. The test chorales are scored once.
+
+    Parameters
+    ----------
+    alphas, betas : sequence of float
+        Transition and emission smoothing candidates.
+    holdout : float
+        Share of the training chorales held out to choose the smoothing.
+    profile : str
+        Key profile for the transposition to C and the major / minor split.
+    limit : int, optional
+        Keep the first ``limit`` chorales of each JSB split (smoke runs; the table is
+        then not the published protocol).
+
+    Returns
+    -------
+    table : pd.DataFrame
+        :func:`nats_per_chord` of the test chorales.
+    harmonizer : ChoraleHarmonizer
+        Counted on every training chorale, with the chosen smoothing.
+    selection : dict
+        ``alpha``, ``beta`` and ``candidates`` (held-out nats per chord of each pair).
+    """
+    from .corpus import load_corpus
+
+    corpus = load_corpus("jsb_voices", progress=False)
+    split = corpus.pieces.set_index("piece")["split"]
+    notes = corpus.notes
+    if limit is not None:
+        kept = corpus.pieces.groupby("jsb_split", sort=False).head(limit)["piece"]
+        notes = notes[notes["piece"].isin(set(kept))]
+    sequences = chord_sequences(notes, profile=profile)
+    train = [s for s in sequences if split[s.piece] == "train"]
+    test = [s for s in sequences if split[s.piece] != "train"]
+    train_pieces = list(dict.fromkeys(s.piece for s in train))
+    cut = set(train_pieces[int(round(len(train_pieces) * (1 - holdout))):])
+    return selected_table([s for s in train if s.piece not in cut], [s for s in train if s.piece in cut], train,
+                          test, alphas, betas, profile=profile)
+
+
+def choose_smoothing(harmonizer: ChoraleHarmonizer, held: pd.DataFrame | Sequence[ChordSequence],
+                     alphas: Sequence[float], betas: Sequence[float]) -> dict[str, dict[str, Any]]:
+    """For each row of the table, the smoothing with the fewest nats per held-out chord.
+
+    The HMM given the melody is tried over ``alphas`` x ``betas``; the chord chain and
+    the independent chords over ``alphas`` (they emit nothing, beta does not enter).
+
+    Parameters
+    ----------
+    harmonizer : ChoraleHarmonizer
+        Fitted; its counts are reused for every candidate.
+    held : pd.DataFrame or sequence of ChordSequence
+        The held-out chorales (validation).
+    alphas, betas : sequence of float
+
+    Returns
+    -------
+    dict
+        Row label -> ``alpha``, ``beta`` and ``candidates`` (held-out nats per chord
+        of each candidate, by ``"alpha=..., beta=..."``).
+    """
+    held = harmonizer._sequences(held)
+    pairs = [(a, b) for a in alphas for b in betas]
+    scores = {pair: nats_per_chord(harmonizer.with_smoothing(*pair).scores(held)) for pair in pairs}
+    chosen = {}
+    for column, label in _ROWS.items():
+        options = pairs if column == "given_melody" else [(a, betas[0]) for a in alphas]
+        values = {f"alpha={a:g}, beta={b:g}" if column == "given_melody" else f"alpha={a:g}":
+                  (a, b, float(scores[(a, b)].loc[label, "all"])) for a, b in options}
+        alpha, beta, _ = min(values.values(), key=lambda v: v[2])
+        chosen[label] = {"alpha": alpha, "beta": beta, "candidates": {k: v[2] for k, v in values.items()}}
+    return chosen
+
+
+def selected_table(counted: Sequence[ChordSequence], held: Sequence[ChordSequence], train: Sequence[ChordSequence],
+                   test: Sequence[ChordSequence], alphas: Sequence[float], betas: Sequence[float], *,
+                   profile: str = "krumhansl") -> tuple[pd.DataFrame, ChoraleHarmonizer, dict]:
+    """The three rows of the table, each model under the smoothing it does best with on
+    held-out chords (:func:`choose_smoothing`, counted on ``counted``), then applied to
+    the counts of ``train`` (which may be ``counted`` itself) and scored once on ``test``.
+
+    Returns
+    -------
+    table : pd.DataFrame
+        As :func:`nats_per_chord`, each row under its own smoothing.
+    harmonizer : ChoraleHarmonizer
+        Counted on ``train`` with the HMM row's smoothing.
+    selection : dict
+        :func:`choose_smoothing`'s choice per row.
+    """
+    inner = ChoraleHarmonizer(alphas[0], betas[0], profile=profile).fit(counted)
+    selection = choose_smoothing(inner, held, alphas, betas)
+    final = ChoraleHarmonizer(alphas[0], betas[0], profile=profile).fit(train)
+    rows = []
+    for label, chosen in selection.items():
+        table = nats_per_chord(final.with_smoothing(chosen["alpha"], chosen["beta"]).scores(test))
+        rows.append(table.loc[[label]])
+    best = selection[_ROWS["given_melody"]]
+    harmonizer = final.with_smoothing(best["alpha"], best["beta"])
+    return pd.concat([*rows, table.loc[["chords", "unseen chords (%)"]]]), harmonizer, selection

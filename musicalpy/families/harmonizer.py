@@ -25,7 +25,7 @@ import pandas as pd
 from ..midi import DEFAULT_TEMPO
 from .base import Budget, Family, Settings, Trained, concat_notes
 
-__all__ = ["HarmonizerSettings", "HarmonizerFamily", "choose_smoothing"]
+__all__ = ["HarmonizerSettings", "HarmonizerFamily"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,39 +52,6 @@ class HarmonizerSettings(Settings):
     tempo: float = DEFAULT_TEMPO
 
 
-def choose_smoothing(harmonizer: Any, validation: Any, alphas: tuple[float, ...],
-                     betas: tuple[float, ...]) -> tuple[Any, dict[str, float]]:
-    """The smoothing with the fewest nats per chord of the validation chords given
-    their melodies.
-
-    Parameters
-    ----------
-    harmonizer : musicalpy.harmonizer.ChoraleHarmonizer
-        Fitted (its counts are reused for every candidate).
-    validation : pd.DataFrame or list of ChordSequence
-    alphas, betas : tuple of float
-
-    Returns
-    -------
-    best : ChoraleHarmonizer
-    candidates : dict of str to float
-        ``"alpha=..., beta=..."`` -> validation nats per chord.
-    """
-    from ..harmonizer import chord_sequences
-
-    if isinstance(validation, pd.DataFrame):
-        validation = chord_sequences(validation, profile=harmonizer.profile)
-    candidates, best, best_value = {}, None, np.inf
-    for alpha in alphas:
-        for beta in betas:
-            candidate = harmonizer.with_smoothing(alpha, beta)
-            value = float(candidate.table(validation).loc["given the melody (HMM)", "all"])
-            candidates[f"alpha={alpha:g}, beta={beta:g}"] = value
-            if value < best_value:
-                best, best_value = candidate, value
-    return best, candidates
-
-
 class HarmonizerFamily(Family):
     """Allan & Williams's HMM harmonizer as a zoo kind (see :mod:`musicalpy.harmonizer`)."""
 
@@ -94,7 +61,7 @@ class HarmonizerFamily(Family):
     harmonizes = True
 
     def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
-        from ..harmonizer import ChoraleHarmonizer
+        from ..harmonizer import ChoraleHarmonizer, choose_smoothing
 
         notes = corpus.split("train").notes
         if progress:
@@ -104,7 +71,9 @@ class HarmonizerFamily(Family):
         validation = corpus.split("validation").notes
         candidates: dict[str, float] = {}
         if len(validation) and len(settings.alphas) * len(settings.betas) > 1:
-            harmonizer, candidates = choose_smoothing(harmonizer, validation, settings.alphas, settings.betas)
+            chosen = choose_smoothing(harmonizer, validation, settings.alphas, settings.betas)["given the melody (HMM)"]
+            harmonizer = harmonizer.with_smoothing(chosen["alpha"], chosen["beta"])
+            candidates = chosen["candidates"]
         return Trained(harmonizer, list(_voices()), self._state(harmonizer, notes, candidates))
 
     def wrap(self, fitted: Any, vocabulary: Any, corpus: Any, settings: Any) -> Trained:
