@@ -211,3 +211,28 @@ def test_kinds_that_do_not_harmonize_say_which_do(corpus):
 def test_harmonizer_needs_both_modes():
     with pytest.raises(ValueError, match="no minor chorale"):
         ChoraleHarmonizer().fit(_two_chorales())
+
+
+def test_each_row_of_the_table_gets_its_own_smoothing():
+    from musicalpy.harmonizer import selected_table
+
+    def both_modes(sequences):
+        import dataclasses
+
+        return [*sequences, *(dataclasses.replace(s, mode="minor", piece=s.piece + "m") for s in sequences)]
+
+    counted = both_modes(_two_chorales())
+    held = both_modes([ChordSequence("held", "major", np.arange(4.0), np.array([64, 67, 64, 64]), [A, B, A, A], 0)])
+    test = both_modes([ChordSequence("test", "major", np.arange(3.0), np.array([67, 64, 67]), [B, A, B], 0)])
+    alphas, betas = (0.01, 0.1, 1.0), (0.01, 1.0)
+    table, harmonizer, selection = selected_table(counted, held, counted, test, alphas, betas)
+    # The chain's held-out nats per chord, by hand for each alpha: it reads no beta.
+    chain = {a: -sum(ChordHMM(a, 1.0).fit(_two_chorales()).log_chain(s.chords) for s in held[:1]) / 4 for a in alphas}
+    assert selection["chord Markov chain"]["alpha"] == min(chain, key=chain.get)
+    assert selection["chord Markov chain"]["candidates"]["alpha=0.01"] == pytest.approx(chain[0.01])
+    hmm_row = selection["given the melody (HMM)"]
+    assert (harmonizer.alpha, harmonizer.beta) == (hmm_row["alpha"], hmm_row["beta"])
+    chosen = ChordHMM(hmm_row["alpha"], hmm_row["beta"]).fit(_two_chorales())
+    expected = -chosen.log_chords_given_melody(test[0].soprano, test[0].chords) / 3
+    assert table.loc["given the melody (HMM)", "major"] == pytest.approx(expected)
+    assert table.loc["chords", "all"] == 6
