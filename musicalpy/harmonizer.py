@@ -94,6 +94,8 @@ class ChordSequence:
 
 def _sounding(starts: np.ndarray, ends: np.ndarray, pitches: np.ndarray, beats: np.ndarray) -> np.ndarray:
     """The pitch sounding at each beat in one monophonic line, -1 where it rests."""
+    if len(starts) == 0:  # a voice missing from the piece rests throughout
+        return np.full(len(beats), -1, dtype=np.int64)
     index = np.searchsorted(starts, beats + 1e-9, side="right") - 1
     valid = index >= 0
     sounding = np.full(len(beats), -1, dtype=np.int64)

@@ -101,6 +101,10 @@ def test_beat_chords_read_what_sounds_on_each_beat():
     assert grid["Soprano"].tolist() == [72, 72, 74]
     assert grid["Alto"].tolist() == [67, 65, 65]
     assert grid["Bass"].tolist() == [48, -1, 43]  # the bass rests on beat 1
+    # A piece without one of the voices: that voice rests on every beat.
+    no_bass = beat_chords(notes[notes["part"] != "Bass"])
+    assert no_bass["Bass"].tolist() == [-1, -1, -1]
+    assert no_bass["Soprano"].tolist() == [72, 72, 74]
 
 
 def test_notes_from_chords_keep_the_soprano_and_tie_repeats():
