@@ -11,6 +11,7 @@ Examples
     musicalpy corpus export bach --format midi --out chorales/
     musicalpy train hmm --corpus bach                  # -> models/hmm (card.json + .npz)
     musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
+    musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/
     musicalpy render samples/hmm_sample_0.mid --wav --svg --pianoroll
     musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
     musicalpy evaluate models/markov models/hmm --corpus bach --out results/  # -> results/leaderboard.csv
@@ -243,6 +244,25 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         written = export(sample, stem, formats)
         print(f"sample {k}: {len(sample)} notes, {sample['end'].max():.1f} s -> "
               + ", ".join(str(p) for p in written.values()))
+    return 0
+
+
+def _cmd_harmonize(args: argparse.Namespace) -> int:
+    from . import zoo
+    from .melody import load_melody
+    from .render import export
+
+    _quiet_tensorflow()
+    model = zoo.load(args.model)
+    melody = load_melody(args.melody)  # a bad melody fails here, before anything is written
+    how = f"sampled (seed {args.seed}, temperature {args.temperature:g})" if args.sample else "most likely"
+    stem = Path(args.out) / f"{_safe_stem(melody.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
+    formats = ["mid", "wav", "svg"]
+    _check_free([stem.with_name(f"{stem.name}.{f}") for f in formats], args.force)
+    notes = model.harmonize(melody, seed=args.seed, sample=args.sample, temperature=args.temperature)
+    written = export(notes, stem, formats, title=f"{melody.name}, harmonized by {model.name}")
+    print(f"{melody.name}: {how} harmonization by {model.name}, {len(notes)} notes in four voices, "
+          f"{notes['end'].max():.1f} s -> " + ", ".join(str(p) for p in written.values()))
     return 0
 
 
@@ -500,6 +520,20 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-audio", action="store_true", help="skip the .wav files")
     generate.add_argument("--no-score", action="store_true", help="skip the .svg scores")
     generate.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .wav and .svg",
+                     "  musicalpy harmonize tune.mid --model models/hmm_harmonizer --out harmonized/\n"
+                     "  musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/\n"
+                     "  musicalpy harmonize \"Das Hildebrandslied\" --model models/hmm_harmonizer --sample --seed 2 "
+                     "--out harmonized/", _cmd_harmonize)
+    harmonize.add_argument("melody", metavar="MELODY",
+                           help="a MIDI or MusicXML file, or an Essen tune of music21's corpus by name or title")
+    harmonize.add_argument("--model", required=True, help="a folder of a kind that harmonizes (e.g. hmm_harmonizer)")
+    harmonize.add_argument("--out", required=True, help="output folder")
+    harmonize.add_argument("--sample", action="store_true", help="draw a harmonization instead of the most likely one")
+    harmonize.add_argument("--seed", type=int, default=0, help="random seed for --sample")
+    harmonize.add_argument("--temperature", type=_positive_float, default=1.0, help="for --sample: below 1 safer")
+    harmonize.add_argument("--force", action="store_true", help="overwrite existing files")
 
     render = _sub(sub, "render", "render a MIDI file as audio, sheet music and a piano roll",
                   "  musicalpy render piece.mid                 # all three, next to the file\n"

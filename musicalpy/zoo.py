@@ -67,6 +67,7 @@ from ._config import check_int, project_root, smoke_mode
 from .families.base import Budget, Family, ModelError, Settings, empty_notes_with_beats
 from .families.counting import HMMFamily, MarkovFamily, UnigramFamily
 from .families.frames import BernoulliFrameFamily, FrameHMMFamily, FrameLSTMFamily, FrameNADEFamily
+from .families.harmonizer import HarmonizerFamily
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.vae import VAEFamily
 from .midi import DEFAULT_TEMPO, as_note_table
@@ -127,14 +128,18 @@ def family(kind: str) -> Family:
         raise ValueError(f"kind must be one of {', '.join(_FAMILIES)}; got {kind!r}") from None
 
 
-def kinds(benchmark: str = "") -> tuple[str, ...]:
+def kinds(benchmark: str = "", *, harmonizes: bool | None = None) -> tuple[str, ...]:
     """The kinds of one benchmark, in registration order: ``""`` (the default) gives the
     kinds of the series' own corpora that notebook 06 compares, ``"jsb"`` the JSB
-    Chorales frame kinds of notebook 07. An unknown benchmark raises a ValueError."""
+    Chorales frame kinds of notebook 07. An unknown benchmark raises a ValueError.
+    ``harmonizes=True`` keeps the kinds whose models harmonize a melody
+    (:meth:`ZooModel.harmonize`), ``False`` the others."""
     chosen = tuple(kind for kind, fam in _FAMILIES.items() if fam.benchmark == benchmark)
     if not chosen:
         known = sorted({fam.benchmark for fam in _FAMILIES.values()})
         raise ValueError(f"benchmark must be one of {known}; got {benchmark!r}")
+    if harmonizes is not None:
+        chosen = tuple(kind for kind in chosen if _FAMILIES[kind].harmonizes == bool(harmonizes))
     return chosen
 
 
@@ -346,6 +351,63 @@ class ZooModel:
         notes = fam.generate(self, budget, n_samples, temperature=float(temperature), top_k=top_k, top_p=top_p,
                              primer=primer, seed=int(seed))
         return as_note_table(notes) if len(notes) else as_note_table(empty_notes_with_beats())
+
+    # ---------------------------------------------------------------- harmonize
+
+    def harmonize(self, melody: Any, *, seed: int = 0, sample: bool = False, temperature: float = 1.0) -> pd.DataFrame:
+        """Alto, tenor and bass under a melody, the melody kept exactly as given.
+
+        The melody is moved into the soprano's range the model was trained on (whole
+        octaves first, see :func:`musicalpy.melody.fit_to_range`), harmonized by the
+        family seeing all of it, and the four voices are moved back by the same amount;
+        a printed line says when it was moved.
+
+        Parameters
+        ----------
+        melody : Melody, str, path-like or pd.DataFrame
+            A :class:`musicalpy.melody.Melody`, a MIDI or MusicXML file, an Essen tune
+            of music21's corpus by name or title, or a one-line note table (see
+            :func:`musicalpy.melody.load_melody`).
+        seed : int
+            For ``sample=True``.
+        sample : bool
+            Draw a harmonization instead of the most likely one.
+        temperature : float
+            Above 0; for ``sample=True``.
+
+        Returns
+        -------
+        pd.DataFrame
+            The four voices (``Soprano`` .. ``Bass``) of one piece with beat columns.
+
+        Raises
+        ------
+        ModelError
+            When the kind does not harmonize (see ``kinds(harmonizes=True)``).
+        musicalpy.melody.MelodyError
+            For an unreadable, empty or polyphonic melody.
+        """
+        from .melody import fit_to_range, load_melody
+
+        fam = self.family
+        if not fam.harmonizes:
+            fam.harmonize(self, melody, seed=seed, sample=sample, temperature=temperature)  # raises, naming the kinds
+        if not (isinstance(temperature, (int, float)) and temperature > 0 and math.isfinite(temperature)):
+            raise ValueError(f"temperature must be a finite number above 0, got {temperature!r}")
+        given = load_melody(melody)
+        low, high = fam.soprano_range(self)
+        fitted = fit_to_range(given, low, high)
+        move = fitted.transposed_by - given.transposed_by
+        if move:
+            print(f"{given.name}: moved {move:+d} semitones into the soprano's range (MIDI {low}-{high}) to harmonize, "
+                  f"and the four voices moved back by {-move:+d}", flush=True)
+        notes = fam.harmonize(self, fitted, seed=int(seed), sample=bool(sample), temperature=float(temperature))
+        notes = notes.assign(pitch=notes["pitch"] - move)
+        soprano = notes[notes["part"].astype(str) == VOICES[0]].sort_values("start_beat")
+        if not (np.array_equal(soprano["pitch"].to_numpy(), given.notes["pitch"].to_numpy())
+                and np.allclose(soprano["start_beat"].to_numpy(), given.notes["start_beat"].to_numpy())):
+            raise ModelError(f"the {self.kind} family changed the melody it harmonized (a bug in the family)")
+        return as_note_table(notes)
 
     # ---------------------------------------------------------------- score
 
@@ -880,3 +942,4 @@ register(BernoulliFrameFamily())
 register(FrameHMMFamily())
 register(FrameLSTMFamily())
 register(FrameNADEFamily())
+register(HarmonizerFamily())

@@ -269,3 +269,72 @@ def test_model_command_errors_are_one_line(args, code, message, tmp_path, env):
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len([line for line in result.stderr.splitlines() if line.startswith("musicalpy:")]) == 1
+
+
+# ------------------------------------------------------------------ harmonize
+
+
+@pytest.fixture(scope="module")
+def harmonizer_dir(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("zoo") / "hmm_harmonizer"
+    result = _run("train", "hmm_harmonizer", "--corpus", "bach", "--limit", "24", "--smoke", "--out", str(folder),
+                  env={**os.environ, "MUSICALPY_OUTPUT_DIR": str(folder.parent / "outputs")})
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def test_harmonize_writes_midi_audio_and_score(harmonizer_dir, env, tmp_path):
+    from musicalpy.midi import read_midi
+
+    out = tmp_path / "harmonized"
+    result = _run("harmonize", "essenFolksong/altdeu10", "--model", str(harmonizer_dir), "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    stem = out / "altdeu10-1_hmm_harmonizer"
+    for suffix in (".mid", ".wav", ".svg"):
+        path = stem.with_suffix(suffix)
+        assert path.stat().st_size > 1000, path
+        assert str(path) in result.stdout
+    assert "most likely harmonization by hmm_harmonizer" in result.stdout
+    notes = read_midi(stem.with_suffix(".mid"))
+    assert sorted(notes["part"].unique()) == ["Alto", "Bass", "Soprano", "Tenor"]
+    # The tune's own first notes (G, B-flat, B of "Das Hildebrandslied") stay the soprano's.
+    assert notes[notes["part"] == "Soprano"].sort_values("start")["pitch"].tolist()[:3] == [67, 70, 71]
+    again = _run("harmonize", "essenFolksong/altdeu10", "--model", str(harmonizer_dir), "--out", str(out), env=env)
+    assert again.returncode == 1 and "exists" in again.stderr and "--force" in again.stderr
+    sampled = _run("harmonize", "essenFolksong/altdeu10", "--model", str(harmonizer_dir), "--out", str(out),
+                   "--sample", "--seed", "2", env=env)
+    assert sampled.returncode == 0, sampled.stderr
+    assert "sampled (seed 2, temperature 1)" in sampled.stdout
+    assert stem.with_name(stem.name + "_sampled.mid").exists()
+
+
+def test_harmonize_says_when_it_moves_the_melody(harmonizer_dir, env, tmp_path):
+    import pandas as pd
+
+    from musicalpy.midi import write_midi
+
+    high = pd.DataFrame({"pitch": [96, 98, 100, 98], "start": [0.0, 0.5, 1.0, 1.5], "end": [0.5, 1.0, 1.5, 2.0]})
+    write_midi(high, tmp_path / "high.mid")
+    result = _run("harmonize", str(tmp_path / "high.mid"), "--model", str(harmonizer_dir), "--out",
+                  str(tmp_path / "o"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "high: moved -24 semitones into the soprano's range" in result.stdout
+
+
+@pytest.mark.parametrize(("melody", "message"), [
+    ("{tmp}/missing.mid", "missing.mid: no such melody file"),
+    ("no such tune at all", "neither a melody file"),
+])
+def test_harmonize_bad_melodies_get_one_line(harmonizer_dir, env, tmp_path, melody, message):
+    result = _run("harmonize", melody.format(tmp=tmp_path), "--model", str(harmonizer_dir), "--out", str(tmp_path),
+                  env=env)
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_harmonize_refuses_a_kind_that_cannot(markov_dir, env, tmp_path):
+    result = _run("harmonize", "essenFolksong/altdeu10", "--model", str(markov_dir), "--out", str(tmp_path), env=env)
+    assert result.returncode == 1
+    assert "the markov kind does not harmonize a melody" in result.stderr

@@ -208,6 +208,13 @@ class Family(ABC):
         raise ModelError(f"the {self.kind} kind does not harmonize a melody; kinds that do: "
                          "see musicalpy.zoo.kinds(harmonizes=True)")
 
+    def soprano_range(self, model: Any) -> tuple[int, int]:
+        """The lowest and highest MIDI pitch of the soprano the model was trained on:
+        :meth:`musicalpy.zoo.ZooModel.harmonize` moves a melody into it first. The
+        default reads ``model.state["soprano_range"]``, else the chorales' C4-A5."""
+        low, high = model.state.get("soprano_range", (60, 81))
+        return int(low), int(high)
+
     def representation(self, model: Any) -> dict[str, Any]:
         """What one token of this model is: ``encoding``, its options and vocabulary.
 
