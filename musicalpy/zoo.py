@@ -434,7 +434,7 @@ class ZooModel:
             raise ValueError(f"no notes in the voices this model writes ({', '.join(self.voices)})")
         log_likelihood, n_tokens, representation, caveat = self.family.score(self, table)
         return {"log_likelihood": float(log_likelihood), "n_tokens": int(n_tokens), "n_notes": len(table),
-                "bits_per_token": bits_per_token(log_likelihood, n_tokens), "bits_per_note": bits_per_note(log_likelihood, len(table)),
+                "bits_per_token": bits_per_token(log_likelihood, n_tokens), "bits_per_note": (bits_per_note(log_likelihood, len(table)) if self.family.prices_every_note else math.nan),
                 "representation": representation, "notes": caveat}
 
 

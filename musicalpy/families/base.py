@@ -144,6 +144,11 @@ class Family(ABC):
     #: (music21's chorales), ``"jsb"`` for the JSB Chorales frames. Kinds of different
     #: benchmarks are never compared with each other.
     benchmark: ClassVar[str] = ""
+    #: :meth:`score` prices every held-out note, so its log-likelihood over the number of
+    #: notes is a bits-per-note figure comparable across kinds. A kind that models only
+    #: part of the music (one chord per beat, say) sets this False: its bits per note
+    #: are then NaN, and its bits per token keep its own unit.
+    prices_every_note: ClassVar[bool] = True
     #: :meth:`harmonize` writes alto, tenor and bass under a given soprano.
     harmonizes: ClassVar[bool] = False
     #: Version-1 cards kept learned state inside ``settings``: old key -> state key.

@@ -58,6 +58,7 @@ class HarmonizerFamily(Family):
     kind = "hmm_harmonizer"
     settings_class = HarmonizerSettings
     fitted_description = "musicalpy.harmonizer.ChoraleHarmonizer"
+    prices_every_note = False  # one chord per beat: notes between beats are not priced
     harmonizes = True
 
     def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
