@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "output_summary", "render_demo", "strip_outputs",
-           "markdown_math_to_mathml", "notebook_html"]
+           "markdown_math_to_mathml", "notebook_html", "listening_room"]
 
 #: Cells whose first line carries this marker keep their outputs and are checked by nbval.
 PIN_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -216,6 +216,9 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
     if models:
         print(f"models kept for notebook 06 and `musicalpy generate`: {', '.join(models)}")
     leaderboard = out_dir / "leaderboard.csv"
+    room = listening_room(out_dir, smoke=smoke)
+    if room is not None:
+        print(f"\nlistening room: {room}")
     if leaderboard.exists():
         board = pd.read_csv(leaderboard)
         shown = [c for c in ("model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "training_time_s")
@@ -224,6 +227,29 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
         with pd.option_context("display.width", 160, "display.max_colwidth", 40):
             print(board[shown].round(3).to_string(index=False))
     return rows
+
+
+def listening_room(out_dir: str | os.PathLike, *, smoke: bool | None = None) -> Path | None:
+    """Write ``<out_dir>/listening/index.html`` from the models the run kept
+    (:func:`musicalpy.listening.build_page`); None, with the reason printed, when there
+    is no model folder yet (a run of notebook 01 alone).
+
+    A full run keeps its models in :func:`musicalpy.zoo.models_dir`; a smoke run keeps
+    each notebook's under that notebook's output folder (``<out_dir>/NN_name/models``,
+    where :func:`run_notebook` points ``MUSICALPY_OUTPUT_DIR``), so all are read."""
+    from .zoo import models_dir
+
+    out_dir = Path(out_dir)
+    smoke = smoke_mode() if smoke is None else smoke
+    folders = sorted(out_dir.glob("*/models")) + [out_dir / "models"] if smoke else [models_dir()]
+    folders = [f for f in folders if f.is_dir() and any(f.glob("*/card.json"))]
+    if not folders:
+        print("listening room: no model folder with a card.json yet; skipped", flush=True)
+        return None
+    from . import listening
+
+    leaderboard = out_dir / "leaderboard.csv"
+    return listening.build_page(folders, out_dir / "listening", leaderboard=leaderboard if leaderboard.exists() else None)
 
 
 def output_summary(out_dir: str | os.PathLike, rows: Sequence[dict]) -> pd.DataFrame:

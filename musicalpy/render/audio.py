@@ -9,8 +9,9 @@ disk compressed (Ogg Vorbis by default) and :func:`write_wav` as 16-bit PCM WAV.
 :func:`audio_backend` which synthesizer is in use.
 
 Compression goes through soundfile (libsndfile, whose wheels bundle the Vorbis and MP3
-encoders): a 15-second clip at 22,050 Hz is about 0.66 MB as WAV and 5-10x smaller as
-Ogg Vorbis, which is what keeps executed notebooks and the listening page light.
+encoders): a 15-second clip at 22,050 Hz is 0.66 MB as WAV and 81 kB as
+Ogg Vorbis (8x on a synthesized chorale), which keeps executed notebooks and the
+listening page light.
 
 pretty_midi, FluidSynth, scipy, soundfile and IPython are imported inside the functions
 that need them, so importing this module is cheap.
@@ -70,6 +71,10 @@ AUDIO_FORMATS: dict[str, tuple[str, str, str]] = {
     "mp3": ("MP3", "MPEG_LAYER_III", "audio/mpeg"),
     "wav": ("WAV", "PCM_16", "audio/wav"),
 }
+#: libsndfile's compression level for the lossy formats (0 best quality, 1 smallest).
+#: Measured on 15 s of a FluidSynth-rendered chorale (mono, 22,050 Hz): 0.8 gives about
+#: 43 kbit/s, 8.2x smaller than 16-bit WAV; libsndfile's default gives 6.4x.
+_COMPRESSION_LEVEL = 0.8
 _sine_warning_given = False
 
 
@@ -347,7 +352,7 @@ def encode_audio(audio: np.ndarray, sample_rate: int = 22050, *, format: str = "
     sample_rate : int
         Samples per second.
     format : {"ogg", "mp3", "wav"}
-        Ogg Vorbis (default, libsndfile's default quality), MP3 or 16-bit PCM WAV.
+        Ogg Vorbis (default) or MP3 at libsndfile compression level 0.8, or 16-bit PCM WAV.
 
     Returns
     -------
@@ -365,7 +370,8 @@ def encode_audio(audio: np.ndarray, sample_rate: int = 22050, *, format: str = "
     if len(audio) == 0:
         audio = np.zeros(max(1, sample_rate // 100), dtype=np.float32)
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
+    options = {} if container == "WAV" else {"compression_level": _COMPRESSION_LEVEL}
+    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), sample_rate, format=container, subtype=subtype, **options)
     return buffer.getvalue()
 
 
