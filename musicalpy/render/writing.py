@@ -26,7 +26,7 @@ EXPORT_FORMATS = ("mid", "wav", "ogg", "svg", "musicxml", "png")
 def export(
     notes: Any,
     stem: str | os.PathLike,
-    formats: Sequence[str] = ("mid", "wav", "svg"),
+    formats: Sequence[str] = ("mid", "ogg", "svg"),
     *,
     measures: int | tuple[int, int] | None = None,
     seconds: float | None = None,
@@ -36,8 +36,9 @@ def export(
     """Write one piece of music in several formats next to each other.
 
     The one export used by the command line, the notebook runner and the notebooks:
-    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.wav`` and
-    ``.svg`` (sheet music) into ``outputs/lstm/``.
+    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.ogg`` (Ogg
+    Vorbis) and ``.svg`` (sheet music) into ``outputs/lstm/``; ask for ``"wav"`` for
+    uncompressed audio.
 
     Parameters
     ----------
