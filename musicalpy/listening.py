@@ -42,6 +42,7 @@ import html
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -458,6 +459,7 @@ def build_page(
     path : Path
         The page written.
     """
+    from .families.base import ModelError
     from .midi import read_midi
 
     models_dir = models_dir if models_dir is not None else default_models_dir()
@@ -470,12 +472,20 @@ def build_page(
     samples: dict[str, list[pd.DataFrame]] = {}
     sections: dict[str, list[str]] = {}
     for entry in _progress(entries, len(entries), "models", progress):
-        paths = model_samples(entry, page_dir / "samples", n_samples=n_samples, beats=sample_beats, seed=seed)
+        try:
+            paths = model_samples(entry, page_dir / "samples", n_samples=n_samples, beats=sample_beats, seed=seed)
+        except (ModelError, ValueError, KeyError, OSError, NotImplementedError) as exc:
+            # One model that cannot sample (a damaged folder, a kind without a length
+            # budget in beats) must not cost the page of every other model.
+            warnings.warn(f"listening room: no samples for {entry.path}: {exc}", RuntimeWarning, stacklevel=2)
+            paths, reason = [], f"<p>Could not generate: {html.escape(str(exc))}</p>"
+        else:
+            reason = "<p>No sample on disk, and this MusicalPy cannot generate with this kind.</p>"
         tables = [read_midi(p, piece=f"{entry.name}/{p.stem}") for p in paths]
         samples[entry.name] = tables
         clips = [files.clip(t, f"{entry.name}/{p.stem}", title=f"{entry.name} · {p.stem}")
                  for p, t in zip(paths, tables, strict=True)]
-        body = "".join(clips) or "<p>No sample on disk, and this MusicalPy cannot generate with this kind.</p>"
+        body = "".join(clips) or reason
         sections.setdefault(entry.kind, []).append(
             f'<section class="model" id="model-{html.escape(entry.name)}"><h3>{html.escape(entry.name)}</h3>'
             f'{_board_html(board, entry.name)}{body}</section>')

@@ -147,6 +147,18 @@ def test_find_models_names_a_bad_card(tmp_path):
     assert [(e.name, e.kind) for e in listening.find_models(tmp_path)] == [("m", "markov"), ("broken", "zzz_new")]
 
 
+def test_a_model_that_cannot_sample_is_reported_on_the_page(tmp_path, corpus):
+    # A card of a registered kind with no settings, state or files: the page says why and goes on.
+    (tmp_path / "models" / "hmm").mkdir(parents=True)
+    (tmp_path / "models" / "hmm" / "card.json").write_text(
+        json.dumps({"format": zoo.FORMAT, "version": 2, "kind": "hmm"}), encoding="utf-8")
+    with pytest.warns(RuntimeWarning, match="no samples for .*hmm"):
+        page = listening.build_page(tmp_path / "models", tmp_path / "page", reference=corpus.split("test").notes,
+                                    progress=False)
+    text = page.read_text(encoding="utf-8")
+    assert 'id="kind-hmm"' in text and "Could not generate:" in text and "No model sample to compare." in text
+
+
 def test_page_in_a_real_browser(room, browser):
     from selenium.webdriver.common.by import By
 
