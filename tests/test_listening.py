@@ -265,3 +265,18 @@ def test_cli_listen_writes_the_page(tmp_path, room, capsys):
     assert main(["listen", "--models", str(tmp_path / "none"), "--out", str(out)]) == 1
     assert "none': no such folder" in capsys.readouterr().err
 
+
+
+def test_make_run_ends_with_the_room_from_every_notebooks_smoke_models(tmp_path, room, capsys):
+    from musicalpy.runner import listening_room
+
+    assert listening_room(tmp_path, smoke=True) is None
+    assert "no model folder with a card.json yet" in capsys.readouterr().out
+    # A smoke run keeps each notebook's models in its own output folder.
+    shutil.copytree(room.parent.parent / "models" / "markov", tmp_path / "02_hmm_baum_welch" / "models" / "markov")
+    shutil.copytree(room.parent.parent / "models" / "hmm", tmp_path / "03_lstm" / "models" / "hmm")
+    shutil.copytree(room.parent / "samples", tmp_path / "listening" / "samples")
+    page = listening_room(tmp_path, smoke=True)
+    assert page == tmp_path / "listening" / "index.html"
+    text = page.read_text(encoding="utf-8")
+    assert 'id="kind-markov"' in text and 'id="kind-hmm"' in text
