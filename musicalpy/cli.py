@@ -414,6 +414,9 @@ def _cmd_listen(args: argparse.Namespace) -> int:
     if args.open and not args.rebuild and page is not None and page.is_file():
         path = page
     else:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the piano rolls are drawn into files; a command line never opens a window
         _quiet_tensorflow()
         path = listening.build_page(args.models, args.out, leaderboard=args.leaderboard, n_samples=args.n_samples,
                                     pairs_per_model=args.pairs, seed=args.seed)

@@ -289,9 +289,6 @@ class _Files:
 
     def clip(self, notes: pd.DataFrame, stem: str, *, title: str) -> str:
         """One piece: audio, score, piano roll and the download links, as HTML."""
-        import matplotlib
-
-        matplotlib.use("Agg")  # the page is written headless
         from .render import export
 
         paths = export(notes, self.page_dir / "files" / stem, ("mid", "musicxml", "svg", "png"), title=title)
