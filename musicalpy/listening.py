@@ -72,8 +72,9 @@ BLIND_TEMPO = 80.0
 #: The one General MIDI program (acoustic grand piano) and velocity of blind-test
 #: excerpts, so that neither the instrument nor the loudness gives Bach away.
 _BLIND_PROGRAM, _BLIND_VELOCITY = 0, 80
-_LEADERBOARD_COLUMNS = ("representation", "split", "bits_per_token", "bits_per_note", "mean_oa", "mean_oa_sd",
-                        "pitch_histogram_kl", "training_time_s")
+#: Leaderboard columns left out of a model's row on the page: bookkeeping, not results.
+#: Every other column is shown, so columns the leaderboard gains appear by themselves.
+_LEADERBOARD_HIDDEN = ("benchmark", "model", "representation_fingerprint", "notes")
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def _board_html(board: pd.DataFrame, name: str) -> str:
     rows = board[board["model"] == name] if "model" in board.columns else board.iloc[:0]
     if rows.empty:
         return '<p class="board">No leaderboard row for this model yet (<code>musicalpy evaluate</code>).</p>'
-    shown = rows[[c for c in _LEADERBOARD_COLUMNS if c in rows.columns]]
+    shown = rows.drop(columns=[c for c in _LEADERBOARD_HIDDEN if c in rows.columns]).dropna(axis=1, how="all")
     return '<div class="board">' + shown.round(3).to_html(index=False, border=0, na_rep="") + "</div>"
 
 

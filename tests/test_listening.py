@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 
 import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
 from musicalpy import listening, zoo
@@ -70,8 +72,12 @@ def room(tmp_path_factory, corpus):
     # Stands in for a model's harmonization: the soprano kept, the lower voices an octave down.
     lower = chorale["part"] != "Soprano"
     write_midi(chorale.assign(pitch=np.where(lower, chorale["pitch"] - 12, chorale["pitch"])), melody / "markov.mid")
-    page = listening.build_page(root / "models", root / "page", reference=test, n_samples=2, sample_beats=16,
-                                excerpt_beats=8, pairs_per_model=2, seed=3, progress=False)
+    board = root / "leaderboard.csv"
+    pd.DataFrame({"benchmark": [""], "model": ["hmm"], "representation": ["quantized"], "split": ["test"],
+                  "bits_per_note": [5.3141], "mean_oa": [float("nan")], "parallel_fifths_rate": [0.0123]}).to_csv(
+        board, index=False)
+    page = listening.build_page(root / "models", root / "page", leaderboard=board, reference=test, n_samples=2,
+                                sample_beats=16, excerpt_beats=8, pairs_per_model=2, seed=3, progress=False)
     return page
 
 
@@ -114,6 +120,13 @@ def test_page_layout_on_disk(room):
     # Nothing is fetched from the network: no http(s) address in any src or href.
     assert "src=\"http" not in text and "href=\"http" not in text
     assert text.count('class="pair"') == 4
+    # The hmm's leaderboard row, every result column it has (new ones too), none for markov.
+    hmm = text[text.index('id="model-hmm"'):]
+    table = hmm[: hmm.index("</table>")]
+    assert re.findall(r"<th>(\w+)</th>", table) == ["representation", "split", "bits_per_note", "parallel_fifths_rate"]
+    assert re.findall(r"<td>([^<]*)</td>", table) == ["quantized", "test", "5.314", "0.012"]
+    markov = text[text.index('id="model-markov"'):text.index('id="kind-hmm"')]
+    assert "No leaderboard row for this model yet" in markov
 
 
 def test_blind_pairs_share_length_tempo_and_sound(corpus):
