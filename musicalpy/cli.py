@@ -409,9 +409,10 @@ def _evaluate_jsb(models: list, board, path: Path, force: bool) -> int:
 
 def _cmd_listen(args: argparse.Namespace) -> int:
     from . import listening
+    from ._config import output_dir
 
-    page = Path(args.out) / listening.PAGE_NAME if args.out else None
-    if args.open and not args.rebuild and page is not None and page.is_file():
+    page = Path(args.out or output_dir() / "listening") / listening.PAGE_NAME
+    if args.open and not args.rebuild and page.is_file():
         path = page
     else:
         import matplotlib

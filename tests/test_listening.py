@@ -261,7 +261,7 @@ def test_an_executed_notebook_plays_draws_and_typesets_offline(tmp_path, browser
     assert _severe_console_entries(browser) == []
 
 
-def test_cli_listen_writes_the_page(tmp_path, room, capsys):
+def test_cli_listen_writes_and_opens_the_page(tmp_path, room, capsys, monkeypatch):
     from musicalpy.cli import main
 
     models = room.parent.parent / "models"
@@ -277,6 +277,13 @@ def test_cli_listen_writes_the_page(tmp_path, room, capsys):
                 == read_midi(samples / kind / "sample_0.mid")["pitch"].tolist())
     assert main(["listen", "--models", str(tmp_path / "none"), "--out", str(out)]) == 1
     assert "none': no such folder" in capsys.readouterr().err
+    # --open shows the page already there as it is (no models needed), in the browser.
+    opened = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    before = (out / "index.html").stat().st_mtime_ns
+    assert main(["listen", "--models", str(tmp_path / "none"), "--out", str(out), "--open"]) == 0
+    assert opened == [(out / "index.html").resolve().as_uri()]
+    assert (out / "index.html").stat().st_mtime_ns == before
 
 
 
