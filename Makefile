@@ -8,14 +8,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.musicalpy-installed
 
-.PHONY: run test setup system-audio lint clean
+.PHONY: run test setup system-audio browser lint clean
 
 run: setup
 	$(VENV)/bin/musicalpy run --out outputs
 
 # Smoke runs write figures and music under outputs/test/, never over the committed
 # full-run figures in images/.
-test: setup
+# The browser checks (tests/test_listening.py) need Chromium and its driver.
+test: setup browser
 	MUSICALPY_SMOKE=1 MPLBACKEND=Agg MUSICALPY_IMAGES_DIR=outputs/test/images \
 	MUSICALPY_OUTPUT_DIR=outputs/test MUSICALPY_LEADERBOARD=outputs/test/leaderboard.csv \
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
@@ -34,6 +35,10 @@ $(STAMP): requirements.txt pyproject.toml
 # the script says what is missing and MusicalPy falls back (see README).
 system-audio:
 	@bash scripts/install_system_audio.sh
+
+# Headless Chromium and chromedriver from Debian's packages, for the browser checks.
+browser:
+	@bash scripts/install_chromium.sh
 
 lint: setup
 	$(PY) -m ruff check musicalpy tests benchmarks

@@ -15,6 +15,7 @@ Examples
     musicalpy render samples/hmm_sample_0.mid --wav --svg --pianoroll
     musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
     musicalpy evaluate models/markov models/hmm --corpus bach --out results/  # -> results/leaderboard.csv
+    musicalpy listen --open                             # the listening room: outputs/listening/index.html
 
 Errors are one line on stderr: exit code 2 for a usage error, 1 for a failure.
 """
@@ -426,6 +427,28 @@ def _evaluate_jsb(models: list, board, path: Path, force: bool) -> int:
     return 0
 
 
+def _cmd_listen(args: argparse.Namespace) -> int:
+    from . import listening
+    from ._config import output_dir
+
+    page = Path(args.out or output_dir() / "listening") / listening.PAGE_NAME
+    if args.open and not args.rebuild and page.is_file():
+        path = page
+    else:
+        import matplotlib
+
+        matplotlib.use("Agg")  # the piano rolls are drawn into files; a command line never opens a window
+        _quiet_tensorflow()
+        path = listening.build_page(args.models, args.out, leaderboard=args.leaderboard, n_samples=args.n_samples,
+                                    pairs_per_model=args.pairs, seed=args.seed)
+    print(f"listening room: {path}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
 class _UsageError(Exception):
     pass
 
@@ -575,6 +598,23 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--benchmark", choices=["jsb"], default=None,
                           help="score frame models (jsb_* kinds) on the JSB Chorales test split in nats per frame, "
                                "beside the published rows, instead of the corpus comparison")
+
+    listen = _sub(sub, "listen", "write (or open) the listening room: every model's samples, scores, "
+                  "harmonizations and a blind test, in one offline page",
+                  "  musicalpy listen                       # outputs/listening/index.html from models/\n"
+                  "  musicalpy listen --models models/ --out room/ --open\n"
+                  "  musicalpy listen --out room/ --open    # open the page already written there", _cmd_listen)
+    listen.add_argument("--models", default=None,
+                        help="folder of model folders (default: models/; smoke runs: outputs/models)")
+    listen.add_argument("--out", default=None, help="page folder (default: outputs/listening)")
+    listen.add_argument("--leaderboard", default=None, help="leaderboard CSV (default: outputs/leaderboard.csv)")
+    listen.add_argument("--n-samples", type=_positive_int, default=2,
+                        help="samples generated per model that has none on disk")
+    listen.add_argument("--pairs", type=_positive_int, default=2, help="blind-test pairs per model")
+    listen.add_argument("--seed", type=int, default=0, help="sampling and blind-test seed")
+    listen.add_argument("--open", action="store_true",
+                        help="open the page in the browser (an existing page in --out is opened as it is)")
+    listen.add_argument("--rebuild", action="store_true", help="with --open: write the page again first")
     return parser
 
 

@@ -2,15 +2,22 @@
 committed notebooks clean.
 
 ``run_all`` executes every ``notebooks/NN_*.ipynb`` in order with nbclient, writes the
-executed notebook and an HTML copy to ``outputs/``, and renders one Bach chorale to
-``outputs/demo/`` (MIDI, WAV, SVG) so that a fresh checkout always produces something
-to hear and see. ``strip_outputs`` removes every output except those of cells pinned
-with ``# NBVAL_CHECK_OUTPUT`` (whose execution counts nbval needs).
+executed notebook and an HTML copy to ``outputs/``, renders one Bach chorale to
+``outputs/demo/`` (MIDI, Ogg Vorbis, SVG) so that a fresh checkout always produces
+something to hear and see, and ends by writing the listening room
+(``outputs/listening/index.html``, :mod:`musicalpy.listening`). ``strip_outputs``
+removes every output except those of cells pinned with ``# NBVAL_CHECK_OUTPUT`` (whose
+execution counts nbval needs).
+
+The HTML copies open offline: :func:`notebook_html` writes the formulas as MathML
+(which browsers draw natively, no MathJax) and leaves out the scripts nbconvert's
+template would load from a CDN (require.js, MathJax, mermaid, the widget manager).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +29,8 @@ from .notebook import TF_QUIET_ENV
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "output_summary", "render_demo", "strip_outputs"]
+__all__ = ["PIN_MARKER", "list_notebooks", "run_notebook", "run_all", "output_summary", "render_demo", "strip_outputs",
+           "markdown_math_to_mathml", "notebook_html", "listening_room"]
 
 #: Cells whose first line carries this marker keep their outputs and are checked by nbval.
 PIN_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -47,7 +55,6 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     timeout = check_int("timeout", timeout)
     path = Path(path).resolve()
@@ -77,13 +84,93 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, *, timeout
         os.environ.update(env_backup)
     seconds = time.perf_counter() - started
     nbformat.write(notebook, out_dir / f"{name}.ipynb")
-    html, _ = HTMLExporter().from_notebook_node(notebook)
-    (out_dir / f"{name}.html").write_text(html, encoding="utf-8")
+    (out_dir / f"{name}.html").write_text(notebook_html(notebook), encoding="utf-8")
     return {"notebook": name, "seconds": round(seconds, 1), "status": status, "error": error}
 
 
+# Code (fenced blocks, inline spans) is left as written; math is $$display$$ or $inline$
+# (not an escaped \$, and an inline formula stays on one line, as Jupyter reads it).
+_CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.S)
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\n]+?)\$", re.S)
+
+#: nbconvert's lab template without the blocks that load scripts from a CDN: the page
+#: must open from disk with no network (formulas are MathML, no widget is interactive).
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
+
+
+def markdown_math_to_mathml(markdown: str) -> str:
+    """Replace the TeX formulas of a Markdown cell by MathML elements.
+
+    Parameters
+    ----------
+    markdown : str
+        A Markdown cell's source: ``$inline$`` and ``$$display$$`` formulas, as Jupyter
+        writes them; code spans and fenced blocks are left alone.
+
+    Returns
+    -------
+    markdown : str
+        The same text with each formula converted by latex2mathml (``display="block"``
+        for ``$$...$$``); browsers draw MathML without any script. A formula latex2mathml
+        cannot read stays as TeX, in a ``<code>`` element so it is not lost.
+    """
+    import html
+
+    import latex2mathml.converter
+
+    def convert(match: re.Match) -> str:
+        display, inline = match.group(1), match.group(2)
+        tex = (display if display is not None else inline).strip()
+        try:
+            mathml = latex2mathml.converter.convert(tex, display="block" if display is not None else "inline")
+        except Exception:
+            return f"<code>{html.escape(match.group(0))}</code>"
+        # Markdown would read a blank line inside the element as a paragraph break.
+        return mathml.replace("\n", " ")
+
+    pieces = _CODE.split(markdown)
+    return "".join(piece if index % 2 else _MATH.sub(convert, piece) for index, piece in enumerate(pieces))
+
+
+def notebook_html(notebook) -> str:
+    """An executed notebook as one self-contained HTML page that works offline.
+
+    Parameters
+    ----------
+    notebook : nbformat.NotebookNode
+        The notebook (left unchanged).
+
+    Returns
+    -------
+    html : str
+        nbconvert's lab template with the formulas of Markdown cells as MathML
+        (:func:`markdown_math_to_mathml`) and none of the CDN scripts (require.js,
+        MathJax, mermaid, the widget manager); images and audio are embedded as the
+        outputs hold them (audio is Ogg Vorbis from :func:`musicalpy.render.play`).
+    """
+    import copy
+
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    converted = copy.deepcopy(notebook)
+    for cell in converted.cells:
+        if cell.cell_type == "markdown":
+            cell.source = markdown_math_to_mathml(cell.source)
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"offline.html.j2": _OFFLINE_TEMPLATE})],
+                            template_file="offline.html.j2")
+    html, _ = exporter.from_notebook_node(converted)
+    return html
+
+
 def render_demo(out_dir: str | os.PathLike, *, chorale: str = "bach/bwv66.6") -> dict[str, Path]:
-    """Render one Bach chorale to MIDI, WAV and SVG in ``out_dir``; return the paths."""
+    """Render one Bach chorale to MIDI, WAV, Ogg Vorbis and SVG in ``out_dir``; return
+    the paths by kind (``midi``, ``wav``, ``ogg``, ``svg``)."""
     from music21 import corpus as m21corpus
 
     from .midi import from_music21
@@ -91,8 +178,8 @@ def render_demo(out_dir: str | os.PathLike, *, chorale: str = "bach/bwv66.6") ->
 
     stem = chorale.replace("/", "_")
     notes = from_music21(m21corpus.parse(chorale), piece=stem)
-    paths = export(notes, Path(out_dir) / stem, ("mid", "wav", "svg"))
-    return {"midi": paths["mid"], "wav": paths["wav"], "svg": paths["svg"]}
+    paths = export(notes, Path(out_dir) / stem, ("mid", "wav", "ogg", "svg"))
+    return {"midi": paths["mid"], "wav": paths["wav"], "ogg": paths["ogg"], "svg": paths["svg"]}
 
 
 def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str] | None = None,
@@ -129,6 +216,9 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
     if models:
         print(f"models kept for notebook 06 and `musicalpy generate`: {', '.join(models)}")
     leaderboard = out_dir / "leaderboard.csv"
+    room = listening_room(out_dir, smoke=smoke)
+    if room is not None:
+        print(f"\nlistening room: {room}")
     if leaderboard.exists():
         board = pd.read_csv(leaderboard)
         shown = [c for c in ("model", "representation", "bits_per_token", "bits_per_note", "mean_oa", "training_time_s")
@@ -137,6 +227,29 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
         with pd.option_context("display.width", 160, "display.max_colwidth", 40):
             print(board[shown].round(3).to_string(index=False))
     return rows
+
+
+def listening_room(out_dir: str | os.PathLike, *, smoke: bool | None = None) -> Path | None:
+    """Write ``<out_dir>/listening/index.html`` from the models the run kept
+    (:func:`musicalpy.listening.build_page`); None, with the reason printed, when there
+    is no model folder yet (a run of notebook 01 alone).
+
+    A full run keeps its models in :func:`musicalpy.zoo.models_dir`; a smoke run keeps
+    each notebook's under that notebook's output folder (``<out_dir>/NN_name/models``,
+    where :func:`run_notebook` points ``MUSICALPY_OUTPUT_DIR``), so all are read."""
+    from .zoo import models_dir
+
+    out_dir = Path(out_dir)
+    smoke = smoke_mode() if smoke is None else smoke
+    folders = sorted(out_dir.glob("*/models")) + [out_dir / "models"] if smoke else [models_dir()]
+    folders = [f for f in folders if f.is_dir() and any(f.glob("*/card.json"))]
+    if not folders:
+        print("listening room: no model folder with a card.json yet; skipped", flush=True)
+        return None
+    from . import listening
+
+    leaderboard = out_dir / "leaderboard.csv"
+    return listening.build_page(folders, out_dir / "listening", leaderboard=leaderboard if leaderboard.exists() else None)
 
 
 def output_summary(out_dir: str | os.PathLike, rows: Sequence[dict]) -> pd.DataFrame:
@@ -152,10 +265,10 @@ def output_summary(out_dir: str | os.PathLike, rows: Sequence[dict]) -> pd.DataF
         name = row["notebook"]
         music = out_dir / name
         figures = images_dir() / name
-        count = {ext: len(list(music.rglob(f"*.{ext}"))) if music.is_dir() else 0 for ext in ("mid", "wav", "svg")}
+        count = {ext: len(list(music.rglob(f"*.{ext}"))) if music.is_dir() else 0 for ext in ("mid", "ogg", "wav", "svg")}
         table.append({
             "notebook": name, "status": row["status"], "seconds": row["seconds"],
-            "music": f"{music}/ ({count['mid']} .mid, {count['wav']} .wav, {count['svg']} .svg)",
+            "music": f"{music}/ ({count['mid']} .mid, {count['ogg']} .ogg, {count['wav']} .wav, {count['svg']} .svg)",
             "figures": f"{figures}/ ({len(list(figures.glob('*.png'))) if figures.is_dir() else 0} .png)",
             "error": row["error"],
         })

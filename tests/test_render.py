@@ -181,11 +181,51 @@ def test_empty_table_is_silence():
 def test_play_returns_an_inline_player_of_the_right_length():
     from IPython.display import Audio
 
-    player = render.play(_arpeggio(3.0), seconds=1.5, sample_rate=RATE)
-    assert isinstance(player, Audio)
+    player = render.play(_arpeggio(3.0), seconds=1.5, sample_rate=RATE, format="wav")
+    assert isinstance(player, Audio) and player.mimetype == "audio/wav"
     with wave.open(io.BytesIO(player.data)) as wav:
         assert wav.getframerate() == RATE
         assert abs(wav.getnframes() - 1.5 * RATE) <= 1
+
+
+def test_play_embeds_ogg_vorbis_by_default_and_it_decodes_to_the_clip():
+    import soundfile
+
+    wav = render.play(_arpeggio(3.0), seconds=1.5, sample_rate=RATE, format="wav")
+    player = render.play(_arpeggio(3.0), seconds=1.5, sample_rate=RATE)
+    assert player.mimetype == "audio/ogg" and player.data[:4] == b"OggS"
+    assert "data:audio/ogg;base64," in player._repr_html_()
+    decoded, rate = soundfile.read(io.BytesIO(player.data), dtype="float32")
+    assert rate == RATE and abs(len(decoded) - 1.5 * RATE) <= 1
+    # Lossy but faithful: the decoded clip follows the waveform it was made from.
+    original, _ = soundfile.read(io.BytesIO(wav.data), dtype="float32")
+    assert np.corrcoef(original, decoded[: len(original)])[0, 1] > 0.95
+    assert len(player.data) * 4 < len(wav.data)
+
+
+def test_encode_audio_formats_and_bad_input():
+    import soundfile
+
+    tone = np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE).astype(np.float32) * 0.5
+    for fmt, magic in (("ogg", b"OggS"), ("wav", b"RIFF")):
+        data = render.encode_audio(tone, RATE, format=fmt)
+        assert data[:4] == magic
+        assert soundfile.info(io.BytesIO(data)).frames == RATE
+    assert soundfile.info(io.BytesIO(render.encode_audio(np.zeros(0), RATE))).frames == RATE // 100
+    with pytest.raises(ValueError, match="format must be one of ogg, mp3, wav"):
+        render.encode_audio(tone, RATE, format="flac")
+    with pytest.raises(ValueError, match="mono waveform"):
+        render.encode_audio(np.zeros((2, 10)), RATE)
+
+
+def test_write_audio_chooses_the_format_by_extension(tmp_path):
+    import soundfile
+
+    path = render.write_audio(_arpeggio(2.0), tmp_path / "a" / "arp.ogg", seconds=1.0, sample_rate=RATE)
+    info = soundfile.info(path)
+    assert (info.format, info.subtype, info.samplerate, info.frames) == ("OGG", "VORBIS", RATE, RATE)
+    with pytest.raises(ValueError, match=r"arp\.aiff.*extension must be one of \.ogg, \.mp3, \.wav"):
+        render.write_audio(_arpeggio(2.0), tmp_path / "arp.aiff")
 
 
 def test_write_wav_round_trip(tmp_path):
@@ -298,6 +338,51 @@ def test_split_span_gives_plain_note_values():
     assert score_module._split_span(3, 60, bar) == [(3, 12), (12, 48), (48, 60)]
     assert score_module._split_span(16, 20, bar) == [(16, 20)]
     assert score_module._split_span(40, 57, bar) == [(40, 48), (48, 57)]
+    # A dotted quarter on a beat is one note; off the beat, or across a barline, it is tied.
+    assert score_module._split_span(12, 30, bar) == [(12, 30)]
+    assert score_module._split_span(6, 24, bar) == [(6, 12), (12, 24)]
+    assert score_module._split_span(36, 54, bar) == [(36, 48), (48, 54)]
+
+
+def test_choose_clef_by_voice_name_then_by_ledger_lines():
+    assert [render.choose_clef([60], name) for name in VOICES] == ["treble", "treble", "treble8vb", "bass"]
+    assert render.choose_clef([72, 76, 79]) == "treble"
+    assert render.choose_clef([40, 45, 48]) == "bass"
+    assert render.choose_clef([55, 57, 60, 62]) == "treble8vb"  # a tenor line with no name
+    assert render.choose_clef([]) == "treble"
+
+
+def _four_voice_table(sharps_key: str = "D major") -> pd.DataFrame:
+    """Four voices in D major (two sharps), homophonic, with a dotted-quarter rhythm."""
+    from musicalpy.names import VOICES as voices
+
+    chords = [(74, 66, 57, 50), (73, 69, 64, 45), (74, 66, 62, 47), (76, 67, 61, 45),
+              (78, 69, 62, 38), (74, 66, 57, 43), (73, 64, 57, 45), (74, 66, 62, 50)]
+    lengths = [1.5, 0.5, 1.0, 1.0, 1.5, 0.5, 1.0, 1.0]
+    rows, beat = [], 0.0
+    for chord, length in zip(chords, lengths, strict=True):
+        for voice, pitch in zip(voices, chord, strict=True):
+            rows.append({"piece": "sample_0", "part": voice, "pitch": pitch, "start": beat / 2,
+                         "end": (beat + length) / 2, "start_beat": beat, "end_beat": beat + length})
+        beat += length
+    return pd.DataFrame(rows)
+
+
+def test_four_voice_table_reaches_verovio_with_choir_clefs_key_and_dotted_notes(monkeypatch, tmp_path):
+    sent = []
+    engrave = score_module._engrave
+    monkeypatch.setattr(score_module, "_engrave", lambda musicxml, page: sent.append(musicxml) or engrave(musicxml, page))
+    svg = render.write_score_svg(_four_voice_table(), tmp_path / "s.svg").read_text()
+    (musicxml,) = sent
+    clefs = re.findall(r"<clef>\s*<sign>(\w)</sign>\s*<line>(\d)</line>\s*(?:<clef-octave-change>(-?\d)"
+                       r"</clef-octave-change>\s*)?</clef>", musicxml)
+    assert clefs == [("G", "2", ""), ("G", "2", ""), ("G", "2", "-1"), ("F", "4", "")]
+    assert re.findall(r"<fifths>(-?\d+)</fifths>", musicxml) == ["2"] * 4
+    # D major spelled with its signature: no accidental printed on any F# or C#.
+    assert "<accidental>" not in musicxml
+    # Two dotted quarters per voice, written as dotted notes, never as tied pairs.
+    assert musicxml.count("<dot />") == 8 and "<tie " not in musicxml
+    assert _count(svg, "clef") == 4 and _count(svg, "note") == 32
 
 
 # ----------------------------------------------------------------------- sheet music
@@ -314,8 +399,9 @@ def test_prepare_score_of_a_chorale(chorale_notes):
     score = render.prepare_score(chorale_notes, measures=4)
     parts = list(score.parts)
     assert [p.partName for p in parts] == list(VOICES)
-    clefs = [p.recurse().getElementsByClass("Clef").first().sign for p in parts]
-    assert clefs == ["G", "G", "F", "F"]  # by median pitch: the tenor sits below middle C
+    # A choir score: the tenor reads the treble clef an octave down, the bass the F clef.
+    clefs = [p.recurse().getElementsByClass("Clef").first() for p in parts]
+    assert [(c.sign, c.octaveChange) for c in clefs] == [("G", 0), ("G", 0), ("G", -1), ("F", 0)]
     keys = [p.recurse().getElementsByClass("KeySignature").first() for p in parts]
     assert {k.sharps for k in keys} == {3}  # music21 hears f# minor, as in the score
     for part in parts:
@@ -580,13 +666,14 @@ def test_package_keeps_its_public_names():
     assert render.__all__ == [
         "TICKS_PER_QUARTER", "MAX_VOICES", "find_soundfont", "audio_backend", "synthesize", "play",
         "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_pianoroll", "save_fig",
-        "EXPORT_FORMATS", "export",
+        "EXPORT_FORMATS", "export", "AUDIO_FORMATS", "encode_audio", "write_audio", "write_musicxml",
+        "choose_clef",
     ]
     # Each public name is the one its module defines, and the top-level lazy names agree.
     assert render.play is audio.play and render.prepare_score is score.prepare_score
     assert render.plot_pianoroll is figures.plot_pianoroll and render.export is writing.export
     assert musicalpy.play is audio.play and musicalpy.save_fig is figures.save_fig
-    assert render.EXPORT_FORMATS == ("mid", "wav", "svg", "png")
+    assert render.EXPORT_FORMATS == ("mid", "wav", "ogg", "svg", "musicxml", "png")
 
 
 def test_patched_soundfont_lookup_reaches_synthesize(monkeypatch, tmp_path):

@@ -66,6 +66,11 @@ def test_render_demo_writes_playable_music_and_a_score(tmp_path):
     with wave.open(str(paths["wav"])) as wav:
         seconds = wav.getnframes() / wav.getframerate()
     assert seconds == pytest.approx(22.5, abs=1.5)  # 36 quarter notes at 96 per minute
+    import soundfile
+
+    info = soundfile.info(paths["ogg"])
+    assert info.subtype == "VORBIS" and info.duration == pytest.approx(seconds, abs=0.01)
+    assert paths["ogg"].stat().st_size * 5 < paths["wav"].stat().st_size
     svg = paths["svg"].read_text()
     assert svg.count('class="staff"') >= 4 and 'class="note"' in svg
 
@@ -88,14 +93,35 @@ def test_output_summary_says_where_each_notebooks_files_are(tmp_path, monkeypatc
     monkeypatch.setenv("MUSICALPY_IMAGES_DIR", str(tmp_path / "images"))
     music = tmp_path / "out" / "02_hmm"
     (music / "sub").mkdir(parents=True)
-    for name in ("a.mid", "a.wav", "sub/b.mid", "a.svg", "notes.txt"):
+    for name in ("a.mid", "a.wav", "a.ogg", "sub/b.mid", "a.svg", "notes.txt"):
         (music / name).write_bytes(b"x")
     (tmp_path / "images" / "02_hmm").mkdir(parents=True)
     (tmp_path / "images" / "02_hmm" / "curve.png").write_bytes(b"x")
     rows = [{"notebook": "02_hmm", "seconds": 12.5, "status": "ok", "error": ""},
             {"notebook": "03_lstm", "seconds": 3.0, "status": "failed", "error": "ValueError: x"}]
     table = runner.output_summary(tmp_path / "out", rows).set_index("notebook")
-    assert table.loc["02_hmm", "music"] == f"{music}/ (2 .mid, 1 .wav, 1 .svg)"
+    assert table.loc["02_hmm", "music"] == f"{music}/ (2 .mid, 1 .ogg, 1 .wav, 1 .svg)"
     assert table.loc["02_hmm", "figures"].endswith("02_hmm/ (1 .png)")
-    assert table.loc["03_lstm", "music"].endswith("(0 .mid, 0 .wav, 0 .svg)")
+    assert table.loc["03_lstm", "music"].endswith("(0 .mid, 0 .ogg, 0 .wav, 0 .svg)")
     assert table.loc["03_lstm", "error"] == "ValueError: x"
+
+
+def test_markdown_math_becomes_mathml_and_code_is_left_alone():
+    from musicalpy.runner import markdown_math_to_mathml
+
+    text = "Rate $a_{ij}$ and\n$$\\alpha_t(j) = \\sum_i \\alpha_{t-1}(i)$$\nnot `$x$` nor \\$5 or\n```\n$y$\n```"
+    out = markdown_math_to_mathml(text)
+    assert out.count("<math") == 2 and out.count('display="block"') == 1
+    assert "<msub><mi>a</mi><mrow><mi>i</mi><mi>j</mi></mrow></msub>" in out
+    assert "`$x$`" in out and "\\$5" in out and "```\n$y$\n```" in out
+
+
+def test_notebook_html_has_mathml_and_no_cdn_script():
+    from musicalpy.runner import notebook_html
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("The pitch $f = 440 \\cdot 2^{(p - 69)/12}$ in Hz.")]
+    page = notebook_html(nb)
+    assert "<math" in page and "$f = 440" not in page
+    assert "cdnjs" not in page and "<script src=\"http" not in page
+    assert nb.cells[0].source.startswith("The pitch $f")  # the notebook itself is unchanged

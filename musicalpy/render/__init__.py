@@ -4,15 +4,18 @@ Four modules, one job each:
 
 :mod:`~musicalpy.render.audio`
     :func:`synthesize` a note table, PrettyMIDI or MIDI file with FluidSynth (sine waves
-    when libfluidsynth is missing), :func:`play` it inline, :func:`write_wav`, and
+    when libfluidsynth is missing), :func:`play` it inline (Ogg Vorbis), :func:`write_audio`
+    (Ogg Vorbis, MP3 or WAV by extension), :func:`write_wav`, :func:`encode_audio`, and
     :func:`audio_backend` / :func:`find_soundfont` to see what is in use.
 :mod:`~musicalpy.render.score`
-    :func:`prepare_score` notates a note table with music21; :func:`show_score` and
-    :func:`write_score_svg` engrave it with verovio.
+    :func:`prepare_score` notates a note table with music21 (clefs by
+    :func:`choose_clef`); :func:`show_score` and :func:`write_score_svg` engrave it with
+    verovio, :func:`write_musicxml` writes the MusicXML.
 :mod:`~musicalpy.render.figures`
     :func:`plot_pianoroll`, the feature-comparison plots and :func:`save_fig`.
 :mod:`~musicalpy.render.writing`
-    :func:`export` writes one piece as ``.mid``, ``.wav``, ``.svg`` and ``.png``.
+    :func:`export` writes one piece as ``.mid``, ``.wav``, ``.ogg``, ``.svg``,
+    ``.musicxml`` and ``.png``.
 
 Every public name is importable from here (``from musicalpy import render;
 render.play(notes)``). To replace a function in a test, patch it in the module that
@@ -24,9 +27,26 @@ cheap.
 
 from __future__ import annotations
 
-from .audio import audio_backend, find_soundfont, play, synthesize, write_wav
+from .audio import (
+    AUDIO_FORMATS,
+    audio_backend,
+    encode_audio,
+    find_soundfont,
+    play,
+    synthesize,
+    write_audio,
+    write_wav,
+)
 from .figures import plot_pianoroll, save_fig
-from .score import MAX_VOICES, TICKS_PER_QUARTER, prepare_score, show_score, write_score_svg
+from .score import (
+    MAX_VOICES,
+    TICKS_PER_QUARTER,
+    choose_clef,
+    prepare_score,
+    show_score,
+    write_musicxml,
+    write_score_svg,
+)
 from .writing import EXPORT_FORMATS, export
 
 __all__ = [
@@ -44,4 +64,9 @@ __all__ = [
     "save_fig",
     "EXPORT_FORMATS",
     "export",
+    "AUDIO_FORMATS",
+    "encode_audio",
+    "write_audio",
+    "write_musicxml",
+    "choose_clef",
 ]

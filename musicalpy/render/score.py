@@ -32,6 +32,8 @@ __all__ = [
     "prepare_score",
     "show_score",
     "write_score_svg",
+    "write_musicxml",
+    "choose_clef",
 ]
 
 
@@ -153,13 +155,18 @@ def _notation_events(
 
 def _split_span(start: int, end: int, bar: int) -> list[tuple[int, int]]:
     """Cut ``[start, end)`` (ticks) at barlines, and at the beats next to off-beat
-    edges, so that every piece is a single expressible note value."""
+    edges, so that every piece is a single expressible note value.
+
+    A dotted quarter that starts on a beat stays one dotted note instead of a quarter
+    tied to an eighth: it is how a musician writes it, and the beat it spans is still
+    visible from the other voices."""
     q = TICKS_PER_QUARTER
     cuts = {start, end}
     cuts.update(range((start // bar + 1) * bar, end, bar))
     if start % q:
         cuts.add(min(end, (start // q + 1) * q))
-    if end % q:
+    dotted_quarter = start % q == 0 and end - start == q + q // 2 and start // bar == (end - 1) // bar
+    if end % q and not dotted_quarter:
         cuts.add(max(start, (end // q) * q))
     points = sorted(cuts)
     return [(a, b) for a, b in zip(points[:-1], points[1:], strict=True) if b > a]
@@ -195,31 +202,66 @@ def _voice_pieces(
 
 
 def _analyze_key(table: pd.DataFrame):
-    """music21's Krumhansl-Schmuckler key of the pitched notes (C major if none).
+    """The key of the pitched notes by :func:`musicalpy.analysis.find_key`
+    (Krumhansl-Schmuckler, duration-weighted), the one key analysis of the package;
+    C major when there is nothing to analyze."""
+    from music21 import key
 
-    The analysis only needs duration-weighted pitch-class totals, so it runs on twelve
-    notes carrying those totals instead of the whole piece.
-    """
-    from music21 import key, note, stream
+    from ..analysis import find_key
 
     pitched = table[~table["is_drum"]]
     if pitched.empty:
         return key.Key("C")
-    weights = np.bincount(
-        pitched["pitch"].to_numpy(np.int64) % 12,
-        weights=(pitched["end"] - pitched["start"]).to_numpy(float) + 1e-3,
-        minlength=12,
-    )
-    weights = weights / weights.max()
-    summary = stream.Stream()
-    for pitch_class, weight in enumerate(weights):
-        if weight > 0:
-            # Multiples of a sixteenth keep music21 from building odd durations.
-            summary.append(note.Note(60 + pitch_class, quarterLength=max(0.25, round(weight * 64) / 4)))
     try:
-        return summary.analyze("key")
-    except Exception:  # a degenerate profile (one pitch class) can defeat the correlation
+        return find_key(pitched)
+    except ValueError:  # a degenerate profile (one pitch class, no weight) has no key
         return key.Key("C")
+
+
+#: The clefs a pitched part may get, with the MIDI pitches of their bottom and top
+#: staff lines: treble (E4-F5), treble-8 (an octave lower, the tenor's clef) and bass
+#: (G2-A3).
+_CLEF_STAVES = {"treble": (64, 77), "treble8vb": (52, 65), "bass": (43, 57)}
+#: Voice names (:data:`musicalpy.names.VOICES`, lower case) and the clef a choir score
+#: gives them, whatever their pitches.
+_VOICE_CLEFS = {"soprano": "treble", "alto": "treble", "tenor": "treble8vb", "bass": "bass"}
+
+
+def choose_clef(pitches: Sequence[int] | np.ndarray, part_name: str | None = None) -> str:
+    """The clef a part is engraved on.
+
+    Parameters
+    ----------
+    pitches : sequence of int, shape=(n_notes,)
+        The part's MIDI pitches.
+    part_name : str, optional
+        A part named after a choir voice (Soprano, Alto, Tenor, Bass; any case) gets
+        that voice's clef: treble, treble, treble-8, bass.
+
+    Returns
+    -------
+    clef : {"treble", "treble8vb", "bass"}
+        For other parts, the clef whose staff the notes leave least: the mean distance
+        (semitones) of the pitches outside its five lines, ties going to treble, then
+        bass, so a part between the two staves gets the clef it needs fewest ledger
+        lines on.
+    """
+    voice = str(part_name or "").strip().lower()
+    if voice in _VOICE_CLEFS:
+        return _VOICE_CLEFS[voice]
+    values = np.asarray(pitches, dtype=float)
+    if values.size == 0:
+        return "treble"
+    order = ("treble", "bass", "treble8vb")
+    cost = [np.mean(np.maximum(_CLEF_STAVES[c][0] - values, 0) + np.maximum(values - _CLEF_STAVES[c][1], 0))
+            for c in order]
+    return order[int(np.argmin(cost))]
+
+
+def _clef_object(name: str):
+    from music21 import clef
+
+    return {"treble": clef.TrebleClef, "treble8vb": clef.Treble8vbClef, "bass": clef.BassClef}[name]()
 
 
 def _pitch(midi_number: int, names: Sequence[str]):
@@ -292,8 +334,7 @@ def _score_from_table(
                 if is_drum:
                     measure.insert(0, clef.PercussionClef())
                 else:
-                    median = float(np.median(rows["pitch"])) if len(rows) else 60.0
-                    measure.insert(0, clef.TrebleClef() if median >= 60 else clef.BassClef())
+                    measure.insert(0, _clef_object(choose_clef(rows["pitch"].to_numpy(), part_name)))
                     measure.insert(0, key.KeySignature(key_obj.sharps))
                 measure.insert(0, meter.TimeSignature(f"{_BAR_QUARTERS}/4"))
                 if part_index == 0:
@@ -334,8 +375,21 @@ def _score_from_table(
         for index, measure in enumerate(measure_objects):
             part.insert(index * _BAR_QUARTERS, measure)
         _make_beams(part)
+        _show_accidentals(part, key.KeySignature(key_obj.sharps))
         score.insert(0, part)
     return score
+
+
+def _show_accidentals(part, signature) -> None:
+    """Decide which accidentals are printed: none for the key signature's own sharps or
+    flats, one where a note leaves the key (and again after the barline). MusicXML
+    written without this step prints every sharp and flat as an accidental."""
+    from music21.stream.makeNotation import makeAccidentalsInMeasureStream
+
+    try:
+        makeAccidentalsInMeasureStream(part, useKeySignature=signature)
+    except Exception:  # cosmetic, like beams: the pitches are right either way
+        pass
 
 
 def _make_beams(part) -> None:
@@ -370,8 +424,7 @@ def _complete_notation(score) -> None:
     for part in parts:
         first = part.getElementsByClass("Measure").first()
         if first is not None and not part.recurse().getElementsByClass(clef.Clef):
-            midis = [p.midi for p in part.pitches]
-            first.insert(0, clef.TrebleClef() if not midis or np.median(midis) >= 60 else clef.BassClef())
+            first.insert(0, _clef_object(choose_clef([p.midi for p in part.pitches], part.partName)))
 
 
 def prepare_score(
@@ -402,9 +455,10 @@ def prepare_score(
     Returns
     -------
     score : music21.stream.Score
-        For a note table: one part per part, 4/4, a tempo mark, a treble or bass clef
-        per part (by its median pitch; percussion clef for drums), the key found by
-        music21's key analysis, and notes spelled in that key.
+        For a note table: one part per part, 4/4, a tempo mark, a clef per part
+        (:func:`choose_clef`: treble, treble-8 for a tenor, or bass; percussion for
+        drums), the key signature of the key :func:`musicalpy.analysis.find_key`
+        finds, and notes spelled in that key.
 
     Notes
     -----
@@ -417,7 +471,8 @@ def prepare_score(
        longest note. Overlapping chords go to separate voices, at most
        :data:`MAX_VOICES`; beyond that the voice whose chord ends first is cut short.
     3. Notes and rests are split at barlines, and at beats next to off-beat edges, and
-       tied, so every piece is a plain (maybe dotted or triplet) note value.
+       tied, so every piece is a plain (maybe dotted or triplet) note value; a
+       dotted quarter on a beat stays one note.
     """
     from music21 import stream
 
@@ -600,3 +655,19 @@ def write_score_svg(
     path.write_text(svg, encoding="utf-8")
     return path
 
+
+
+def write_musicxml(
+    source: Any,
+    path: str | os.PathLike,
+    *,
+    measures: int | tuple[int, int] | None = None,
+    tempo: float | None = None,
+) -> Path:
+    """Write the MusicXML that :func:`write_score_svg` engraves (open it in MuseScore
+    to edit the notation); return the path (parent folders are created)."""
+    musicxml = _safe_musicxml(source, measures, tempo)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(musicxml, encoding="utf-8")
+    return path

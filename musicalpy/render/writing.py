@@ -18,24 +18,27 @@ from . import audio, figures, score
 __all__ = ["EXPORT_FORMATS", "export"]
 
 
-#: What :func:`export` can write, by file extension.
-EXPORT_FORMATS = ("mid", "wav", "svg", "png")
+#: What :func:`export` can write, by file extension: MIDI, WAV and Ogg Vorbis audio,
+#: the engraved score (SVG) and its MusicXML (to edit in MuseScore), a piano roll (PNG).
+EXPORT_FORMATS = ("mid", "wav", "ogg", "svg", "musicxml", "png")
 
 
 def export(
     notes: Any,
     stem: str | os.PathLike,
-    formats: Sequence[str] = ("mid", "wav", "svg"),
+    formats: Sequence[str] = ("mid", "ogg", "svg"),
     *,
     measures: int | tuple[int, int] | None = None,
     seconds: float | None = None,
     title: str | None = None,
+    tempo: float | None = None,
 ) -> dict[str, Path]:
     """Write one piece of music in several formats next to each other.
 
     The one export used by the command line, the notebook runner and the notebooks:
-    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.wav`` and
-    ``.svg`` (sheet music) into ``outputs/lstm/``.
+    ``export(notes, "outputs/lstm/sample_0")`` writes ``sample_0.mid``, ``.ogg`` (Ogg
+    Vorbis) and ``.svg`` (sheet music) into ``outputs/lstm/``; ask for ``"wav"`` for
+    uncompressed audio.
 
     Parameters
     ----------
@@ -44,11 +47,13 @@ def export(
     stem : str or os.PathLike
         Path without extension; parent folders are created. An extension on it is kept
         as part of the name (``"take.1"`` writes ``take.1.mid``).
-    formats : sequence of {"mid", "wav", "svg", "png"}
-        ``"png"`` is a piano roll drawn by :func:`musicalpy.render.figures.plot_pianoroll`.
-    measures, seconds, title
-        Passed on: ``measures`` to the engraver, ``seconds`` to the synthesizer (crop),
-        ``title`` to the piano roll.
+    formats : sequence of {"mid", "wav", "ogg", "svg", "musicxml", "png"}
+        ``"ogg"`` is compressed audio (:func:`musicalpy.render.audio.write_audio`),
+        ``"musicxml"`` the notation the ``"svg"`` score is engraved from, ``"png"`` a
+        piano roll drawn by :func:`musicalpy.render.figures.plot_pianoroll`.
+    measures, seconds, title, tempo
+        Passed on: ``measures`` and ``tempo`` to the engraver, ``seconds`` to the
+        synthesizer (crop), ``title`` to the piano roll.
 
     Returns
     -------
@@ -68,8 +73,12 @@ def export(
             midi.write_midi(notes, path)
         elif fmt == "wav":
             audio.write_wav(notes, path, seconds=seconds)
+        elif fmt == "ogg":
+            audio.write_audio(notes, path, seconds=seconds)
         elif fmt == "svg":
-            score.write_score_svg(notes, path, measures=measures)
+            score.write_score_svg(notes, path, measures=measures, tempo=tempo)
+        elif fmt == "musicxml":
+            score.write_musicxml(notes, path, measures=measures, tempo=tempo)
         else:
             import matplotlib.pyplot as plt
 
