@@ -514,3 +514,10 @@ def test_evaluate_marks_voice_features_not_applicable_for_one_part_output(counti
         assert comparison.loc[feature, "flag"].startswith("not applicable")
     for feature in ("polyphony", "mean_ioi", "pitch_class_histogram"):  # texture features are still scored
         assert np.isfinite(comparison.loc[feature, "oa"]) and not comparison.loc[feature, "flag"].startswith("not")
+
+
+def test_a_counting_model_whose_card_lost_its_state_says_so_on_generate(tmp_path):
+    model = zoo.train("markov", smoke=True, progress=False)
+    model.state = {}
+    with pytest.raises(zoo.ModelError, match="beats_per_sampled_token"):
+        model.generate(n_notes=8)

@@ -22,7 +22,16 @@ import numpy as np
 import pandas as pd
 
 from ..midi import DEFAULT_TEMPO
-from .base import Budget, Family, Settings, Trained, concat_notes, primer_parts, voices_of
+from .base import (
+    Budget,
+    Family,
+    ModelError,
+    Settings,
+    Trained,
+    concat_notes,
+    primer_parts,
+    voices_of,
+)
 
 __all__ = ["DURATION_CLASSES", "QuantizedTokenSettings", "UnigramSettings", "MarkovSettings", "HMMSettings",
            "CountingFamily", "UnigramFamily", "MarkovFamily", "HMMFamily", "quantized_sequences"]
@@ -170,6 +179,10 @@ class CountingFamily(Family):
 
         settings = model.settings
         primed = primer_parts(primer, model.voices)
+        if "beats_per_sampled_token" not in model.state:
+            where = f" in {model.path / 'card.json'}" if getattr(model, "path", None) else ""
+            raise ModelError(f"the {self.kind} model has no learned 'beats_per_sampled_token' in its state{where}; "
+                             "retrain it or save it again with musicalpy.zoo")
         length = budget.tokens(model.state["beats_per_sampled_token"])
         lines = []
         for sample in range(n_samples):
