@@ -12,7 +12,7 @@ Examples
     musicalpy train hmm --corpus bach                  # -> models/hmm (card.json + .npz)
     musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
     musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/
-    musicalpy render samples/hmm_sample_0.mid --wav --svg --pianoroll
+    musicalpy render samples/hmm_sample_0.mid --ogg --svg --pianoroll
     musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
     musicalpy evaluate models/markov models/hmm --corpus bach --out results/  # -> results/leaderboard.csv
     musicalpy listen --open                             # the listening room: outputs/listening/index.html
@@ -233,7 +233,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         primer = read_midi(args.primer)
     out = Path(args.out)
     stems = [out / f"{_safe_stem(model.name)}_sample_{k}" for k in range(args.n_samples)]
-    formats = ["mid"] + ([] if args.no_audio else ["wav"]) + ([] if args.no_score else ["svg"])
+    audio = "wav" if args.wav else "ogg"  # Ogg Vorbis is ~10x smaller; --wav for uncompressed audio
+    formats = ["mid"] + ([] if args.no_audio else [audio]) + ([] if args.no_score else ["svg"])
     _check_free([stem.with_name(f"{stem.name}.{f}") for stem in stems for f in formats], args.force)
     notes = model.generate(n_notes=args.notes, seconds=args.seconds, n_samples=args.n_samples,
                            temperature=args.temperature, top_p=args.top_p, primer=primer, seed=args.seed)
@@ -258,7 +259,7 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     melody = load_melody(args.melody)  # a bad melody fails here, before anything is written
     how = f"sampled (seed {args.seed}, temperature {args.temperature:g})" if args.sample else "most likely"
     stem = Path(args.out) / f"{_safe_stem(melody.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
-    formats = ["mid", "wav", "svg"]
+    formats = ["mid", "wav" if args.wav else "ogg", "svg"]
     _check_free([stem.with_name(f"{stem.name}.{f}") for f in formats], args.force)
     notes = model.harmonize(melody, seed=args.seed, sample=args.sample, temperature=args.temperature)
     written = export(notes, stem, formats, title=f"{melody.name}, harmonized by {model.name}")
@@ -272,9 +273,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     source = Path(args.file)
     notes = read_midi(source)
-    wanted = [w for w in ("wav", "svg", "pianoroll") if getattr(args, w)] or ["wav", "svg", "pianoroll"]
+    wanted = [w for w in ("ogg", "wav", "svg", "pianoroll") if getattr(args, w)] or ["ogg", "svg", "pianoroll"]
     out = Path(args.out) if args.out else source.parent
-    paths = {"wav": out / f"{source.stem}.wav", "svg": out / f"{source.stem}.svg",
+    paths = {"ogg": out / f"{source.stem}.ogg", "wav": out / f"{source.stem}.wav", "svg": out / f"{source.stem}.svg",
              "pianoroll": out / f"{source.stem}_pianoroll.png"}
     _check_free([paths[w] for w in wanted], args.force)
     if "pianoroll" in wanted:
@@ -284,7 +285,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .render import export
 
     # The piano roll keeps its _pianoroll name, so it never collides with a .png score.
-    stems = {"wav": out / source.stem, "svg": out / source.stem, "pianoroll": out / f"{source.stem}_pianoroll"}
+    stems = {"ogg": out / source.stem, "wav": out / source.stem, "svg": out / source.stem,
+             "pianoroll": out / f"{source.stem}_pianoroll"}
     for what in wanted:
         fmt = "png" if what == "pianoroll" else what
         export(notes, stems[what], [fmt], measures=args.measures, title=source.name)
@@ -525,7 +527,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true", help="replace an existing model folder")
     train.add_argument("--smoke", action="store_true", help="tiny settings, for a quick check")
 
-    generate = _sub(sub, "generate", "generate music with a trained model: .mid, .wav and .svg per sample",
+    generate = _sub(sub, "generate", "generate music with a trained model: .mid, .ogg and .svg per sample",
                     "  musicalpy generate models/hmm --notes 200 --out samples/\n"
                     "  musicalpy generate models/lstm --seconds 30 --temperature 0.8 --top-p 0.9 "
                     "--n-samples 4 --seed 1 --out samples/\n"
@@ -540,11 +542,12 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     generate.add_argument("--n-samples", type=_positive_int, default=1, help="how many pieces")
     generate.add_argument("--out", required=True, help="output folder")
-    generate.add_argument("--no-audio", action="store_true", help="skip the .wav files")
+    generate.add_argument("--no-audio", action="store_true", help="skip the audio files")
+    generate.add_argument("--wav", action="store_true", help="write uncompressed .wav instead of Ogg Vorbis .ogg")
     generate.add_argument("--no-score", action="store_true", help="skip the .svg scores")
     generate.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .wav and .svg",
+    harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .ogg and .svg",
                      "  musicalpy harmonize tune.mid --model models/hmm_harmonizer --out harmonized/\n"
                      "  musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/\n"
                      "  musicalpy harmonize \"Das Hildebrandslied\" --model models/hmm_harmonizer --sample --seed 2 "
@@ -556,13 +559,15 @@ def _parser() -> argparse.ArgumentParser:
     harmonize.add_argument("--sample", action="store_true", help="draw a harmonization instead of the most likely one")
     harmonize.add_argument("--seed", type=int, default=0, help="random seed for --sample")
     harmonize.add_argument("--temperature", type=_positive_float, default=1.0, help="for --sample: below 1 safer")
+    harmonize.add_argument("--wav", action="store_true", help="write uncompressed .wav instead of Ogg Vorbis .ogg")
     harmonize.add_argument("--force", action="store_true", help="overwrite existing files")
 
     render = _sub(sub, "render", "render a MIDI file as audio, sheet music and a piano roll",
                   "  musicalpy render piece.mid                 # all three, next to the file\n"
                   "  musicalpy render piece.mid --svg --measures 8 --out scores/", _cmd_render)
     render.add_argument("file", help="a .mid file")
-    render.add_argument("--wav", action="store_true", help="audio (FluidSynth)")
+    render.add_argument("--ogg", action="store_true", help="audio, Ogg Vorbis (FluidSynth; the default audio)")
+    render.add_argument("--wav", action="store_true", help="audio, uncompressed WAV (FluidSynth)")
     render.add_argument("--svg", action="store_true", help="sheet music (verovio)")
     render.add_argument("--pianoroll", action="store_true", help="piano-roll PNG")
     render.add_argument("--measures", type=_positive_int, default=None, help="engrave the first N measures")

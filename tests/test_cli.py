@@ -144,10 +144,11 @@ def test_generate_writes_midi_audio_and_score(markov_dir, env, tmp_path):
     result = _run("generate", str(markov_dir), "--notes", "24", "--n-samples", "2", "--seed", "1", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"markov_sample_{k}{ext}" for k in (0, 1) for ext in (".mid", ".svg", ".wav")]
+    assert names == [f"markov_sample_{k}{ext}" for k in (0, 1) for ext in (".mid", ".ogg", ".svg")]
     midi = pretty_midi.PrettyMIDI(str(out / "markov_sample_0.mid"))
     assert sum(len(i.notes) for i in midi.instruments) == 24
     assert (out / "markov_sample_0.svg").read_text().lstrip().startswith("<")
+    assert (out / "markov_sample_0.ogg").read_bytes()[:4] == b"OggS"  # compressed audio by default
     again = _run("generate", str(markov_dir), "--notes", "24", "--out", str(out), env=env)
     assert again.returncode == 1 and "--force" in again.stderr
 
@@ -292,7 +293,7 @@ def test_harmonize_writes_midi_audio_and_score(harmonizer_dir, env, tmp_path):
     result = _run("harmonize", "essenFolksong/altdeu10", "--model", str(harmonizer_dir), "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
     stem = out / "altdeu10-1_hmm_harmonizer"
-    for suffix in (".mid", ".wav", ".svg"):
+    for suffix in (".mid", ".ogg", ".svg"):
         path = stem.with_suffix(suffix)
         assert path.stat().st_size > 1000, path
         assert str(path) in result.stdout
