@@ -368,7 +368,10 @@ def benchmark_row(model: Any, *, name: str | None = None, folder: str | os.PathL
     -------
     row : dict
         ``model``, ``kind``, ``nats_per_frame`` (test), ``valid_nats_per_frame``,
-        ``likelihood`` (``"exact"``), ``source`` (``"MusicalPy"``), ``training_time_s``.
+        ``likelihood`` (the frame model's ``likelihood`` attribute, ``"exact"`` when it
+        has none; ``"bound"`` for :class:`~musicalpy.models.frame_vae.FrameVAE`, whose
+        nats per frame are an upper bound on its NLL), ``source`` (``"MusicalPy"``),
+        ``training_time_s``.
 
     Raises
     ------
@@ -386,7 +389,7 @@ def benchmark_row(model: Any, *, name: str | None = None, folder: str | os.PathL
         "kind": getattr(model, "kind", getattr(fitted, "kind", "")),
         "nats_per_frame": benchmark_nll(fitted, "test", folder=folder),
         "valid_nats_per_frame": benchmark_nll(fitted, "valid", folder=folder),
-        "likelihood": "exact",
+        "likelihood": getattr(fitted, "likelihood", "exact"),
         "source": "MusicalPy",
         "training_time_s": float(card.get("training_time_s", np.nan)),
     }

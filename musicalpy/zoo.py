@@ -66,7 +66,14 @@ import pandas as pd
 from ._config import check_int, project_root, smoke_mode
 from .families.base import Budget, Family, ModelError, Settings, empty_notes_with_beats
 from .families.counting import HMMFamily, MarkovFamily, UnigramFamily
-from .families.frames import BernoulliFrameFamily, FrameHMMFamily, FrameLSTMFamily, FrameNADEFamily
+from .families.frames import (
+    BernoulliFrameFamily,
+    FrameHMMFamily,
+    FrameLSTMFamily,
+    FrameNADEFamily,
+    FrameVAEFamily,
+    FrameWaveNetFamily,
+)
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.vae import VAEFamily
 from .midi import DEFAULT_TEMPO, as_note_table
@@ -877,3 +884,5 @@ register(BernoulliFrameFamily())
 register(FrameHMMFamily())
 register(FrameLSTMFamily())
 register(FrameNADEFamily())
+register(FrameWaveNetFamily())
+register(FrameVAEFamily())
