@@ -111,7 +111,8 @@ def test_gru_trunk_and_the_learning_rate_schedule():
                      lr_patience=1, lr_factor=0.5).fit(train, valid)
     assert model.network_.get_layer("gru_0") is not None
     assert model.history_["learning_rate"].tolist() == pytest.approx([1e-7, 1e-7, 5e-8, 2.5e-8])
-    assert float(model.network_.optimizer.learning_rate.numpy()) == pytest.approx(1.25e-8)
+    # The optimizer itself carries the last rate (no halving once patience has run out).
+    assert float(model.network_.optimizer.learning_rate.numpy()) == pytest.approx(2.5e-8, rel=1e-6)
     assert model.best_epoch_ == 1
     with pytest.raises(ValueError, match="trunk must be one of"):
         FrameRNN(trunk="rnn")
