@@ -66,7 +66,14 @@ import pandas as pd
 from ._config import check_int, project_root, smoke_mode
 from .families.base import Budget, Family, ModelError, Settings, empty_notes_with_beats
 from .families.counting import HMMFamily, MarkovFamily, UnigramFamily
-from .families.frames import BernoulliFrameFamily, FrameHMMFamily, FrameLSTMFamily, FrameNADEFamily
+from .families.frames import (
+    BernoulliFrameFamily,
+    FrameHMMFamily,
+    FrameLSTMFamily,
+    FrameNADEFamily,
+    FrameVAEFamily,
+    FrameWaveNetFamily,
+)
 from .families.harmonizer import HarmonizerFamily
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.vae import VAEFamily
@@ -938,8 +945,10 @@ register(HMMFamily())
 register(LSTMFamily())
 register(WaveNetFamily())
 register(VAEFamily())
+register(HarmonizerFamily())
 register(BernoulliFrameFamily())
 register(FrameHMMFamily())
 register(FrameLSTMFamily())
 register(FrameNADEFamily())
-register(HarmonizerFamily())
+register(FrameWaveNetFamily())
+register(FrameVAEFamily())

@@ -1,7 +1,10 @@
-"""LSTMs over 88-key frames for the JSB Chorales benchmark (Keras).
+"""Networks over 88-key frames for the JSB Chorales benchmark (Keras).
 
-One network reads the frames before ``t`` and gives frame ``t`` one logit per key, in
-one of two output layers:
+One network reads the frames before ``t`` and gives frame ``t`` one logit per key. Its
+trunk (:data:`TRUNKS`) is an LSTM, a GRU, or a WaveNet: a stack of gated dilated causal
+convolutions over the frames (:class:`musicalpy.models.wavenet.GatedResidualBlock`, the
+TCN row's kind of network), whose receptive field is ``1 + sum(dilations)`` frames. It
+ends in one of two output layers:
 
 - ``"independent"``: ``p(x_t | x_<t) = prod_k sigmoid(l_tk)``, the output of the
   published RNN / LSTM / GRU / TCN rows: keys are independent given the past, so the
@@ -35,13 +38,20 @@ from keras import layers, ops
 
 from ..frame_models import bernoulli_log_prob, transpose_chorales
 from ..representations.frames import N_KEYS, check_frames
+from .wavenet import GatedResidualBlock, dilation_cycles
 
-__all__ = ["LOGIT_BOUND", "OUTPUTS", "KeyAutoregressive", "build_frame_rnn", "FrameRNN"]
+__all__ = ["LOGIT_BOUND", "OUTPUTS", "TRUNKS", "DEFAULT_DILATIONS", "KeyAutoregressive", "build_frame_rnn",
+           "FrameRNN"]
 
 #: Logits are clipped to +-this before scoring: probabilities stay in [2e-9, 1 - 2e-9].
 LOGIT_BOUND = 20.0
 #: The output layers :func:`build_frame_rnn` offers.
 OUTPUTS = ("independent", "autoregressive")
+#: The networks that summarize the frames before ``t``.
+TRUNKS = ("lstm", "gru", "wavenet")
+#: The WaveNet trunk's dilations: two cycles of 1..16, a receptive field of 63 frames
+#: (the median JSB chorale has 57).
+DEFAULT_DILATIONS = tuple(dilation_cycles(16, 2))
 _MODEL_FILE = "frame_model.json"
 _KERAS_FILE = "model.keras"
 
@@ -128,10 +138,12 @@ def summed_key_crossentropy(y_true: Any, logits: Any) -> Any:
 def build_frame_rnn(
     output: str = "independent",
     *,
+    trunk: str = "lstm",
     units: int = 256,
     n_layers: int = 1,
     dropout: float = 0.3,
     hidden: int = 0,
+    dilations: Sequence[int] = DEFAULT_DILATIONS,
     learning_rate: float = 1e-3,
 ) -> keras.Model:
     """The compiled network: inputs ``[previous, current]`` frames, output logits.
@@ -139,14 +151,19 @@ def build_frame_rnn(
     Parameters
     ----------
     output : {"independent", "autoregressive"}
+    trunk : {"lstm", "gru", "wavenet"}
+        What reads the frames before ``t`` (:data:`TRUNKS`).
     units : int
-        LSTM units per layer.
+        Recurrent units per layer, or the WaveNet's residual and skip channels.
     n_layers : int
-        Stacked LSTM layers.
+        Stacked recurrent layers (the WaveNet has one block per dilation instead).
     dropout : float
-        Dropout on the LSTM's input and output.
+        Dropout on the trunk's input and output (and, in the WaveNet, on each block's
+        gated activations).
     hidden : int
         MADE hidden units of the autoregressive output (0: linear within the frame).
+    dilations : sequence of int
+        The WaveNet's, one gated residual block each (ignored by the recurrent trunks).
     learning_rate : float
         Adam's.
 
@@ -159,20 +176,45 @@ def build_frame_rnn(
     """
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if trunk not in TRUNKS:
+        raise ValueError(f"trunk must be one of {TRUNKS}, got {trunk!r}")
     previous = keras.Input((None, N_KEYS), name="previous")
     current = keras.Input((None, N_KEYS), name="current")
     state = layers.Dropout(dropout)(previous) if dropout else previous
-    for index in range(n_layers):
-        state = layers.LSTM(units, return_sequences=True, name=f"lstm_{index}")(state)
+    if trunk == "wavenet":
+        state = _wavenet_trunk(state, units, dilations, dropout)
+    else:
+        recurrent = layers.LSTM if trunk == "lstm" else layers.GRU
+        for index in range(n_layers):
+            state = recurrent(units, return_sequences=True, name=f"{trunk}_{index}")(state)
     if dropout:
         state = layers.Dropout(dropout)(state)
     if output == "independent":
         logits = layers.Dense(N_KEYS, name="keys")(state)
     else:
         logits = KeyAutoregressive(N_KEYS, hidden, name="keys")([state, current])
-    model = keras.Model([previous, current], logits, name=f"frame_lstm_{output}")
+    # The LSTM's model name stays what it was, so that saved models keep their layer names.
+    prefix = "frame_lstm" if trunk == "lstm" else f"frame_{trunk}"
+    model = keras.Model([previous, current], logits, name=f"{prefix}_{output}")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=summed_key_crossentropy)
     return model
+
+
+def _wavenet_trunk(frames: Any, channels: int, dilations: Sequence[int], dropout: float) -> Any:
+    """Gated residual blocks over ``(batch, time, 88)`` frames; the ReLU of their summed
+    skip outputs, ``(batch, time, channels)``. Every convolution is causal, so output
+    ``t`` sees the frames up to ``t`` of its input (the frames before ``t`` here)."""
+    dilations = list(dilations)
+    if not dilations:
+        raise ValueError("dilations must name at least one block for the wavenet trunk")
+    x = layers.Conv1D(channels, 1, name="wavenet_in")(frames)
+    skips = []
+    for index, rate in enumerate(dilations):
+        x, skip = GatedResidualBlock(channels, channels, rate, dropout=dropout,
+                                     use_residual=index < len(dilations) - 1, name=f"wavenet_block_{index}")(x)
+        skips.append(skip)
+    summed = layers.Add(name="wavenet_skips")(skips) if len(skips) > 1 else skips[0]
+    return layers.Conv1D(channels, 1, activation="relu", name="wavenet_out")(layers.Activation("relu")(summed))
 
 
 def _padded(chorales: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,13 +232,17 @@ def _padded(chorales: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 class FrameRNN:
-    """An LSTM frame model, trained with early stopping on the validation frames' NLL.
+    """A frame network (LSTM, GRU or WaveNet trunk), trained with early stopping on the
+    validation frames' NLL.
 
     Parameters
     ----------
     output : {"independent", "autoregressive"}
     units, n_layers, dropout, hidden, learning_rate
         See :func:`build_frame_rnn`.
+    trunk : {"lstm", "gru", "wavenet"}
+    dilations : sequence of int
+        The WaveNet trunk's (:data:`DEFAULT_DILATIONS`).
     epochs : int
         At most this many passes over the training chorales.
     batch_size : int
@@ -204,6 +250,11 @@ class FrameRNN:
     patience : int
         Stop after this many epochs without a better validation NLL; the best epoch's
         weights are kept.
+    lr_patience : int
+        After every ``lr_patience`` epochs in a row without a better validation NLL the
+        learning rate is multiplied by ``lr_factor`` (0: a constant learning rate).
+    lr_factor : float
+        In (0, 1).
     transpose : int
         Each epoch, every training chorale is moved by a random shift in
         ``[-transpose, transpose]`` semitones (0: no augmentation).
@@ -214,29 +265,40 @@ class FrameRNN:
     ----------
     network_ : keras.Model
     history_ : pd.DataFrame
-        ``epoch``, ``train_loss`` (Keras's), ``valid_nll`` (nats/frame), ``seconds``.
+        ``epoch``, ``train_loss`` (Keras's), ``valid_nll`` (nats/frame), ``learning_rate``
+    (the epoch's), ``seconds``.
     best_epoch_ : int
     """
 
     kind = "frame_rnn"
 
-    def __init__(self, output: str = "independent", *, units: int = 256, n_layers: int = 1, dropout: float = 0.3,
-                 hidden: int = 0, learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 16,
-                 patience: int = 8, transpose: int = 0, seed: int = 0, verbose: bool = False) -> None:
+    def __init__(self, output: str = "independent", *, trunk: str = "lstm", units: int = 256, n_layers: int = 1,
+                 dropout: float = 0.3, hidden: int = 0, dilations: Sequence[int] = DEFAULT_DILATIONS,
+                 learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 16, patience: int = 8,
+                 lr_patience: int = 0, lr_factor: float = 0.5, transpose: int = 0, seed: int = 0,
+                 verbose: bool = False) -> None:
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if trunk not in TRUNKS:
+            raise ValueError(f"trunk must be one of {TRUNKS}, got {trunk!r}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.output = output
+        if not 0 < lr_factor < 1:
+            raise ValueError(f"lr_factor must be in (0, 1), got {lr_factor!r}")
+        if lr_patience < 0:
+            raise ValueError(f"lr_patience must be >= 0 (0: a constant learning rate), got {lr_patience!r}")
+        self.output, self.trunk, self.dilations = output, trunk, tuple(int(d) for d in dilations)
+        self.lr_patience, self.lr_factor = int(lr_patience), float(lr_factor)
         self.units, self.n_layers, self.dropout, self.hidden = int(units), int(n_layers), float(dropout), int(hidden)
         self.learning_rate, self.epochs, self.batch_size = float(learning_rate), int(epochs), int(batch_size)
         self.patience, self.transpose, self.seed, self.verbose = int(patience), int(transpose), int(seed), verbose
 
     def __repr__(self) -> str:
-        return f"FrameRNN(output={self.output!r}, units={self.units}, hidden={self.hidden})"
+        return f"FrameRNN(output={self.output!r}, trunk={self.trunk!r}, units={self.units}, hidden={self.hidden})"
 
     def _config(self) -> dict[str, Any]:
-        return {"output": self.output, "units": self.units, "n_layers": self.n_layers, "dropout": self.dropout,
+        return {"output": self.output, "trunk": self.trunk, "dilations": list(self.dilations),
+                "lr_patience": self.lr_patience, "lr_factor": self.lr_factor, "units": self.units, "n_layers": self.n_layers, "dropout": self.dropout,
                 "hidden": self.hidden, "learning_rate": self.learning_rate, "epochs": self.epochs,
                 "batch_size": self.batch_size, "patience": self.patience, "transpose": self.transpose,
                 "seed": self.seed}
@@ -258,8 +320,10 @@ class FrameRNN:
             raise ValueError("train and valid must each hold at least one chorale")
         keras.utils.set_random_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        self.network_ = build_frame_rnn(self.output, units=self.units, n_layers=self.n_layers, dropout=self.dropout,
-                                        hidden=self.hidden, learning_rate=self.learning_rate)
+        self.network_ = build_frame_rnn(self.output, trunk=self.trunk, units=self.units, n_layers=self.n_layers,
+                                        dropout=self.dropout, hidden=self.hidden, dilations=self.dilations,
+                                        learning_rate=self.learning_rate)
+        learning_rate = self.learning_rate
         valid_arrays = _padded(valid_list)
         rows, best, best_weights, waited = [], np.inf, None, 0
         for epoch in range(1, self.epochs + 1):
@@ -271,7 +335,7 @@ class FrameRNN:
                                        epochs=1, shuffle=True, verbose=0)
             valid_nll = self._batch_nll(*valid_arrays)
             rows.append({"epoch": epoch, "train_loss": float(fitted.history["loss"][-1]), "valid_nll": valid_nll,
-                         "seconds": time.perf_counter() - started})
+                         "learning_rate": learning_rate, "seconds": time.perf_counter() - started})
             if self.verbose:
                 print(f"epoch {epoch}: valid {valid_nll:.4f} nats/frame ({rows[-1]['seconds']:.1f} s)", flush=True)
             if valid_nll < best - 1e-4:
@@ -280,6 +344,9 @@ class FrameRNN:
                 waited += 1
                 if waited >= self.patience:
                     break
+                if self.lr_patience and waited % self.lr_patience == 0:
+                    learning_rate *= self.lr_factor
+                    self.network_.optimizer.learning_rate.assign(learning_rate)
         self.network_.set_weights(best_weights)
         self.history_ = pd.DataFrame(rows)
         return self
