@@ -49,7 +49,9 @@ class TransformerSettings(TokenNetworkSettings):
         Distances with their own relative embedding (longer ones share the last); the
         training windows' length, as no longer distance is ever seen in training.
     max_length : int
-        Tokens a sample attends to (the key/value cache), and the learned position table.
+        Tokens a sample attends to (the key/value cache: each generated token costs
+        attention over all of it), and the learned position table. 512 holds the
+        longest chorale voice line.
     learning_rate : float
     dropout : float
     """
@@ -64,7 +66,7 @@ class TransformerSettings(TokenNetworkSettings):
     positions: str = "none"
     relative: bool = True
     max_distance: int = 64
-    max_length: int = 1024
+    max_length: int = 512
     learning_rate: float = 5e-4
     dropout: float = 0.1
 

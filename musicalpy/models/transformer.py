@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from keras import ops
 
 from .._config import check_int as _check_int
 from ..families.transformer import TransformerSettings as _DEFAULTS  # the sizes live there, once
+from ..representations import Vocabulary
 from . import engine
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "build_transformer",
     "CachedTransformerStepper",
     "attention_maps",
+    "benchmark_generation",
     "custom_objects",
     "load_model",
 ]
@@ -364,7 +367,7 @@ class CausalSelfAttention(keras.layers.Layer):
             logits = logits + ops.einsum("bhk,hsk->bhs", queries,
                                          distance_embeddings(self.relative_embeddings, capacity))
         filled = ops.arange(capacity, dtype="int32") >= capacity - 1 - ops.cast(position, "int32")
-        logits = ops.where(filled[None, None], logits, ops.full_like(logits, _MASKED))
+        logits = logits + ops.where(filled, 0.0, _MASKED)  # one (capacity,) row, not a full mask
         weights = ops.softmax(logits, axis=-1)
         context = ops.einsum("bhs,bhsk->bhk", weights, values)
         return ops.einsum("bhk,hkd->bd", context, self.output_kernel) + self.output_bias, keys, values
@@ -765,3 +768,79 @@ def attention_maps(model, ids) -> np.ndarray:
         maps.append(np.asarray(ops.softmax(logits, axis=-1))[0])
         hidden = block(hidden, training=False)
     return np.stack(maps)
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+
+def _tokens_per_second(model, vocabulary: Vocabulary, stepper, n_tokens: int, n_samples: int,
+                       seed: int) -> tuple[float, float]:
+    """Compile-time (a 2-token call) and tokens per second of ``n_tokens`` from START."""
+    common = {"n_samples": n_samples, "seed": seed, "stepper": stepper, "stop_at_end": False}
+    start = time.perf_counter()
+    engine.sample_ids(model, vocabulary, n_tokens=2, **common)
+    compile_s = time.perf_counter() - start
+    start = time.perf_counter()
+    ids = engine.sample_ids(model, vocabulary, n_tokens=n_tokens, **common)
+    return compile_s, ids.size / (time.perf_counter() - start)
+
+
+def benchmark_generation(
+    model,
+    vocabulary: Vocabulary,
+    *,
+    n_tokens: int = 1024,
+    n_samples: int = 1,
+    naive_tokens: int = 8,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Tokens per second of cached generation against recomputing the full window.
+
+    Both run in the compiled loop of :mod:`musicalpy.models.engine` from START, with
+    END never stopping the run (``stop_at_end`` off). Cached: the model's own
+    :class:`CachedTransformerStepper` (``max_length`` positions, at least
+    ``n_tokens + 1``: the engine keeps one compiled loop per model and stepper type, so
+    the cache is the model's) generates all ``n_tokens``. Naive: a :class:`~musicalpy.models.engine.WindowedStepper` of
+    ``n_tokens`` ids passes the whole window through the model for every token, what a
+    model whose context of ``n_tokens`` is full pays per token; its cost per token is the
+    same at every step (the window is always full, left-padded with PAD at first), so
+    ``naive_tokens`` steps measure its rate. The first call of each (tracing,
+    compiling) is timed apart and not counted.
+
+    Parameters
+    ----------
+    model : keras.Model
+        From :func:`build_transformer`, without a condition input; build it with
+        ``max_length=n_tokens + 1`` to time a cache just large enough.
+    vocabulary : Vocabulary
+    n_tokens : int, default 1024
+        Tokens generated (cached) and the naive window.
+    n_samples : int, default 1
+        Sequences side by side.
+    naive_tokens : int, default 8
+        Steps of the naive path that are timed.
+    seed : int, default 0
+
+    Returns
+    -------
+    result : dict
+        ``n_tokens``, ``n_samples``, ``naive_tokens_per_s``, ``cached_tokens_per_s``,
+        ``speedup`` (cached over naive) and the two ``*_compile_s``.
+    """
+    if not _blocks(model):
+        raise ValueError(f"model {model.name!r} is not a Transformer from build_transformer")
+    n_tokens = _check_int("n_tokens", n_tokens)
+    n_samples = _check_int("n_samples", n_samples)
+    naive_tokens = _check_int("naive_tokens", naive_tokens)
+    result: dict[str, float] = {"n_tokens": n_tokens, "n_samples": n_samples}
+    cached = engine.stepper_for(model)
+    if cached.capacity < n_tokens + 1:
+        raise ValueError(f"model {model.name!r} caches {cached.capacity} positions, fewer than START and "
+                         f"n_tokens={n_tokens}; build it with max_length >= {n_tokens + 1}")
+    steppers = {"naive": (engine.WindowedStepper(model, n_tokens), naive_tokens), "cached": (cached, n_tokens)}
+    for label, (stepper, steps) in steppers.items():
+        compile_s, rate = _tokens_per_second(model, vocabulary, stepper, steps, n_samples, seed)
+        result[f"{label}_compile_s"] = compile_s
+        result[f"{label}_tokens_per_s"] = rate
+    result["speedup"] = result["cached_tokens_per_s"] / result["naive_tokens_per_s"]
+    return result
