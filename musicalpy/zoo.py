@@ -68,7 +68,7 @@ from .families.base import Budget, Family, ModelError, Settings, empty_notes_wit
 from .families.counting import HMMFamily, MarkovFamily, UnigramFamily
 from .families.frames import BernoulliFrameFamily, FrameHMMFamily, FrameLSTMFamily, FrameNADEFamily
 from .families.token import LSTMFamily, WaveNetFamily
-from .families.transformer import TransformerFamily
+from .families.transformer import FrameTransformerFamily, TransformerFamily
 from .families.vae import VAEFamily
 from .midi import DEFAULT_TEMPO, as_note_table
 from .names import VOICES
@@ -879,3 +879,4 @@ register(FrameHMMFamily())
 register(FrameLSTMFamily())
 register(FrameNADEFamily())
 register(TransformerFamily())
+register(FrameTransformerFamily())

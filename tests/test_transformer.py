@@ -166,3 +166,46 @@ def test_family_trains_samples_and_scores(tmp_path):
     again = zoo.load(folder)
     test_notes = corpus.split("test").notes
     assert again.score(test_notes)["bits_per_token"] == pytest.approx(model.score(test_notes)["bits_per_token"], rel=1e-5)
+
+
+def _alternating_chorales(n_chorales=6, n_frames=16, seed=0):
+    """C major and G major triads in alternation, from a random first chord: a frame is
+    certain given the one before it, but each key is on half of the time."""
+    rng = np.random.default_rng(seed)
+    chords = np.zeros((2, 88), dtype=bool)
+    chords[0, [60 - 21, 64 - 21, 67 - 21]] = True
+    chords[1, [55 - 21, 59 - 21, 62 - 21]] = True
+    return [chords[(np.arange(n_frames) + rng.integers(2)) % 2] for _ in range(n_chorales)]
+
+
+def test_frame_transformer_learns_a_sequence_the_bernoulli_floor_cannot(tmp_path):
+    from musicalpy.frame_models import IndependentBernoulli, frame_nll
+
+    train, valid = _alternating_chorales(), _alternating_chorales(seed=1)
+    model = transformer.FrameTransformer(dim=16, num_layers=1, num_heads=2, dropout=0.0, max_distance=8,
+                                         learning_rate=5e-3, epochs=40, batch_size=3, patience=40).fit(train, valid)
+    floor = frame_nll(IndependentBernoulli().fit(train), valid)
+    learned = frame_nll(model, valid)
+    assert learned < 0.5 * floor  # the floor pays for the 6 keys on half of the time
+    assert model.best_epoch_ == int(model.history_["val_loss"].idxmin()) + 1
+    # Causal: changing the last frames leaves the first frames' log-probabilities alone.
+    chorale = valid[0].copy()
+    before = model.log_prob(chorale)
+    chorale[12:] = ~chorale[12:]
+    after = model.log_prob(chorale)
+    np.testing.assert_allclose(after[:12], before[:12], atol=1e-6)
+    assert np.abs(after[12:] - before[12:]).max() > 1e-3
+    loaded = transformer.FrameTransformer.load(model.save(tmp_path / "frames"))
+    np.testing.assert_allclose(loaded.log_prob(valid[1]), model.log_prob(valid[1]), atol=1e-6)
+    assert loaded.sample(5, seed=0).shape == (5, 88)
+
+
+def test_jsb_transformer_kind_is_a_frame_kind():
+    from musicalpy import zoo
+
+    family = zoo.family("jsb_transformer")
+    assert "jsb_transformer" in zoo.kinds("jsb") and "transformer" in zoo.kinds()
+    network = family.network(zoo.defaults("jsb_transformer", smoke=True), progress=False)
+    assert isinstance(network, transformer.FrameTransformer) and (network.dim, network.num_layers) == (16, 1)
+    with pytest.raises(ValueError, match="train and valid"):
+        network.fit([], [])

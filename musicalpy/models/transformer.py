@@ -14,6 +14,11 @@ cached stepper.
   ids read by a non-causal encoder block (every position sees the whole condition, id 0
   masked out) whose output is added to the token stream position by position, for
   generating voices against a given melody.
+* :func:`build_frame_transformer` and :class:`FrameTransformer`: the same blocks over
+  88-key quarter-note frames with independent sigmoid outputs per key, the JSB Chorales
+  benchmark's model shape (a :class:`musicalpy.models.frame_rnn.FrameRNN` whose LSTM is
+  replaced by relative attention: each frame is one beat, so a distance is a number of
+  beats).
 * :class:`CachedTransformerStepper`: generation with a key/value cache, registered with
   the token engine on :class:`TransformerBlock`, so
   :func:`musicalpy.models.engine.sample_ids` spends one step per new token instead of a
@@ -43,6 +48,7 @@ from .._config import check_int as _check_int
 from ..families.transformer import TransformerSettings as _DEFAULTS  # the sizes live there, once
 from ..representations import Vocabulary
 from . import engine
+from .frame_rnn import FrameRNN
 
 __all__ = [
     "POSITION_SCHEMES",
@@ -59,6 +65,8 @@ __all__ = [
     "CachedTransformerStepper",
     "attention_maps",
     "benchmark_generation",
+    "build_frame_transformer",
+    "FrameTransformer",
     "custom_objects",
     "load_model",
 ]
@@ -844,3 +852,157 @@ def benchmark_generation(
         result[f"{label}_tokens_per_s"] = rate
     result["speedup"] = result["cached_tokens_per_s"] / result["naive_tokens_per_s"]
     return result
+
+
+# ------------------------------------------------------------------------ JSB frames
+
+
+def build_frame_transformer(
+    *,
+    dim: int = 128,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    ff_dim: int | None = None,
+    dropout: float = 0.2,
+    max_distance: int = 64,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """A relative-attention Transformer over 88-key frames, independent outputs per key.
+
+    The interface of :func:`musicalpy.models.frame_rnn.build_frame_rnn`'s independent
+    output, so :class:`FrameTransformer` scores and samples through
+    :class:`~musicalpy.models.frame_rnn.FrameRNN`'s methods: inputs ``[previous,
+    current]`` frames ``(batch, time, 88)`` float32 with ``previous[:, t] = frames[:, t
+    - 1]`` (``current`` is not read), logits ``(batch, time, 88)`` from a ``keys`` Dense
+    layer, loss :func:`~musicalpy.models.frame_rnn.summed_key_crossentropy` (nats per
+    frame).
+
+    Parameters
+    ----------
+    dim, num_layers, num_heads : int
+    ff_dim : int, optional
+        Feed-forward units (default ``4 * dim``).
+    dropout : float
+    max_distance : int
+        Distances (in frames, i.e. beats) with their own relative embedding.
+    learning_rate : float
+        Adam's (gradients clipped to norm 5, as the frame LSTM's).
+
+    Returns
+    -------
+    keras.Model
+    """
+    from ..representations.frames import N_KEYS
+    from .frame_rnn import summed_key_crossentropy
+
+    dim = _check_int("dim", dim)
+    ff_dim = 4 * dim if ff_dim is None else _check_int("ff_dim", ff_dim)
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+    previous = keras.Input((None, N_KEYS), name="previous")
+    current = keras.Input((None, N_KEYS), name="current")
+    hidden = keras.layers.Dense(dim, name="frame_embedding")(previous)
+    if dropout:
+        hidden = keras.layers.Dropout(dropout, name="embedding_dropout")(hidden)
+    for index in range(_check_int("num_layers", num_layers)):
+        hidden = TransformerBlock(dim, num_heads, ff_dim, dropout, relative=True, max_distance=max_distance,
+                                  name=f"block_{index + 1}")(hidden)
+    hidden = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(hidden)
+    logits = keras.layers.Dense(N_KEYS, name="keys")(hidden)
+    model = keras.Model([previous, current], logits, name="frame_transformer")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0), loss=summed_key_crossentropy)
+    return model
+
+
+def _frame_batches(chorales: list, batch_size: int, *, shuffle: bool, seed: int):
+    """``((previous, current), current, mask)`` batches of padded chorales; one batch of
+    all when ``batch_size`` is None (the validation set: its ``val_loss`` is then the
+    mean over one fixed set of frames, so its best epoch is the best in nats per frame)."""
+    from .frame_rnn import _padded  # the frame LSTM's padding, so both read frames alike
+
+    previous, current, mask = _padded(chorales)
+    data = tf.data.Dataset.from_tensor_slices(((previous, current), current, mask))
+    if shuffle:
+        data = data.shuffle(len(chorales), seed=seed, reshuffle_each_iteration=True)
+    return data.batch(batch_size or len(chorales))
+
+
+class FrameTransformer(FrameRNN):
+    """A frame model whose network is :func:`build_frame_transformer`: trained by the one
+    trainer, :func:`musicalpy.models.engine.train_model` (early stopping on the
+    validation frames, best weights kept), scored and sampled by
+    :class:`~musicalpy.models.frame_rnn.FrameRNN`'s ``log_prob`` and ``sample``, saved
+    as its ``model.keras`` and ``frame_model.json``.
+
+    Parameters
+    ----------
+    dim, num_layers, num_heads, dropout, max_distance, learning_rate
+        See :func:`build_frame_transformer`.
+    epochs : int
+        At most this many passes over the training chorales.
+    batch_size : int
+        Chorales per step.
+    patience : int
+        Epochs without a better validation loss before stopping.
+    seed : int
+    verbose : bool
+
+    Attributes
+    ----------
+    network_ : keras.Model
+    history_ : pd.DataFrame
+        ``epoch``, ``loss``, ``val_loss`` (Keras's, per epoch).
+    best_epoch_ : int
+    """
+
+    kind = "frame_transformer"
+
+    def __init__(self, *, dim: int = 128, num_layers: int = 2, num_heads: int = 4, dropout: float = 0.2,
+                 max_distance: int = 64, learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 8,
+                 patience: int = 8, seed: int = 0, verbose: bool = False) -> None:
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+        # FrameRNN's log_prob and sample read these: independent outputs, no MADE units.
+        self.output, self.hidden = "independent", 0
+        self.dim, self.num_layers, self.num_heads = (_check_int("dim", dim), _check_int("num_layers", num_layers),
+                                                     _check_int("num_heads", num_heads))
+        self.dropout, self.max_distance, self.learning_rate = float(dropout), _check_int("max_distance", max_distance), \
+            float(learning_rate)
+        self.epochs, self.batch_size = _check_int("epochs", epochs), _check_int("batch_size", batch_size)
+        self.patience, self.seed, self.verbose = _check_int("patience", patience), int(seed), verbose
+
+    def __repr__(self) -> str:
+        return f"FrameTransformer(dim={self.dim}, num_layers={self.num_layers}, num_heads={self.num_heads})"
+
+    def _config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "num_layers": self.num_layers, "num_heads": self.num_heads, "dropout": self.dropout,
+                "max_distance": self.max_distance, "learning_rate": self.learning_rate, "epochs": self.epochs,
+                "batch_size": self.batch_size, "patience": self.patience, "seed": self.seed}
+
+    def fit(self, train: Any, valid: Any) -> FrameTransformer:
+        """Train on ``train``, keeping the weights of the epoch best on ``valid``.
+
+        Parameters
+        ----------
+        train, valid : list of np.ndarray, each shape=(n_frames, 88)
+
+        Returns
+        -------
+        self
+        """
+        from ..representations.frames import check_frames
+
+        train_list = [check_frames(c, f"train[{i}]") for i, c in enumerate(train)]
+        valid_list = [check_frames(c, f"valid[{i}]") for i, c in enumerate(valid)]
+        if not train_list or not valid_list:
+            raise ValueError("train and valid must each hold at least one chorale")
+        keras.utils.set_random_seed(self.seed)
+        self.network_, self.history_ = engine.train_model(
+            lambda: build_frame_transformer(dim=self.dim, num_layers=self.num_layers, num_heads=self.num_heads,
+                                            dropout=self.dropout, max_distance=self.max_distance,
+                                            learning_rate=self.learning_rate),
+            _frame_batches(train_list, self.batch_size, shuffle=True, seed=self.seed),
+            _frame_batches(valid_list, None, shuffle=False, seed=self.seed),
+            epochs=self.epochs, patience=self.patience, verbose=2 if self.verbose else 0)
+        self.best_epoch_ = int(self.history_.loc[self.history_["val_loss"].idxmin(), "epoch"])
+        return self
