@@ -16,6 +16,11 @@ trained on the Bach chorales) generates from the same primer:
     on the same network, the same primer lines (START and an opening token per voice),
     the same batch and seed: the ratio is what the zoo adds (primers, decoding to a note
     table, the budget). Goal: at most 1.5x (``--skip-zoo`` leaves this row out).
+(f) notebook 06's Transformer (the family's full architecture, untrained: speed does
+    not depend on the weights) at 512 and 1,024 tokens, one sequence and a batch:
+    the key/value-cache stepper against recomputing the full window for every token,
+    :func:`musicalpy.models.transformer.benchmark_generation`. Goal: at least 20x at
+    1,024 tokens for one sequence (``--skip-transformer`` leaves these rows out).
 
 Compilation (the first call) is timed apart and not counted. Run from the repository
 root::
@@ -65,6 +70,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--skip-wavenet", action="store_true", help="omit the WaveNet rows (d)")
     parser.add_argument("--skip-zoo", action="store_true", help="omit the zoo.generate row (e)")
+    parser.add_argument("--skip-transformer", action="store_true", help="omit the Transformer rows (f)")
     parser.add_argument("--zoo-notes", type=int, default=200, help="notes per piece in row (e), as in notebook 06")
     parser.add_argument("--zoo-samples", type=int, default=16, help="pieces in row (e), as in notebook 06")
     args = parser.parse_args()
@@ -125,6 +131,8 @@ def main() -> None:
                       f"({speed['speedup']:.1f}x naive, {speed['speedup_vs_predict']:.0f}x predict)")
     if not args.skip_zoo:
         zoo_row(corpus, args.zoo_notes, args.zoo_samples)
+    if not args.skip_transformer:
+        transformer_rows(corpus, args.batch)
     print(f"speedup_vs_tutorial: {single_rate / tutorial_rate:.0f}")
 
 
@@ -162,6 +170,28 @@ def zoo_row(corpus, n_notes: int, n_samples: int) -> None:
     print(f"(e) zoo.generate, {n_samples} pieces of {n_notes} notes ({len(primers)} lines of at most {n_tokens} tokens): "
           f"{n_generated / zoo_s:,.0f} notes/s in {zoo_s * 1000:.0f} ms; the raw compiled loop on the same lines "
           f"{raw_s * 1000:.0f} ms: zoo/raw {zoo_s / raw_s:.2f}x (goal at most 1.5x)")
+
+
+def transformer_rows(corpus, batch: int, lengths: tuple[int, ...] = (512, 1024)) -> None:
+    """(f): cached against full-window Transformer generation, one model per length whose
+    cache holds exactly START and the generated tokens."""
+    import keras
+
+    from musicalpy import pipelines, zoo
+    from musicalpy.models import transformer
+
+    vocabulary = pipelines.corpus_datasets(corpus, "note_strings", seq_length=64, target="sequence",
+                                           batch_size=64).vocabulary
+    settings = zoo.defaults("transformer", smoke=False)
+    for n_tokens in lengths:
+        keras.utils.set_random_seed(0)
+        net = settings.replace(max_length=n_tokens + 1).build(len(vocabulary))
+        for n_samples in (1, batch):
+            speed = transformer.benchmark_generation(net, vocabulary, n_tokens=n_tokens, n_samples=n_samples,
+                                                     naive_tokens=8 if n_samples == 1 else 3)
+            print(f"(f) Transformer ({settings.num_layers} x {settings.dim}, relative), {n_tokens} tokens, "
+                  f"{n_samples} sequence(s): full window per token {speed['naive_tokens_per_s']:,.1f} tokens/s, "
+                  f"cached {speed['cached_tokens_per_s']:,.0f} tokens/s: {speed['speedup']:.1f}x", flush=True)
 
 
 if __name__ == "__main__":

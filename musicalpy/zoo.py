@@ -76,6 +76,7 @@ from .families.frames import (
 )
 from .families.harmonizer import HarmonizerFamily
 from .families.token import LSTMFamily, WaveNetFamily
+from .families.transformer import FrameTransformerFamily, TransformerFamily
 from .families.vae import VAEFamily
 from .midi import DEFAULT_TEMPO, as_note_table
 from .names import VOICES
@@ -446,7 +447,9 @@ class ZooModel:
 
 
 def _kinds_with(flag: str) -> str:
-    return " and ".join(kind for kind, fam in _FAMILIES.items() if getattr(fam, flag))
+    """The kinds with a capability, as "a, b and c"."""
+    names = [kind for kind, fam in _FAMILIES.items() if getattr(fam, flag)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _json_default(value: Any) -> Any:
@@ -945,6 +948,7 @@ register(HMMFamily())
 register(LSTMFamily())
 register(WaveNetFamily())
 register(VAEFamily())
+register(TransformerFamily())
 register(HarmonizerFamily())
 register(BernoulliFrameFamily())
 register(FrameHMMFamily())
@@ -952,3 +956,4 @@ register(FrameLSTMFamily())
 register(FrameNADEFamily())
 register(FrameWaveNetFamily())
 register(FrameVAEFamily())
+register(FrameTransformerFamily())
