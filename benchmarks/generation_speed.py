@@ -71,8 +71,8 @@ def main() -> None:
     parser.add_argument("--skip-wavenet", action="store_true", help="omit the WaveNet rows (d)")
     parser.add_argument("--skip-zoo", action="store_true", help="omit the zoo.generate row (e)")
     parser.add_argument("--skip-transformer", action="store_true", help="omit the Transformer rows (f)")
-    parser.add_argument("--zoo-notes", type=int, default=200, help="notes per piece in row (e), as in notebook 06")
-    parser.add_argument("--zoo-samples", type=int, default=16, help="pieces in row (e), as in notebook 06")
+    parser.add_argument("--zoo-notes", type=int, default=200, help="notes per piece in row (e), as in notebook 07")
+    parser.add_argument("--zoo-samples", type=int, default=16, help="pieces in row (e), as in notebook 07")
     args = parser.parse_args()
 
     import keras

@@ -410,7 +410,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_jsb(models: list, board, path: Path, force: bool) -> int:
-    """``evaluate --benchmark jsb``: notebook 07's table of the models and the published
+    """``evaluate --benchmark jsb``: notebook 08's table of the models and the published
     rows, and the models' rows in the leaderboard under ``benchmark == "jsb"``."""
     from . import jsb
 

@@ -214,7 +214,7 @@ def run_all(out_dir: str | os.PathLike | None = None, *, notebooks: Sequence[str
     print(f"\nnotebooks: {total / 60:.1f} min in all; executed notebooks and HTML: {out_dir}/NN_name.ipynb|.html")
     models = models_summary()
     if models:
-        print(f"models kept for notebook 06 and `musicalpy generate`: {', '.join(models)}")
+        print(f"models kept for notebook 07 and `musicalpy generate`: {', '.join(models)}")
     leaderboard = out_dir / "leaderboard.csv"
     room = listening_room(out_dir, smoke=smoke)
     if room is not None:

@@ -138,8 +138,8 @@ def family(kind: str) -> Family:
 
 def kinds(benchmark: str = "", *, harmonizes: bool | None = None) -> tuple[str, ...]:
     """The kinds of one benchmark, in registration order: ``""`` (the default) gives the
-    kinds of the series' own corpora that notebook 06 compares, ``"jsb"`` the JSB
-    Chorales frame kinds of notebook 07. An unknown benchmark raises a ValueError.
+    kinds of the series' own corpora that notebook 07 compares, ``"jsb"`` the JSB
+    Chorales frame kinds of notebook 08. An unknown benchmark raises a ValueError.
     ``harmonizes=True`` keeps the kinds whose models harmonize a melody
     (:meth:`ZooModel.harmonize`), ``False`` the others."""
     chosen = tuple(kind for kind, fam in _FAMILIES.items() if fam.benchmark == benchmark)

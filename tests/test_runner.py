@@ -84,7 +84,7 @@ def test_list_notebooks_keeps_only_numbered_notebooks_in_order(tmp_path):
 
 def test_the_project_notebooks_are_numbered_from_01_without_gaps():
     names = [p.name for p in list_notebooks()]
-    assert len(names) >= 6, names  # 01_eda ... 06_model_comparison at least
+    assert len(names) >= 6, names  # 01_eda ... 07_model_comparison at least
     assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1)), names
     assert names[0].startswith("01_eda")
 

@@ -274,15 +274,17 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 
 def test_registry_holds_every_kind_once():
-    assert zoo.KINDS == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae",
-                         "jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae")
-    assert zoo.kinds() == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae")
-    assert zoo.kinds("jsb") == ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet",
-                                 "jsb_vae")
+    series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "hmm_harmonizer")
+    jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
+    assert zoo.KINDS == series + jsb
+    assert zoo.kinds() == series
+    assert zoo.kinds("jsb") == jsb
+    assert zoo.kinds(harmonizes=True) == ("hmm_harmonizer",)
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
     assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)
-    assert [kind for kind in zoo.KINDS if zoo.family(kind).continues_primer] == ["unigram", "markov", "lstm", "wavenet"]
+    assert [kind for kind in zoo.KINDS if zoo.family(kind).continues_primer] == ["unigram", "markov", "lstm", "wavenet",
+                                                                                 "transformer"]
     assert [kind for kind in zoo.KINDS if zoo.family(kind).per_voice] == ["unigram", "markov", "hmm"]
     with pytest.raises(ValueError, match="registered already"):
         zoo.register(zoo.family("markov"))
@@ -292,7 +294,7 @@ def test_registry_holds_every_kind_once():
 
 
 def test_top_k_is_refused_where_the_family_cannot_use_it(counting):
-    with pytest.raises(ValueError, match="top_k applies to the lstm and wavenet kinds"):
+    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet and transformer kinds"):
         counting["markov"].generate(n_notes=10, top_k=5)
 
 
@@ -401,7 +403,7 @@ def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
 
 
 def test_the_comparison_notebook_reuses_models_through_load_for_comparison():
-    code = "".join("".join(cell["source"]) for cell in _notebook_cells("06_model_comparison"))
+    code = "".join("".join(cell["source"]) for cell in _notebook_cells("07_model_comparison"))
     assert "zoo.load_for_comparison(kind, corpus" in code and "split_digest" not in code
 
 

@@ -17,7 +17,7 @@ Adding a kind
    ``load``, ``generate``, ``score``.
 2. Add one ``register(<Name>Family())`` line at the end of :mod:`musicalpy.zoo`.
 
-The CLI (``musicalpy train <kind>``), notebook 06 and the tests then know the kind.
+The CLI (``musicalpy train <kind>``), notebook 07 and the tests then know the kind.
 """
 
 from .base import Budget, Family, ModelError, Settings, Trained

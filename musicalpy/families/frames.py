@@ -1,6 +1,6 @@
 """Frame families: models of 88-key quarter-note frames, the JSB Chorales benchmark's.
 
-Six kinds, each a row of notebook 07's table, every one scored by the one function
+Six kinds, each a row of notebook 08's table, every one scored by the one function
 :func:`musicalpy.frame_models.frame_nll` (the benchmark's nats per frame):
 
 ==================  ========================================================================
@@ -8,7 +8,7 @@ kind                ``ZooModel.fitted``
 ==================  ========================================================================
 ``jsb_bernoulli``   :class:`~musicalpy.frame_models.IndependentBernoulli`: the floor
 ``jsb_hmm``         :class:`~musicalpy.frame_models.FrameHMM`: Baum-Welch, one Bernoulli
-                    per key and state (``n_states`` 16, 64, 256 in notebook 07)
+                    per key and state (``n_states`` 16, 64, 256 in notebook 08)
 ``jsb_lstm``        :class:`~musicalpy.models.frame_rnn.FrameRNN`, independent sigmoid
                     outputs (the published RNN / LSTM / GRU / TCN rows' output)
 ``jsb_lstm_nade``   :class:`~musicalpy.models.frame_rnn.FrameRNN`, output autoregressive
@@ -180,7 +180,7 @@ class FrameNADESettings(FrameLSTMSettings):
 #: validation nats per frame of the best epoch ``with`` the choice and ``without`` it
 #: (all else equal unless ``note`` says otherwise). Measured on 2026-12-01 on the canonical
 #: validation split only (the test split was not read for any of them), 2 CPU cores shared
-#: with other jobs. Notebook 07 shows it; a new study replaces these rows.
+#: with other jobs. Notebook 08 shows it; a new study replaces these rows.
 NADE_STUDY: tuple[dict[str, Any], ...] = (
     {"choice": "MADE hidden layer (512 units) in the autoregressive output", "with": 5.294, "without": 6.28,
      "note": "without: the linear term in the keys below alone, still at 6.28 after 50 epochs"},
@@ -197,7 +197,7 @@ NADE_STUDY: tuple[dict[str, Any], ...] = (
     {"choice": "LSTM trunk (against a GRU of the same width)", "with": 5.2927, "without": 5.3648,
      "note": "both with the learning-rate schedule; the GRU's best epoch was 51 of 59"},
     {"choice": "early stopping: the best epoch's weights (against the last epoch trained)", "with": 5.294,
-     "without": 5.415, "note": "the kept settings, epoch 56 of 64 (notebook 07's full run); with the "
+     "without": 5.415, "note": "the kept settings, epoch 56 of 64 (notebook 08's full run); with the "
                                "learning-rate schedule the gap was 0.006, without dropout 0.039"},
 )
 
