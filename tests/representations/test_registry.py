@@ -53,7 +53,7 @@ def test_encode_pieces_decides_beats_per_piece():
 
 
 def test_registry_lists_every_encoding_with_its_own_decoder():
-    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "note_classes", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings", "frames"}
+    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "note_classes", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings", "frames", "chorale_grid"}
     assert rep.get_encoding("note_classes").decode is rep.decode_note_classes
     assert rep.get_encoding("frames").decode is rep.decode_frames
     assert rep.TOKEN_ENCODINGS == ("note_strings", "events", "pitch_hold")
