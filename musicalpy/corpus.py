@@ -95,10 +95,13 @@ __all__ = [
 ]
 
 #: Bump when parsing changes, so that old caches are rebuilt.
-CACHE_VERSION = 7  # 7: the fermata column and pieces.pickup_beats (6 lacked pickup_beats); 5: an Opus of one score per voice loads as one piece (Josquin)
+CACHE_VERSION = 8  # 8: the fermata and bar_start columns and pieces.pickup_beats (6, 7 lacked some); 5: an Opus of one score per voice loads as one piece (Josquin)
 #: Columns the parse adds to the note table after the beat columns: ``fermata`` (bool),
-#: True for a note that carries a music21 ``expressions.Fermata`` (False for MIDI).
-SCORE_COLUMNS = ["fermata"]
+#: True for a note that carries a music21 ``expressions.Fermata`` (False for MIDI), and
+#: ``bar_start`` (float), the quarter-note offset of the bar the note starts in (NaN
+#: for MIDI, which has no bars), so a note's place in its bar is ``start_beat -
+#: bar_start`` whatever the time signature, anacrusis or meter changes.
+SCORE_COLUMNS = ["fermata", "bar_start"]
 #: Split labels, in order.
 SPLITS = ("train", "validation", "test")
 #: The embedded corpora and what they hold.
@@ -543,12 +546,12 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
         if job["kind"] == "midi":
             import pretty_midi
 
-            notes = read_midi(job["source"], piece=job["piece"]).assign(fermata=False)  # MIDI has no fermatas
+            notes = read_midi(job["source"], piece=job["piece"]).assign(fermata=False, bar_start=np.nan)  # no fermatas, no bars
             parsed = [(job, notes, _midi_info(pretty_midi.PrettyMIDI(job["source"])))]
         else:
             parsed = []
             for work, score in _works_of(_parse_music21(job["source"], job.get("number")), job):
-                notes = mark_fermatas(from_music21(score, piece=work["piece"]), score)
+                notes = mark_bars(mark_fermatas(from_music21(score, piece=work["piece"]), score), score)
                 if work.get("composer") == "Bach" and "bwv" in work:
                     notes = _name_chorale_voices(notes)
                 info = _music21_info(score)
@@ -651,6 +654,32 @@ def mark_fermatas(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
                 hit = (pitches == pitch.midi) & (starts <= offset + 1e-9) & (offset < ends - 1e-9)
                 marked[rows[hit]] = True
     return notes.assign(fermata=marked)
+
+
+def mark_bars(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
+    """``notes`` with the column ``bar_start``: the offset (quarter notes) of the bar in
+    which each note starts, from the score's measures (NaN for a score without them).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        :func:`musicalpy.midi.from_music21` of ``score`` (with the beat columns).
+    score : music21.stream.Score or Stream
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``notes`` with ``bar_start`` last.
+    """
+    from music21 import stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) and len(score.parts) else [score]
+    measures = parts[0].getElementsByClass(stream.Measure) if parts else []
+    lines = np.unique([float(m.offset) for m in measures])
+    if not len(lines):
+        return notes.assign(bar_start=np.nan)
+    which = np.searchsorted(lines, notes["start_beat"].to_numpy(dtype=float) + 1e-9, side="right") - 1
+    return notes.assign(bar_start=lines[np.maximum(which, 0)])
 
 
 def _piece_row(job: dict, notes: pd.DataFrame, info: dict) -> dict:

@@ -877,3 +877,7 @@ register(BernoulliFrameFamily())
 register(FrameHMMFamily())
 register(FrameLSTMFamily())
 register(FrameNADEFamily())
+from .families.joint import LSTMJointFamily, WaveNetJointFamily  # noqa: E402  (the joint helper's kinds)
+
+register(LSTMJointFamily())
+register(WaveNetJointFamily())

@@ -3,7 +3,8 @@
 Each voice holds, at every step, the pitch of a note that starts there (0-127),
 :data:`HOLD` while its note goes on, or :data:`REST`; so a held half note and two
 repeated quarters of one pitch differ. Every step also knows its place in the bar (from
-the time signature and the opening anacrusis, see :func:`step_positions`) and whether
+the score's bar lines, the corpus's ``bar_start`` column, see :func:`bar_positions`; or
+from a time signature and an anacrusis, :func:`step_positions`) and whether
 it lies under a fermata (the ``fermata`` column of the note table, see
 :func:`musicalpy.corpus.mark_fermatas`; tables without the column, such as
 ``load_corpus("jsb_voices")``, which has no fermatas, read as no fermata).
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_STEPS_PER_BAR",
     "ChoraleGrid",
     "step_positions",
+    "bar_positions",
     "encode_chorale_grid",
     "decode_chorale_grid",
     "encode_chorales",
@@ -162,6 +164,37 @@ def step_positions(n_steps: int, *, time_signature: str = "4/4", pickup_beats: f
     return (np.arange(check_int("n_steps", n_steps, 0)) - pickup) % bar
 
 
+def bar_positions(n_steps: int, bar_starts: np.ndarray, *, steps_per_quarter: int = STEPS_PER_QUARTER) -> np.ndarray:
+    """Each step's place in its bar from the bar lines the score gives (the corpus's
+    ``bar_start`` column): steps since the last bar line at or before it; after the
+    last bar line the last bar's length repeats.
+
+    Parameters
+    ----------
+    n_steps : int
+    bar_starts : np.ndarray, shape=(n,)
+        Bar-line offsets in quarter notes, any order, repeats allowed.
+
+    Returns
+    -------
+    np.ndarray, shape=(n_steps,), dtype=int64
+        Clipped to ``MAX_STEPS_PER_BAR - 1`` for a bar longer than the vocabulary holds.
+    """
+    lines = np.unique(_to_steps(np.asarray(bar_starts, dtype=float), steps_per_quarter))
+    steps = np.arange(n_steps)
+    if not len(lines):
+        raise ValueError("bar_starts is empty: give the bar lines, or use step_positions with a time signature")
+    length = int(np.diff(lines)[-1]) if len(lines) > 1 else MAX_STEPS_PER_BAR
+    which = np.searchsorted(lines, steps, side="right") - 1
+    before = which < 0
+    base = lines[np.maximum(which, 0)]
+    position = steps - base
+    # Past the last bar line (and before the first) the bar length repeats.
+    position = np.where(which == len(lines) - 1, position % max(length, 1), position)
+    position = np.where(before, (steps - lines[0]) % max(length, 1), position)
+    return np.minimum(position, MAX_STEPS_PER_BAR - 1).astype(np.int64)
+
+
 def _voice_column(pitch: np.ndarray, start_beat: np.ndarray, end_beat: np.ndarray, fermata: np.ndarray, n_steps: int,
                   steps_per_quarter: int) -> tuple[np.ndarray, np.ndarray]:
     """One voice's values per step (the higher note wins an overlap) and its fermata steps."""
@@ -194,9 +227,10 @@ def encode_chorale_grid(notes: pd.DataFrame, *, time_signature: str = "4/4", pic
     notes : pd.DataFrame
         Note table of one piece with the beat columns; parts named as ``voices``
         (others are left out; a missing voice rests throughout). A boolean ``fermata``
-        column marks fermata notes (absent: none).
+        column marks fermata notes (absent: none). A ``bar_start`` column (the
+        corpus's bar lines) places the steps in their bars (:func:`bar_positions`).
     time_signature, pickup_beats
-        See :func:`step_positions`.
+        See :func:`step_positions`; used when the table has no ``bar_start``.
     steps_per_quarter : int, default 4
         Starts and ends are rounded to the nearest step; a note keeps at least one.
     voices : sequence of 4 str, default ``VOICES``
@@ -225,8 +259,12 @@ def encode_chorale_grid(notes: pd.DataFrame, *, time_signature: str = "4/4", pic
         columns.append(values)
         under |= voice_under
     grid = np.stack(columns, axis=1) if columns else np.zeros((0, len(VOICES)), np.int64)
-    return ChoraleGrid(grid, step_positions(n_steps, time_signature=time_signature, pickup_beats=pickup_beats,
-                                            steps_per_quarter=steps_per_quarter), under, steps_per_quarter)
+    if "bar_start" in table.columns and len(table) and table["bar_start"].notna().all():
+        position = bar_positions(n_steps, table["bar_start"].to_numpy(float), steps_per_quarter=steps_per_quarter)
+    else:
+        position = step_positions(n_steps, time_signature=time_signature, pickup_beats=pickup_beats,
+                                  steps_per_quarter=steps_per_quarter)
+    return ChoraleGrid(grid, position, under, steps_per_quarter)
 
 
 def decode_chorale_grid(grid: ChoraleGrid, *, piece: str = "", tempo: float | None = None,
