@@ -429,7 +429,7 @@ class JointFamily(Family):
         roles = token_roles(len(ids))
         forced = np.where(np.isin(roles, _LOWER_VOICES), -1, ids)[1:]
         condition = np.concatenate([condition_of(ids), np.zeros((1, 2), np.int64)])[None]
-        generated = engine.sample_ids(network, vocabulary, n_tokens=len(forced), primer=ids[:1],
+        generated = engine.sample_ids(network, vocabulary, n_tokens=len(forced),
                                       temperature=temperature if sample else 1.0, top_k=None if sample else 1,
                                       seed=seed, forced=forced, condition=condition, stop_at_end=True)
         notes = self._decode(generated[0], vocabulary, melody.name, model.settings.tempo)
