@@ -275,8 +275,8 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 def test_registry_holds_every_kind_once():
     assert zoo.KINDS == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae",
-                         "jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade")
-    assert zoo.kinds() == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae")
+                         "jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "lstm_joint", "wavenet_joint")
+    assert zoo.kinds() == ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "lstm_joint", "wavenet_joint")
     assert zoo.kinds("jsb") == ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade")
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
