@@ -95,6 +95,7 @@ def _tokens_of_every_transposable_encoding():
         "events": list(range(rep.N_EVENT_TOKENS)),
         "note_strings": strings + [(s, 0.5) for s in strings],
         "quantized_tokens": [(p, d, v) for p in range(129) for d, v in [(0, 0), (3, 5)]],
+        "chorale_grid": rep.get_encoding("chorale_grid").vocabulary().tokens,
     }
 
 
