@@ -107,6 +107,10 @@ class LSTMJointSettings(JointSettings):
     """The joint LSTM (:func:`musicalpy.models.lstm.build_joint_lstm`)."""
 
     kind: ClassVar[str] = "lstm_joint"
+    # The measured full budget (2026-12-01, 2 shared cores at load 10-14): 3 epochs of 20
+    # batches, 700 s; an LSTM step over whole chorales costs 10-19 s there.
+    epochs: int = 3
+    steps_per_epoch: int | None = 20
     SMOKE: ClassVar[Mapping[str, Any]] = {"embedding_dim": 16, "units": (24,), "condition_units": 8, "epochs": 1,
                                           "steps_per_epoch": 3, "patience": 1, "batch_size": 4}
     embedding_dim: int = 96
@@ -127,6 +131,9 @@ class WaveNetJointSettings(JointSettings):
     four voices (two bars are 160 tokens at 5 tokens per sixteenth)."""
 
     kind: ClassVar[str] = "wavenet_joint"
+    # The measured full budget: 5 epochs of 38 batches (about one pass each), 2-4 s a batch.
+    epochs: int = 5
+    steps_per_epoch: int | None = 38
     SMOKE: ClassVar[Mapping[str, Any]] = {"channels": 16, "dilations": (1, 2, 4, 8, 16, 32, 64), "condition_units": 8,
                                           "epochs": 1, "steps_per_epoch": 3, "patience": 1, "batch_size": 4}
     channels: int = 64
