@@ -90,11 +90,18 @@ __all__ = [
     "parse_score",
     "SPLITS",
     "CACHE_VERSION",
+    "SCORE_COLUMNS",
     "MAESTRO_RELEASES",
 ]
 
 #: Bump when parsing changes, so that old caches are rebuilt.
-CACHE_VERSION = 5  # 5: an Opus of one score per voice loads as one piece (Josquin)
+CACHE_VERSION = 8  # 8: the fermata and bar_start columns and pieces.pickup_beats (6, 7 lacked some); 5: an Opus of one score per voice loads as one piece (Josquin)
+#: Columns the parse adds to the note table after the beat columns: ``fermata`` (bool),
+#: True for a note that carries a music21 ``expressions.Fermata`` (False for MIDI), and
+#: ``bar_start`` (float), the quarter-note offset of the bar the note starts in (NaN
+#: for MIDI, which has no bars), so a note's place in its bar is ``start_beat -
+#: bar_start`` whatever the time signature, anacrusis or meter changes.
+SCORE_COLUMNS = ["fermata", "bar_start"]
 #: Split labels, in order.
 SPLITS = ("train", "validation", "test")
 #: The embedded corpora and what they hold.
@@ -539,12 +546,12 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
         if job["kind"] == "midi":
             import pretty_midi
 
-            notes = read_midi(job["source"], piece=job["piece"])
+            notes = read_midi(job["source"], piece=job["piece"]).assign(fermata=False, bar_start=np.nan)  # no fermatas, no bars
             parsed = [(job, notes, _midi_info(pretty_midi.PrettyMIDI(job["source"])))]
         else:
             parsed = []
             for work, score in _works_of(_parse_music21(job["source"], job.get("number")), job):
-                notes = from_music21(score, piece=work["piece"])
+                notes = mark_bars(mark_fermatas(from_music21(score, piece=work["piece"]), score), score)
                 if work.get("composer") == "Bach" and "bwv" in work:
                     notes = _name_chorale_voices(notes)
                 info = _music21_info(score)
@@ -603,6 +610,76 @@ def parse_score(source: str | os.PathLike, *, work: int | None = None):
     if work is None or not 1 <= check_int("work", work) <= len(works):
         raise ValueError(f"{source}: holds {len(works)} works; pass work=1..{len(works)}, got {work!r}")
     return works[work - 1]
+
+
+def mark_fermatas(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
+    """``notes`` with the boolean column ``fermata``: True where the note carries a
+    music21 ``expressions.Fermata``.
+
+    A note of the table may merge tied notes of the score; it is marked when any of
+    them carries the fermata (Bach's fermatas sit on the last chord of a phrase, which
+    is sometimes tied across the bar line). The score's parts are matched to the
+    table's parts in order, as :func:`musicalpy.midi.from_music21` reads them (parts
+    without notes give no rows).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        :func:`musicalpy.midi.from_music21` of ``score`` (with the beat columns).
+    score : music21.stream.Score or Stream
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``notes`` with ``fermata`` last.
+    """
+    from music21 import expressions, stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) and len(score.parts) else [score]
+    sounding = [p for p in parts if any(float(n.quarterLength) > 0 for n in p.flatten().notes)]
+    names = list(dict.fromkeys(notes["part"]))
+    marked = np.zeros(len(notes), dtype=bool)
+    if len(sounding) != len(names):
+        raise ValueError(f"{notes['piece'].iloc[0] if len(notes) else 'score'}: {len(sounding)} parts with notes "
+                         f"in the score but {len(names)} in the note table")
+    for name, part in zip(names, sounding, strict=True):
+        rows = np.flatnonzero(notes["part"].to_numpy() == name)
+        starts, ends = notes["start_beat"].to_numpy()[rows], notes["end_beat"].to_numpy()[rows]
+        pitches = notes["pitch"].to_numpy()[rows]
+        for element in part.flatten().notes:
+            if not any(isinstance(e, expressions.Fermata) for e in element.expressions):
+                continue
+            offset = float(element.offset)
+            for pitch in getattr(element, "pitches", ()):
+                hit = (pitches == pitch.midi) & (starts <= offset + 1e-9) & (offset < ends - 1e-9)
+                marked[rows[hit]] = True
+    return notes.assign(fermata=marked)
+
+
+def mark_bars(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
+    """``notes`` with the column ``bar_start``: the offset (quarter notes) of the bar in
+    which each note starts, from the score's measures (NaN for a score without them).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        :func:`musicalpy.midi.from_music21` of ``score`` (with the beat columns).
+    score : music21.stream.Score or Stream
+
+    Returns
+    -------
+    pd.DataFrame
+        A copy of ``notes`` with ``bar_start`` last.
+    """
+    from music21 import stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) and len(score.parts) else [score]
+    measures = parts[0].getElementsByClass(stream.Measure) if parts else []
+    lines = np.unique([float(m.offset) for m in measures])
+    if not len(lines):
+        return notes.assign(bar_start=np.nan)
+    which = np.searchsorted(lines, notes["start_beat"].to_numpy(dtype=float) + 1e-9, side="right") - 1
+    return notes.assign(bar_start=lines[np.maximum(which, 0)])
 
 
 def _piece_row(job: dict, notes: pd.DataFrame, info: dict) -> dict:
@@ -702,7 +779,24 @@ def _music21_info(score) -> dict:
         "key_signature": signature,
         "time_signature": times[0].ratioString if times else "",
         "tempo": float(first_tempo) if first_tempo else 120.0,
+        "pickup_beats": _pickup_beats(score),
     }
+
+
+def _pickup_beats(score) -> float:
+    """Quarter notes of the opening anacrusis: the first bar's length when it is shorter
+    than its time signature's bar (most chorales start on an upbeat), else 0. With it,
+    a note's place in the bar is ``(start_beat - pickup_beats) mod bar``."""
+    from music21 import stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) else [score]
+    measures = parts[0].getElementsByClass(stream.Measure) if parts else []
+    if not measures:
+        return 0.0
+    first = measures[0]
+    bar = float(first.barDuration.quarterLength)
+    length = float(first.duration.quarterLength)
+    return length if 0 < length < bar - 1e-9 else 0.0
 
 
 def _sharps_name(sharps: int) -> str:
@@ -958,7 +1052,7 @@ def _notes_from_arrays(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
     frame = {}
     for column in ("piece", "part"):
         frame[column] = arrays[f"{column}_names"][arrays[f"{column}_codes"]].astype(object)
-    for column in NOTE_COLUMNS + BEAT_COLUMNS:
+    for column in NOTE_COLUMNS + BEAT_COLUMNS + SCORE_COLUMNS:
         if column not in frame and column in arrays:
             frame[column] = arrays[column]
     return pd.DataFrame(frame)
@@ -975,7 +1069,7 @@ def _write_cache(key: str, notes: pd.DataFrame, pieces_table: pd.DataFrame, repo
             codes, names = pd.factorize(notes[column])
             arrays[f"{column}_codes"] = codes.astype(np.int32)
             arrays[f"{column}_names"] = np.asarray(names, dtype=str)
-        for column in NOTE_COLUMNS + BEAT_COLUMNS:
+        for column in NOTE_COLUMNS + BEAT_COLUMNS + SCORE_COLUMNS:
             if column not in ("piece", "part") and column in notes.columns:
                 arrays[column] = notes[column].to_numpy()
         np.savez(tmp / "notes.npz", **arrays)

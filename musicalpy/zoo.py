@@ -75,6 +75,7 @@ from .families.frames import (
     FrameWaveNetFamily,
 )
 from .families.harmonizer import HarmonizerFamily
+from .families.joint import LSTMJointFamily, WaveNetJointFamily
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.transformer import FrameTransformerFamily, TransformerFamily
 from .families.vae import VAEFamily
@@ -949,6 +950,8 @@ register(LSTMFamily())
 register(WaveNetFamily())
 register(VAEFamily())
 register(TransformerFamily())
+register(LSTMJointFamily())
+register(WaveNetJointFamily())
 register(HarmonizerFamily())
 register(BernoulliFrameFamily())
 register(FrameHMMFamily())

@@ -39,7 +39,7 @@ def test_bach_has_371_chorales_351_with_exactly_four_voices(bach):
 
 def test_bach_note_table_columns_and_values(bach):
     notes = bach.notes
-    assert list(notes.columns) == musicalpy.midi.NOTE_COLUMNS + ["start_beat", "end_beat"]
+    assert list(notes.columns) == musicalpy.midi.NOTE_COLUMNS + ["start_beat", "end_beat", "fermata", "bar_start"]
     assert notes["pitch"].between(0, 127).all()
     assert (notes["end"] > notes["start"]).all()
     assert 85_000 < len(notes) < 95_000

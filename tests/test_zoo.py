@@ -274,12 +274,13 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 
 def test_registry_holds_every_kind_once():
-    series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "hmm_harmonizer")
+    series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "lstm_joint", "wavenet_joint",
+              "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
     assert zoo.KINDS == series + jsb
     assert zoo.kinds() == series
     assert zoo.kinds("jsb") == jsb
-    assert zoo.kinds(harmonizes=True) == ("hmm_harmonizer",)
+    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "hmm_harmonizer")
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
     assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..midi import as_note_table
 from . import (
+    chorale_grid,
     events,
     frames,
     note_classes,
@@ -45,6 +46,7 @@ ENCODINGS: dict[str, Encoding] = {
         piano_roll.ENCODING,
         pitch_step_duration.ENCODING,
         frames.ENCODING,
+        chorale_grid.ENCODING,
     )
 }
 

@@ -53,7 +53,7 @@ def test_encode_pieces_decides_beats_per_piece():
 
 
 def test_registry_lists_every_encoding_with_its_own_decoder():
-    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "note_classes", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings", "frames"}
+    assert set(rep.ENCODINGS) == {"pitch_hold", "events", "note_rows", "note_classes", "piano_roll", "pitch_step_duration", "quantized_tokens", "note_strings", "frames", "chorale_grid"}
     assert rep.get_encoding("note_classes").decode is rep.decode_note_classes
     assert rep.get_encoding("frames").decode is rep.decode_frames
     assert rep.TOKEN_ENCODINGS == ("note_strings", "events", "pitch_hold")
@@ -95,6 +95,7 @@ def _tokens_of_every_transposable_encoding():
         "events": list(range(rep.N_EVENT_TOKENS)),
         "note_strings": strings + [(s, 0.5) for s in strings],
         "quantized_tokens": [(p, d, v) for p in range(129) for d, v in [(0, 0), (3, 5)]],
+        "chorale_grid": rep.get_encoding("chorale_grid").vocabulary().tokens,
     }
 
 

@@ -1,0 +1,185 @@
+"""The joint chorale kinds: steppers with a condition, forced tokens and the slot
+grammar in the engine, a condition that sees the future, harmonizing with the soprano
+kept exactly, and training, scoring, generating and saving through the zoo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from musicalpy import zoo
+from musicalpy.corpus import load_corpus
+from musicalpy.families.joint import (
+    LSTMJointSettings,
+    WaveNetJointSettings,
+    chorale_ids,
+    condition_of,
+)
+from musicalpy.melody import Melody
+from musicalpy.models import engine
+from musicalpy.names import VOICES
+from musicalpy.representations import chorale_grid as cg
+
+VOCABULARY = cg.chorale_grid_vocabulary()
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    bach = load_corpus("bach", progress=False, parts=list(VOICES))
+    pieces = bach.pieces
+    chosen = [*pieces.loc[pieces["split"] == "train", "piece"][:10], *pieces.loc[pieces["split"] == "validation", "piece"][:3],
+              *pieces.loc[pieces["split"] == "test", "piece"][:2]]
+    return bach.subset(chosen)
+
+
+@pytest.fixture(scope="module")
+def ids(corpus):
+    return next(iter(chorale_ids(corpus.split("test").notes).values()))
+
+
+@pytest.fixture(scope="module", params=["lstm", "wavenet"])
+def network(request):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    settings = (LSTMJointSettings if request.param == "lstm" else WaveNetJointSettings).defaults(smoke=True)
+    return settings.build(len(VOCABULARY))
+
+
+@pytest.fixture(scope="module")
+def trained(corpus):
+    return zoo.train("lstm_joint", corpus, smoke=True, progress=False)
+
+
+def _stepped_logits(network, ids, condition):
+    stepper = engine.stepper_for(network)
+    assert stepper.conditioned
+    encoding = None if condition is None else np.asarray(stepper.encode_condition(condition[None]))
+    states = stepper.initial_state(1)
+    out = []
+    for t in range(len(ids)):
+        step = None if encoding is None else encoding[:, t]
+        hidden, states = stepper.advance(np.asarray([ids[t]], np.int32), states, step)
+        out.append(np.asarray(stepper.heads_of(hidden)["token"])[0])
+    return np.stack(out)
+
+
+def test_condition_of_reads_each_targets_frame_and_soprano(ids):
+    condition = condition_of(ids)
+    assert condition.shape == (len(ids) - 1, 2)
+    # Position 0 (START fed) predicts step 0's frame: its condition is step 0's frame and soprano.
+    assert condition[0].tolist() == [ids[1], ids[2]] and condition[4].tolist() == [ids[1], ids[2]]
+    assert condition[5].tolist() == [ids[6], ids[7]]
+    assert condition[-1].tolist() == [0, 0]  # END belongs to no step
+
+
+def test_stepper_with_condition_matches_the_whole_network(network, ids):
+    short = ids[:41]
+    condition = condition_of(ids)[:40]
+    full = np.asarray(network([short[None, :-1].astype(np.int32), condition[None].astype(np.int32)], training=False))[0]
+    np.testing.assert_allclose(_stepped_logits(network, short[:-1], condition), full, atol=2e-4)
+    # A masked condition (zeros) is the same as none.
+    masked = np.asarray(network([short[None, :-1].astype(np.int32), np.zeros((1, 40, 2), np.int32)], training=False))[0]
+    np.testing.assert_allclose(_stepped_logits(network, short[:-1], None), masked, atol=2e-4)
+
+
+def test_the_condition_changes_the_output_and_sees_the_future(network, ids):
+    condition = condition_of(ids)[None].astype(np.int32)
+    inputs = ids[None, :-1].astype(np.int32)
+    base = np.asarray(network([inputs, condition], training=False))[0]
+    masked = np.asarray(network([inputs, np.zeros_like(condition)], training=False))[0]
+    assert np.abs(base - masked).max() > 1e-3
+    # Change the soprano four steps ahead: the first prediction changes (the encoder reads
+    # the melody's future; an untrained encoder forgets over hundreds of steps, so the
+    # test looks a few steps ahead, not at the last note).
+    later = condition.copy()
+    later[0, 20:25, 1] = VOCABULARY.id_of(50)  # a pitch no soprano sings
+    assert not np.array_equal(later, condition)
+    moved = np.asarray(network([inputs, later], training=False))[0]
+    assert np.abs(moved[0] - base[0]).max() > 1e-7
+    # ... and nothing before it in a causal-only model could: the token input is unchanged.
+    assert np.array_equal(inputs, ids[None, :-1])
+
+
+def test_engine_forces_tokens_and_follows_the_grammar(network):
+    grammar = cg.grid_grammar(VOCABULARY)
+    n = 30
+    forced = np.full(n, -1)
+    forced[[0, 5, 10]] = VOCABULARY.id_of("|0")
+    forced[[1, 6]] = VOCABULARY.id_of(67)
+    drawn = engine.sample_ids(network, VOCABULARY, n_tokens=n, n_samples=3, forced=forced, grammar=grammar, seed=1,
+                              stop_at_end=False)
+    assert drawn.shape == (3, n)
+    assert (drawn[:, [0, 5, 10]] == VOCABULARY.id_of("|0")).all() and (drawn[:, [1, 6]] == VOCABULARY.id_of(67)).all()
+    roles = cg.token_roles(n + 1)[1:]  # positions after START
+    for role in range(cg.TOKENS_PER_STEP):
+        assert grammar[role, drawn[:, roles == role]].all()
+    # A forced END stops the sample there.
+    stop = np.full(n, -1)
+    stop[10] = VOCABULARY.end_id
+    ended = engine.sample_ids(network, VOCABULARY, n_tokens=n, forced=stop, grammar=grammar, seed=1)
+    assert ended.shape == (1, 11) and ended[0, -1] == VOCABULARY.end_id
+    with pytest.raises(ValueError, match="forced must have shape"):
+        engine.sample_ids(network, VOCABULARY, n_tokens=n, forced=np.full(n + 1, -1))
+    with pytest.raises(ValueError, match="condition must have"):
+        engine.sample_ids(network, VOCABULARY, n_tokens=n, condition=np.zeros((1, 5, 2), np.int64))
+
+
+def test_unconditioned_generation_ends_with_end_on_a_frame_slot(network):
+    import keras
+
+    clone = keras.models.clone_model(network)
+    clone.set_weights(network.get_weights())
+    head = clone.get_layer("token")
+    bias = np.asarray(head.bias).copy()
+    bias[VOCABULARY.end_id] += 30.0  # END wherever the grammar lets it be
+    head.bias.assign(bias)
+    drawn = engine.sample_ids(clone, VOCABULARY, n_tokens=50, n_samples=2, grammar=cg.grid_grammar(VOCABULARY))
+    assert drawn.shape == (2, 1) and (drawn[:, 0] == VOCABULARY.end_id).all()
+    primer = np.array([[VOCABULARY.start_id, VOCABULARY.id_of("|0"), 60, 55, 52, 48]])
+    drawn = engine.sample_ids(clone, VOCABULARY, primer=primer, n_tokens=50, grammar=cg.grid_grammar(VOCABULARY))
+    assert drawn[0].tolist() == [VOCABULARY.end_id]  # after a whole step, not inside one
+
+
+def test_train_score_generate_save_and_load(trained, corpus, tmp_path):
+    test = corpus.split("test").notes
+    score = trained.score(test)
+    sequences = chorale_ids(test)
+    assert score["n_tokens"] == sum(len(v) - 1 for v in sequences.values())
+    assert score["n_notes"] == len(test) and 0 < score["bits_per_note"] < 60
+    given = zoo.family("lstm_joint").score_given_soprano(trained, test)
+    assert given["n_notes"] == int(test["part"].isin(VOICES[1:]).sum())
+    assert given["n_tokens"] == sum(3 * (len(v) - 2) // 5 for v in sequences.values())
+    notes = trained.generate(n_notes=40, n_samples=2, seed=0)
+    assert set(notes["part"]) <= set(VOICES) and set(notes["piece"]) <= {"sample_0", "sample_1"}
+    assert notes.groupby("piece").size().max() <= 40
+    folder = trained.save(tmp_path / "joint")
+    again = zoo.load(folder)
+    assert again.score(test)["log_likelihood"] == pytest.approx(score["log_likelihood"], rel=1e-5)
+
+
+def test_harmonize_keeps_the_soprano_exactly(trained, corpus):
+    test = corpus.split("test").notes
+    piece = test["piece"].iloc[0]
+    soprano = test[(test["piece"] == piece) & (test["part"] == "Soprano")].sort_values("start_beat")
+    melody = Melody(soprano[["pitch", "start_beat", "end_beat"]].reset_index(drop=True), "4/4",
+                    tuple(soprano.loc[soprano["fermata"], "start_beat"]), "tune")
+    family = zoo.family("lstm_joint")
+    greedy = family.harmonize(trained, melody, seed=0, sample=False, temperature=1.0)
+    top = greedy[greedy["part"] == "Soprano"]
+    assert top["pitch"].tolist() == soprano["pitch"].tolist()
+    assert top["start_beat"].tolist() == soprano["start_beat"].tolist()
+    assert top["end_beat"].tolist() == soprano["end_beat"].tolist()
+    assert set(greedy["part"]) - {"Soprano"} <= {"Alto", "Tenor", "Bass"} and set(greedy["piece"]) == {"tune"}
+    again = family.harmonize(trained, melody, seed=5, sample=False, temperature=1.0)
+    pd.testing.assert_frame_equal(greedy, again)  # greedy ignores the seed
+    drawn = [family.harmonize(trained, melody, seed=s, sample=True, temperature=1.5) for s in (1, 2)]
+    assert not drawn[0].equals(drawn[1])
+    lower = drawn[0][drawn[0]["part"] != "Soprano"]
+    # Sampled lower voices sound, inside the melody's span (the smoke model's greedy choice may be all rests).
+    assert len(lower) > 0 and lower["end_beat"].max() <= soprano["end_beat"].max() + 1e-9
+    assert (drawn[0].loc[drawn[0]["part"] == "Soprano", "pitch"].to_numpy() == soprano["pitch"].to_numpy()).all()
+    with pytest.raises(ValueError, match="no notes"):
+        family.harmonize(trained, Melody(soprano.iloc[:0][["pitch", "start_beat", "end_beat"]]), seed=0, sample=True,
+                         temperature=1.0)
