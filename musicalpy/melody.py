@@ -20,7 +20,7 @@ import pandas as pd
 from ._config import MusicalPyError
 from .midi import DEFAULT_TEMPO
 
-__all__ = ["Melody", "MelodyError", "load_melody", "fit_to_range"]
+__all__ = ["Melody", "MelodyError", "load_melody", "fit_to_range", "soprano_melody"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -260,3 +260,31 @@ def fit_to_range(melody: Melody, low: int, high: int) -> Melody:
         return melody
     return dataclasses.replace(melody, notes=melody.notes.assign(pitch=melody.notes["pitch"] + move),
                                transposed_by=melody.transposed_by + move)
+
+
+def soprano_melody(corpus: Any, piece: str) -> Melody:
+    """The soprano of one chorale of a corpus, with its time signature and fermatas.
+
+    Parameters
+    ----------
+    corpus : musicalpy.corpus.Corpus
+        A four-voice corpus (``load_corpus("bach")``): its note table gives the
+        soprano's notes (and the ``fermata`` column, when parsed), its piece table the
+        time signature.
+    piece : str
+        The piece id, e.g. ``"R001_bwv269"``.
+
+    Returns
+    -------
+    Melody
+        Named after the piece, so a harmonization's ``piece`` is the chorale's id.
+    """
+    notes = corpus.notes
+    line = notes[(notes["piece"] == piece) & (notes["part"] == "Soprano")].sort_values("start_beat")
+    if line.empty:
+        raise MelodyError(f"{piece}: no Soprano notes in this corpus (is it a four-voice corpus, and the piece id right?)")
+    fermatas = tuple(float(b) for b in line.loc[line["fermata"].astype(bool), "start_beat"]) if "fermata" in line else ()
+    pieces = corpus.pieces.set_index("piece")
+    time_signature = str(pieces.loc[piece, "time_signature"]) if "time_signature" in pieces.columns else "4/4"
+    return Melody(notes=line[["pitch", "start_beat", "end_beat"]].reset_index(drop=True),
+                  time_signature=time_signature, fermatas=fermatas, name=piece)

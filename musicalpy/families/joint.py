@@ -287,7 +287,12 @@ def joint_datasets(corpus: Any, settings: JointSettings) -> JointData:
     validation = sorted(sequences["validation"].values(), key=len)
     fixed = [_padded_batch([(ids, condition_of(ids) * ((start + k) % 2)) for k, ids in enumerate(validation[start : start + size])])
              for start in range(0, len(validation), size)]
-    return JointData(_dataset(train_batches), _dataset(lambda: iter(fixed)), sequences)
+    import tensorflow as tf
+
+    # The validation batches are fixed: saying how many lets Keras end each validation
+    # pass by count instead of running into the end of the generator (and warning).
+    validation_batches = _dataset(lambda: iter(fixed)).apply(tf.data.experimental.assert_cardinality(len(fixed)))
+    return JointData(_dataset(train_batches), validation_batches, sequences)
 
 
 def fit_joint(settings: JointSettings, data: JointData, *, run_dir: Any = None, callbacks: Sequence[Any] = (),

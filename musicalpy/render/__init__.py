@@ -37,7 +37,7 @@ from .audio import (
     write_audio,
     write_wav,
 )
-from .figures import plot_pianoroll, save_fig
+from .figures import plot_chorale_grid, plot_pianoroll, save_fig
 from .score import (
     MAX_VOICES,
     TICKS_PER_QUARTER,
@@ -60,6 +60,7 @@ __all__ = [
     "prepare_score",
     "show_score",
     "write_score_svg",
+    "plot_chorale_grid",
     "plot_pianoroll",
     "save_fig",
     "EXPORT_FORMATS",

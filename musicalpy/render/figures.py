@@ -24,7 +24,7 @@ from .._config import images_dir
 from ..midi import BEAT_COLUMNS, as_note_table
 from ..names import pitch_to_name
 
-__all__ = [
+__all__ = ["plot_chorale_grid",
     "plot_pianoroll",
     "plot_feature_distributions",
     "plot_overlap",
@@ -328,3 +328,45 @@ def save_fig(
     figure.savefig(path, format="png", dpi=dpi)
     return path
 
+
+
+def plot_chorale_grid(grid: Any, *, steps: int | None = 32, ax=None):
+    """Draw the first ``steps`` sixteenth steps of a :class:`~musicalpy.representations.chorale_grid.ChoraleGrid`:
+    one row per voice, a note's start dark, its held steps light, rests blank; bar
+    lines where ``position`` is 0 and fermatas marked above.
+
+    Parameters
+    ----------
+    grid : ChoraleGrid
+    steps : int or None, default 32
+        Two bars of 4/4; None draws the whole grid.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    from ..names import VOICES
+    from ..representations.chorale_grid import HOLD, REST
+
+    voices = np.asarray(grid.voices)[: steps or None]
+    n_steps = len(voices)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(min(0.32 * n_steps + 1.5, 16), 2.6))
+    shade = np.where(voices == REST, 0.0, np.where(voices == HOLD, 0.35, 1.0)).T
+    ax.imshow(shade, aspect="auto", cmap="Blues", vmin=0, vmax=1.2, interpolation="nearest")
+    for v in range(voices.shape[1]):
+        for t in range(n_steps):
+            if voices[t, v] < HOLD:
+                ax.text(t, v, pitch_to_name(int(voices[t, v])), ha="center", va="center", fontsize=6, color="white")
+    for t in np.flatnonzero(np.asarray(grid.position)[:n_steps] == 0):
+        ax.axvline(t - 0.5, color="black", linewidth=1)
+    held = np.flatnonzero(np.asarray(grid.fermata)[:n_steps])
+    if len(held):  # a fermata over the steps it holds
+        ax.scatter(held, np.full(len(held), -0.8), marker="v", s=12, color="darkred", clip_on=False, label="fermata")
+        ax.legend(loc="upper right", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.25))
+    ax.set_yticks(range(len(VOICES)), VOICES)
+    ax.set_xlabel("sixteenth step (dark: a note starts, light: held, blank: rest)")
+    return ax
