@@ -190,7 +190,7 @@ def test_a_melody_out_of_range_is_moved_and_moved_back(model, capsys):
 
 
 def test_zoo_kind_round_trip_score_and_generate(model, corpus, tmp_path):
-    assert zoo.kinds(harmonizes=True) == ("hmm_harmonizer",)
+    assert "hmm_harmonizer" in zoo.kinds(harmonizes=True)
     assert "hmm_harmonizer" not in zoo.kinds(harmonizes=False)
     held = corpus.split("validation").notes
     score = model.score(held)

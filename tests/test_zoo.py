@@ -295,7 +295,7 @@ def test_registry_holds_every_kind_once():
 
 
 def test_top_k_is_refused_where_the_family_cannot_use_it(counting):
-    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet and transformer kinds"):
+    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet, transformer, lstm_joint and wavenet_joint kinds"):
         counting["markov"].generate(n_notes=10, top_k=5)
 
 
