@@ -519,7 +519,12 @@ def train(
     _finish(model, corpus, source=source, limit=limit, seconds=seconds, smoke=smoke, selection=fam.selection(chosen))
     if progress:
         score = model.card["validation"]
-        shown = f"{score['bits_per_note']:.3f} validation bits per note" if score else "no validation split"
+        if not score:
+            shown = "no validation split"
+        elif math.isnan(score["bits_per_note"]):  # a kind that does not price every note
+            shown = f"{score['bits_per_token']:.3f} validation bits per token ({score['representation']})"
+        else:
+            shown = f"{score['bits_per_note']:.3f} validation bits per note"
         print(f"trained {kind} in {seconds:.1f} s; {shown}", flush=True)
     return model
 
