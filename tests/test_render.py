@@ -665,13 +665,15 @@ def test_package_keeps_its_public_names():
 
     assert render.__all__ == [
         "TICKS_PER_QUARTER", "MAX_VOICES", "find_soundfont", "audio_backend", "synthesize", "play",
-        "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_pianoroll", "save_fig",
+        "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_chorale_grid", "plot_pianoroll",
+        "save_fig",
         "EXPORT_FORMATS", "export", "AUDIO_FORMATS", "encode_audio", "write_audio", "write_musicxml",
         "choose_clef",
     ]
     # Each public name is the one its module defines, and the top-level lazy names agree.
     assert render.play is audio.play and render.prepare_score is score.prepare_score
     assert render.plot_pianoroll is figures.plot_pianoroll and render.export is writing.export
+    assert render.plot_chorale_grid is figures.plot_chorale_grid
     assert musicalpy.play is audio.play and musicalpy.save_fig is figures.save_fig
     assert render.EXPORT_FORMATS == ("mid", "wav", "ogg", "svg", "musicxml", "png")
 
@@ -715,3 +717,19 @@ def test_export_calls_the_writer_patched_in_its_module(monkeypatch, tmp_path, tw
     paths = render.export(two_part_notes, tmp_path / "take", formats=("wav",), seconds=2.0)
     assert written == [(len(two_part_notes), tmp_path / "take.wav", 2.0)]
     assert paths == {"wav": tmp_path / "take.wav"} and not paths["wav"].exists()
+
+
+def test_plot_chorale_grid_draws_each_voice_and_the_bar_lines():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musicalpy.representations.chorale_grid import HOLD, REST, ChoraleGrid
+
+    voices = np.array([[72, 67, 64, 48], [HOLD, HOLD, REST, HOLD], [74, 67, 65, 50], [HOLD, HOLD, HOLD, REST]] * 4)
+    grid = ChoraleGrid(voices=voices, position=np.arange(16) % 8, fermata=np.arange(16) >= 14)
+    ax = render.plot_chorale_grid(grid, steps=None)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Soprano", "Alto", "Tenor", "Bass"]
+    assert len(ax.lines) == 2  # bar lines at steps 0 and 8
+    # each note start is named in its cell: the soprano starts C5 at steps 0, 4, 8 and 12
+    assert sum(t.get_text() == "C5" for t in ax.texts) == 4
+    assert ax.get_legend() is not None  # the fermata marker
