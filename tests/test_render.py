@@ -733,3 +733,20 @@ def test_plot_chorale_grid_draws_each_voice_and_the_bar_lines():
     # each note start is named in its cell: the soprano starts C5 at steps 0, 4, 8 and 12
     assert sum(t.get_text() == "C5" for t in ax.texts) == 4
     assert ax.get_legend() is not None  # the fermata marker
+
+
+def test_a_long_waveform_encodes_to_ogg_in_blocks_and_decodes_to_its_length():
+    import io
+
+    import soundfile
+
+    from musicalpy.render import audio
+
+    rate = 22050
+    t = np.arange(rate * 75) / rate  # 75 s: libsndfile's Vorbis encoder is written in blocks
+    wave = (0.3 * np.sin(2 * np.pi * 220 * t) * np.exp(-(t % 1.0))).astype(np.float32)
+    data = audio.encode_audio(wave, rate, format="ogg")
+    decoded, decoded_rate = soundfile.read(io.BytesIO(data))
+    assert data[:4] == b"OggS" and decoded_rate == rate
+    assert len(decoded) == len(wave)
+    assert len(data) < len(wave) * 2 / 5  # compressed well below 16-bit PCM

@@ -76,6 +76,8 @@ AUDIO_FORMATS: dict[str, tuple[str, str, str]] = {
 #: 37 kbit/s, 9.5x smaller than 16-bit WAV (0.8: 43 kbit/s, 8.2x; libsndfile's default
 #: 6.4x). 0.9 is what brings executed notebooks, whose other bulk is figures, to a fifth
 #: of their WAV size.
+#: Samples per write call to libsndfile (see encode_audio).
+_WRITE_BLOCK = 32768
 _COMPRESSION_LEVEL = 0.9
 _sine_warning_given = False
 
@@ -373,7 +375,13 @@ def encode_audio(audio: np.ndarray, sample_rate: int = 22050, *, format: str = "
         audio = np.zeros(max(1, sample_rate // 100), dtype=np.float32)
     buffer = io.BytesIO()
     options = {} if container == "WAV" else {"compression_level": _COMPRESSION_LEVEL}
-    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), sample_rate, format=container, subtype=subtype, **options)
+    audio = np.clip(audio, -1.0, 1.0)
+    with soundfile.SoundFile(buffer, "w", samplerate=sample_rate, channels=1, format=container, subtype=subtype,
+                             **options) as out:
+        # libsndfile's Vorbis encoder crashes the process (a segfault) on some long
+        # waveforms written in one call; blocks of a second or so are encoded safely.
+        for start in range(0, len(audio), _WRITE_BLOCK):
+            out.write(audio[start : start + _WRITE_BLOCK])
     return buffer.getvalue()
 
 
