@@ -511,6 +511,66 @@ class ChoraleHarmonizer:
         ``minor``, plus the chord counts and the share of unseen chords."""
         return nats_per_chord(self.scores(notes))
 
+    def score_given_soprano(self, notes: pd.DataFrame) -> dict[str, Any]:
+        """Bits per alto, tenor and bass note of Bach's chords given the soprano.
+
+        The number that sets the HMM beside the joint kinds'
+        ``score_given_soprano`` (same keys, same denominator). For every run of beats on
+        which all four voices sound (:func:`chord_sequences`), the exact
+        ``log P(chords | melody) = log P(chords, melody) - log P(melody)``: the joint of
+        Bach's beat chords with the run's soprano, minus the soprano's marginal summed
+        over every chord path by the forward algorithm (so each chord is priced knowing
+        the whole melody of its run, its future included). The sum over runs, in bits, is
+        divided by the number of **alto, tenor and bass notes of** ``notes`` (every row
+        whose part is Alto, Tenor or Bass: each note once, however many beats it spans,
+        including notes that fall between beats or in a run the HMM does not price).
+
+        What the number leaves out, all in the HMM's favour:
+
+        * Notes that start between beats (passing tones, eighth-note motion, shorter
+          notes) cost nothing: the beat-level chord prices only the pitches sounding on
+          the beat, yet those notes count in the denominator. So do the durations and
+          the choice between holding a note over a beat and striking it again, which a
+          joint kind pays for in its hold tokens.
+        * Beats on which any voice rests end a run and are not priced at all, and each
+          run's melody is conditioned on that run's soprano only.
+        * The key is found from all four voices (:func:`tonic_shift` on the piece), so
+          the mode's model is chosen with help from the voices being priced.
+
+        A chord no training state holds is priced as the single ``UNSEEN`` state, whose
+        smoothed mass stands for *all* unseen voicings together: that voicing is charged
+        ``UNSEEN``'s whole probability rather than a share of it (again a favour). The
+        smoothing (``alpha`` on starts and transitions, ``beta`` on the 128 soprano
+        pitches) keeps every term finite, so the number is always finite.
+
+        Parameters
+        ----------
+        notes : pd.DataFrame
+            Four-voice note table (``start_beat`` / ``end_beat``), e.g. the test split's.
+
+        Returns
+        -------
+        dict
+            ``log_likelihood`` (nats, the sum of ``log P(chords | melody)`` over runs),
+            ``n_tokens`` (beat chords priced), ``n_notes`` (alto, tenor and bass notes),
+            ``bits_per_note``, and ``n_unseen`` (priced chords no state holds).
+
+        Raises
+        ------
+        ValueError
+            When ``notes`` has no beat on which all four voices sound, or no alto,
+            tenor or bass note.
+        """
+        scores = self.scores(notes)
+        if scores.empty:
+            raise ValueError("notes: no beat on which all four voices sound, so there is no chord to price")
+        n_notes = int(notes["part"].astype(str).isin(VOICES[1:]).sum())
+        if n_notes == 0:
+            raise ValueError("notes: no alto, tenor or bass note to divide by")
+        total = float(scores["given_melody"].sum())
+        return {"log_likelihood": total, "n_tokens": int(scores["n_chords"].sum()), "n_notes": n_notes,
+                "bits_per_note": -total / math.log(2) / n_notes, "n_unseen": int(scores["unseen"].sum())}
+
     # -- harmonizing
 
     def harmonize(self, melody: Any, *, sample: bool = False, seed: int = 0, temperature: float = 1.0) -> pd.DataFrame:

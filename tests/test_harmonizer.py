@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
@@ -240,3 +241,80 @@ def test_each_row_of_the_table_gets_its_own_smoothing():
     expected = -chosen.log_chords_given_melody(test[0].soprano, test[0].chords) / 3
     assert table.loc["given the melody (HMM)", "major"] == pytest.approx(expected)
     assert table.loc["chords", "all"] == 6
+
+
+# ------------------------------------------------------ bits per A/T/B note given the soprano
+
+#: Two beats in C major: beat 0 under C5 is (5, 8, 24) below it, beat 1 under D5 is
+#: (7, 15, 19); the alto's eighth-note passing tone F4 on beat 1.5 falls between beats.
+_TWO_BEATS = [("Soprano", 72, 0.0, 1.0), ("Soprano", 74, 1.0, 2.0),
+              ("Alto", 67, 0.0, 1.0), ("Alto", 67, 1.0, 1.5), ("Alto", 65, 1.5, 2.0),
+              ("Tenor", 64, 0.0, 1.0), ("Tenor", 59, 1.0, 2.0), ("Bass", 48, 0.0, 1.0), ("Bass", 55, 1.0, 2.0)]
+C1, C2 = (5, 8, 24), (7, 15, 19)
+
+
+def _piece(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["part", "pitch", "start_beat", "end_beat"]).assign(piece="p")
+
+
+def _tiny_harmonizer(shift: int) -> tuple[ChoraleHarmonizer, ChordHMM]:
+    """One hand-made HMM (both modes share it, so the key analysis's mode does not matter)."""
+    training = [ChordSequence("t1", "major", np.arange(3.0), np.array([72, 74, 72]) + shift, [C1, C2, C1], shift),
+                ChordSequence("t2", "major", np.arange(2.0), np.array([74, 74]) + shift, [C2, C2], shift)]
+    hmm = ChordHMM(0.5, 0.25).fit(training)
+    harmonizer = ChoraleHarmonizer(0.5, 0.25)
+    harmonizer.models_ = {"major": hmm, "minor": hmm}
+    return harmonizer, hmm
+
+
+def test_bits_per_lower_note_given_the_soprano_equal_a_hand_computation():
+    from musicalpy.harmonizer import tonic_shift
+
+    notes = _piece(_TWO_BEATS)
+    shift, _ = tonic_shift(notes)
+    harmonizer, hmm = _tiny_harmonizer(shift)
+    s0, s1 = 72 + shift, 74 + shift
+    start, trans, emit = hmm.startprob_, hmm.transmat_, hmm.emissionprob_
+    # P(melody): the sum over all 3 x 3 chord paths (the two voicings and UNSEEN).
+    melody = sum(start[i] * emit[i, s0] * trans[i, j] * emit[j, s1] for i in range(3) for j in range(3))
+    i, j = hmm.states_.index(C1), hmm.states_.index(C2)
+    joint = start[i] * emit[i, s0] * trans[i, j] * emit[j, s1]
+    # Seven A/T/B notes: the passing tone counts in the denominator but prices nothing.
+    expected = -math.log2(joint / melody) / 7
+    got = harmonizer.score_given_soprano(notes)
+    assert got["n_notes"] == 7 and got["n_tokens"] == 2 and got["n_unseen"] == 0
+    assert got["bits_per_note"] == pytest.approx(expected)
+    assert got["log_likelihood"] == pytest.approx(math.log(joint / melody))
+
+
+def test_a_chord_no_state_holds_is_priced_as_unseen_and_a_piece_without_chords_raises():
+    from musicalpy.harmonizer import tonic_shift
+
+    # Beat 1's bass moved from G3 to E3: (7, 15, 22) was never counted.
+    rows = [row if row[:2] != ("Bass", 55) else ("Bass", 52, 1.0, 2.0) for row in _TWO_BEATS]
+    notes = _piece(rows)
+    shift, _ = tonic_shift(notes)
+    harmonizer, hmm = _tiny_harmonizer(shift)
+    s0, s1 = 72 + shift, 74 + shift
+    start, trans, emit = hmm.startprob_, hmm.transmat_, hmm.emissionprob_
+    melody = sum(start[a] * emit[a, s0] * trans[a, b] * emit[b, s1] for a in range(3) for b in range(3))
+    i, unseen = hmm.states_.index(C1), hmm.n_states - 1
+    joint = start[i] * emit[i, s0] * trans[i, unseen] * emit[unseen, s1]
+    got = harmonizer.score_given_soprano(notes)
+    assert got["n_unseen"] == 1
+    assert math.isfinite(got["bits_per_note"])
+    assert got["bits_per_note"] == pytest.approx(-math.log2(joint / melody) / 7)
+    # Without a bass no beat has four sounding voices: nothing to price, one clear error.
+    with pytest.raises(ValueError, match="no beat on which all four voices sound"):
+        harmonizer.score_given_soprano(notes[notes["part"] != "Bass"])
+
+
+def test_the_kind_prices_test_chorales_given_their_sopranos(model, corpus):
+    test = corpus.split("test").notes
+    given = zoo.family("hmm_harmonizer").score_given_soprano(model, test)
+    assert {"log_likelihood", "n_tokens", "n_notes", "bits_per_note"} <= set(given)
+    assert given["n_notes"] == int(test["part"].isin(["Alto", "Tenor", "Bass"]).sum())
+    assert math.isfinite(given["bits_per_note"]) and given["bits_per_note"] > 0
+    # The soprano must help: the same chords under the chord chain alone cost more.
+    chain = -model.fitted.scores(test)["chain"].sum() / math.log(2) / given["n_notes"]
+    assert given["bits_per_note"] < chain

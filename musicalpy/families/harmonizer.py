@@ -125,6 +125,17 @@ class HarmonizerFamily(Family):
                 ("per beat: notes between beats and durations are not modelled, so its bits per note are not "
                  "comparable with other kinds'; keys by Krumhansl analysis"))
 
+    def score_given_soprano(self, model: Any, notes: pd.DataFrame) -> dict[str, Any]:
+        """Bits per alto, tenor and bass note of Bach's beat chords given the whole soprano.
+
+        The joint kinds' keys (``log_likelihood``, ``n_tokens``, ``n_notes``,
+        ``bits_per_note``) plus ``n_unseen``; see
+        :meth:`musicalpy.harmonizer.ChoraleHarmonizer.score_given_soprano` for what is
+        counted and what this number leaves out (notes between beats cost nothing, so
+        it favours the HMM).
+        """
+        return model.fitted.score_given_soprano(notes)
+
     def harmonize(self, model: Any, melody: Any, *, seed: int, sample: bool, temperature: float) -> pd.DataFrame:
         return model.fitted.harmonize(melody, sample=sample, seed=seed, temperature=temperature)
 
