@@ -612,6 +612,18 @@ def parse_score(source: str | os.PathLike, *, work: int | None = None):
     return works[work - 1]
 
 
+def _score_parts(score: Any) -> list:
+    """The streams that :func:`mark_fermatas`, :func:`mark_bars` and
+    :func:`_pickup_beats` read a score's notes and measures from, shape ``[n_parts]``:
+    a Score's parts, or ``[score]`` for a Score without parts or any other Stream (a
+    single part, or a flat stream as some MIDI and ABC files parse to). Never empty,
+    so the first part's measures can always be asked for."""
+    from music21 import stream
+
+    parts = list(score.parts) if isinstance(score, stream.Score) else []
+    return parts or [score]
+
+
 def mark_fermatas(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
     """``notes`` with the boolean column ``fermata``: True where the note carries a
     music21 ``expressions.Fermata``.
@@ -633,9 +645,9 @@ def mark_fermatas(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
     pd.DataFrame
         A copy of ``notes`` with ``fermata`` last.
     """
-    from music21 import expressions, stream
+    from music21 import expressions
 
-    parts = list(score.parts) if isinstance(score, stream.Score) and len(score.parts) else [score]
+    parts = _score_parts(score)
     sounding = [p for p in parts if any(float(n.quarterLength) > 0 for n in p.flatten().notes)]
     names = list(dict.fromkeys(notes["part"]))
     marked = np.zeros(len(notes), dtype=bool)
@@ -673,8 +685,7 @@ def mark_bars(notes: pd.DataFrame, score: Any) -> pd.DataFrame:
     """
     from music21 import stream
 
-    parts = list(score.parts) if isinstance(score, stream.Score) and len(score.parts) else [score]
-    measures = parts[0].getElementsByClass(stream.Measure) if parts else []
+    measures = _score_parts(score)[0].getElementsByClass(stream.Measure)
     lines = np.unique([float(m.offset) for m in measures])
     if not len(lines):
         return notes.assign(bar_start=np.nan)
@@ -789,8 +800,7 @@ def _pickup_beats(score) -> float:
     a note's place in the bar is ``(start_beat - pickup_beats) mod bar``."""
     from music21 import stream
 
-    parts = list(score.parts) if isinstance(score, stream.Score) else [score]
-    measures = parts[0].getElementsByClass(stream.Measure) if parts else []
+    measures = _score_parts(score)[0].getElementsByClass(stream.Measure)
     if not measures:
         return 0.0
     first = measures[0]

@@ -17,21 +17,9 @@ missing=()
 have_browser || missing+=(chromium)
 have_driver || missing+=(chromium-driver)
 
-sudo=""
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo -n"; fi
-fi
-
-if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
-  echo "musicalpy: installing ${missing[*]} with apt-get (for the browser checks) ..."
-  export DEBIAN_FRONTEND=noninteractive
-  if $sudo apt-get update -qq >/dev/null && \
-     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-    echo "musicalpy: installed ${missing[*]}"
-    exit 0
-  fi
-  echo "musicalpy: apt-get could not install ${missing[*]}" >&2
-fi
+# shellcheck source=scripts/lib_apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib_apt.sh"
+apt_install "for the browser checks" "${missing[@]}" && exit 0
 
 echo "musicalpy: missing for the browser checks: ${missing[*]}" >&2
 echo "  install them with: sudo apt-get install ${missing[*]}" >&2

@@ -56,18 +56,21 @@ def test_doctor_reports_audio_score_and_corpora(monkeypatch):
     assert rows["python"][0].count(".") == 2 and rows["python"][1] == ""
 
 
-def test_doctor_names_the_fix_for_a_missing_soundfont(tmp_path):
-    import os
+def test_doctor_names_the_fix_for_a_missing_soundfont(tmp_path, monkeypatch, capsys):
+    # In this process, not a subprocess: the test above already drives `doctor` as a
+    # user would, and each extra subprocess pays TensorFlow's import again (~10 s).
+    from musicalpy.cli import main
 
     missing = tmp_path / "missing.sf2"
-    result = _run("doctor", env={**os.environ, "MUSICALPY_SOUNDFONT": str(missing)})
-    assert result.returncode == 0
-    status, fix = _doctor_rows(result.stdout)["soundfont"]
+    monkeypatch.setenv("MUSICALPY_SOUNDFONT", str(missing))
+    assert main(["doctor"]) == 0
+    status, fix = _doctor_rows(capsys.readouterr().out)["soundfont"]
     assert status == f"none: MUSICALPY_SOUNDFONT={str(missing)!r}: no such soundfont file"
     assert fix == "point MUSICALPY_SOUNDFONT at an existing .sf2 file, or unset it to use the system soundfont"
     # The same file, once it exists, is used as chosen, with nothing to fix.
     missing.write_bytes(b"RIFF")
-    chosen = _doctor_rows(_run("doctor", env={**os.environ, "MUSICALPY_SOUNDFONT": str(missing)}).stdout)
+    assert main(["doctor"]) == 0
+    chosen = _doctor_rows(capsys.readouterr().out)
     assert chosen["soundfont"] == (f"{missing} (MUSICALPY_SOUNDFONT)", "")
 
 

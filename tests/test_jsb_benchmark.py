@@ -93,7 +93,8 @@ def test_autoregressive_output_sees_only_the_keys_below():
 def test_nade_kind_trains_scores_in_range_and_round_trips(corpus, tmp_path):
     from musicalpy.models.frame_rnn import LOGIT_BOUND
 
-    model = zoo.train("jsb_lstm_nade", corpus, smoke=True, progress=False)
+    # Two epochs (the smoke default is one), so that the kept epoch is chosen from a history.
+    model = zoo.train("jsb_lstm_nade", corpus, smoke=True, settings={"epochs": 2}, progress=False)
     fitted = model.fitted
     assert len(fitted.history_) == 2 and fitted.history_["valid_nll"].notna().all()
     frames = jsb.read_frames("test")[0]

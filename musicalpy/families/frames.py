@@ -140,7 +140,7 @@ class FrameLSTMSettings(Settings):
     """
 
     kind: ClassVar[str] = "jsb_lstm"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "epochs": 2}
+    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "epochs": 1}
     trunk: str = "lstm"
     units: int = 256
     n_layers: int = 1
@@ -171,7 +171,7 @@ class FrameNADESettings(FrameLSTMSettings):
     """
 
     kind: ClassVar[str] = "jsb_lstm_nade"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "hidden": 16, "epochs": 2}
+    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "hidden": 16, "epochs": 1}
     dropout: float = 0.4
     hidden: int = 512
 
@@ -209,7 +209,7 @@ class FrameWaveNetSettings(FrameLSTMSettings):
     ``1 + sum(dilations)`` frames); independent sigmoid outputs per key."""
 
     kind: ClassVar[str] = "jsb_wavenet"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 8, "dilations": (1, 2), "epochs": 2}
+    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 8, "dilations": (1, 2), "epochs": 1}
     trunk: str = "wavenet"
     units: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8, 16)
@@ -224,7 +224,7 @@ class FrameVAESettings(Settings):
     window when scoring the bound."""
 
     kind: ClassVar[str] = "jsb_vae"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"epochs": 2, "n_draws": 2}
+    SMOKE: ClassVar[Mapping[str, Any]] = {"epochs": 1, "n_draws": 2}
     window_steps: int = 16
     hop_steps: int = 4
     latent_dim: int = VAESettings.latent_dim
