@@ -1033,9 +1033,9 @@ def _frame_batches(chorales: list, batch_size: int, *, shuffle: bool, seed: int)
     """``((previous, current), current, mask)`` batches of padded chorales; one batch of
     all when ``batch_size`` is None (the validation set: its ``val_loss`` is then the
     mean over one fixed set of frames, so its best epoch is the best in nats per frame)."""
-    from .frame_rnn import _padded  # the frame LSTM's padding, so both read frames alike
+    from .frame_rnn import padded_frames  # the frame LSTM's padding, so both read frames alike
 
-    previous, current, mask = _padded(chorales)
+    previous, current, mask = padded_frames(chorales)
     data = tf.data.Dataset.from_tensor_slices(((previous, current), current, mask))
     if shuffle:
         data = data.shuffle(len(chorales), seed=seed, reshuffle_each_iteration=True)
