@@ -385,6 +385,8 @@ class JointFamily(Family):
     supports_top_k: ClassVar[bool] = True
     supports_top_p: ClassVar[bool] = True
     harmonizes: ClassVar[bool] = True
+    #: Whole chorales per scoring batch (:func:`musicalpy.models.engine.score_ids`).
+    score_batch_size: ClassVar[int] = 64
 
     datasets = staticmethod(joint_datasets)
     fit = staticmethod(fit_joint)
@@ -515,7 +517,8 @@ class JointFamily(Family):
         network, vocabulary = model.fitted
         sequences = chorale_ids(notes)
         masked = {piece: np.zeros((len(ids) - 1, 2), np.int64) for piece, ids in sequences.items()}
-        total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=masked)
+        total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=masked,
+                                           batch_size=self.score_batch_size)
         return (total, n_tokens, "chorale grid (frame, S, A, T, B per sixteenth)",
                 "unconditioned (soprano masked); frames, holds, rests and END scored; notes off the grid count as notes")
 
@@ -539,7 +542,7 @@ class JointFamily(Family):
         conditions = {piece: condition_of(ids) for piece, ids in sequences.items()}
         counted = {piece: np.isin(token_roles(len(ids))[1:], _LOWER_VOICES) for piece, ids in sequences.items()}
         total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=conditions,
-                                           counted=counted)
+                                           counted=counted, batch_size=self.score_batch_size)
         n_notes = int(notes["part"].isin(VOICES[1:]).sum())
         return {"log_likelihood": total, "n_tokens": n_tokens, "n_notes": n_notes,
                 "bits_per_note": -total / math.log(2) / max(n_notes, 1)}
@@ -564,6 +567,9 @@ class TransformerJointFamily(JointFamily):
 
     kind = "transformer_joint"
     settings_class = TransformerJointSettings
+    # Attention over a whole chorale holds (heads, L, L) logits per chorale: 36 chorales
+    # of 2,941 tokens asked for 5 GB in one tensor; 8 is the training batch, known to fit.
+    score_batch_size = 8
 
     def load_network(self, path: Path) -> Any:
         from ..models import (
