@@ -75,7 +75,7 @@ from .families.frames import (
     FrameWaveNetFamily,
 )
 from .families.harmonizer import HarmonizerFamily
-from .families.joint import LSTMJointFamily, WaveNetJointFamily
+from .families.joint import LSTMJointFamily, TransformerJointFamily, WaveNetJointFamily
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.transformer import FrameTransformerFamily, TransformerFamily
 from .families.vae import VAEFamily
@@ -957,6 +957,7 @@ register(VAEFamily())
 register(TransformerFamily())
 register(LSTMJointFamily())
 register(WaveNetJointFamily())
+register(TransformerJointFamily())
 register(HarmonizerFamily())
 register(BernoulliFrameFamily())
 register(FrameHMMFamily())

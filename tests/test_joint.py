@@ -191,3 +191,102 @@ def test_harmonize_keeps_the_soprano_exactly(trained, corpus):
     with pytest.raises(ValueError, match="no notes"):
         family.harmonize(trained, Melody(soprano.iloc[:0][["pitch", "start_beat", "end_beat"]]), seed=0, sample=True,
                          temperature=1.0)
+
+
+# ------------------------------------------------------------------ the joint Transformer
+
+
+@pytest.fixture(scope="module")
+def joint_transformer():
+    import keras
+
+    from musicalpy.families.joint import TransformerJointSettings
+
+    keras.utils.set_random_seed(0)
+    return TransformerJointSettings.defaults(smoke=True).build(len(VOCABULARY))
+
+
+def _probabilities(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def test_joint_transformer_cached_steps_give_the_full_models_probabilities(joint_transformer, ids):
+    short = ids[:41]
+    condition = condition_of(ids)[:40]
+    full = np.asarray(joint_transformer([short[None, :-1].astype(np.int32), condition[None].astype(np.int32)],
+                                        training=False))[0]
+    stepped = _stepped_logits(joint_transformer, short[:-1], condition)
+    np.testing.assert_allclose(_probabilities(stepped), _probabilities(full), atol=1e-5)
+    # The compiled cached loop of the stepper gives the same logits as the eager steps.
+    along = engine.stepper_for(joint_transformer).logits_along(short[None, :-1], condition[None])[0]
+    np.testing.assert_allclose(along, stepped, atol=2e-4)
+    # The condition matters: masked, the probabilities move.
+    masked = _stepped_logits(joint_transformer, short[:-1], None)
+    assert np.abs(_probabilities(masked) - _probabilities(stepped)).max() > 1e-4
+
+
+def test_joint_transformer_is_causal_with_the_condition_held_fixed(joint_transformer, ids):
+    inputs = ids[None, :60].astype(np.int32)
+    condition = condition_of(ids)[None, :60].astype(np.int32)
+    base = np.asarray(joint_transformer([inputs, condition], training=False))[0]
+    changed = inputs.copy()
+    changed[0, 30:] = VOCABULARY.id_of(50)
+    moved = np.asarray(joint_transformer([changed, condition], training=False))[0]
+    np.testing.assert_allclose(moved[:30], base[:30], atol=1e-5)
+    assert np.abs(moved[30:] - base[30:]).max() > 1e-3
+
+
+def test_joint_transformer_harmonizes_saves_and_loads(joint_transformer, corpus, ids, tmp_path):
+    # The untrained smoke network wrapped as a zoo model: what is tested is the path, not the music.
+    model = zoo.from_trained("transformer_joint", joint_transformer, corpus, smoke=True)
+    test = corpus.split("test").notes
+    piece = test["piece"].iloc[0]
+    soprano = test[(test["piece"] == piece) & (test["part"] == "Soprano")].sort_values("start_beat").iloc[:8]
+    melody = Melody(soprano[["pitch", "start_beat", "end_beat"]].reset_index(drop=True), "4/4",
+                    tuple(soprano.loc[soprano["fermata"], "start_beat"]), "tune")
+    harmonized = model.harmonize(melody, seed=1, sample=True)
+    top = harmonized[harmonized["part"] == "Soprano"]
+    assert top["pitch"].tolist() == soprano["pitch"].tolist()
+    assert top["start_beat"].tolist() == soprano["start_beat"].tolist()
+    assert top["end_beat"].tolist() == soprano["end_beat"].tolist()
+    assert set(harmonized["part"]) <= set(VOICES) and len(harmonized) > len(top)
+    again = zoo.load(model.save(tmp_path / "transformer_joint"))
+    assert again.kind == "transformer_joint"
+    inputs = [ids[None, :40].astype(np.int32), condition_of(ids)[None, :40].astype(np.int32)]
+    np.testing.assert_allclose(np.asarray(again.fitted.network(inputs, training=False)),
+                               np.asarray(joint_transformer(inputs, training=False)), atol=1e-6)
+
+
+def test_wall_clock_budget_stops_after_the_batch_that_spends_it():
+    import keras
+
+    ticks = iter(range(100))
+    budget = engine.WallClockBudget(3.5, clock=lambda: float(next(ticks)))
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs=None: seen.append(batch))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((40, 2), np.float32)
+    history = model.fit(x, x[:, :1], batch_size=4, epochs=5, verbose=0, callbacks=[budget, counter])
+    # The clock reads 0 at the start and 1, 2, 3, 4 after the batches: the fourth spends it.
+    assert seen == [0, 1, 2, 3] and len(history.epoch) == 1 and budget.stopped_epoch == 1
+    with pytest.raises(ValueError, match="seconds"):
+        engine.WallClockBudget(0)
+
+
+def test_train_model_honours_a_time_budget():
+    import keras
+    import tensorflow as tf
+
+    x = np.zeros((16, 2), np.float32)
+    data = tf.data.Dataset.from_tensor_slices((x, x[:, :1])).batch(4)
+
+    def build():
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    _, history = engine.train_model(build, data, data, epochs=4, patience=4, time_budget_s=1e-6, verbose=0)
+    _, unlimited = engine.train_model(build, data, data, epochs=4, patience=4, verbose=0)
+    assert len(history) == 1 and len(unlimited) == 4

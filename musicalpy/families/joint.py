@@ -54,8 +54,8 @@ from ..names import VOICES
 from .base import Budget, Family, Settings, Trained, concat_notes
 from .token import TokenNetwork, TokenNetworkFamily
 
-__all__ = ["JointSettings", "LSTMJointSettings", "WaveNetJointSettings", "JointData", "JointFamily",
-           "LSTMJointFamily", "WaveNetJointFamily", "chorale_ids", "condition_of", "joint_datasets", "fit_joint"]
+__all__ = ["JointSettings", "LSTMJointSettings", "WaveNetJointSettings", "TransformerJointSettings", "JointData",
+           "JointFamily", "LSTMJointFamily", "WaveNetJointFamily", "TransformerJointFamily", "chorale_ids", "condition_of", "joint_datasets", "fit_joint"]
 
 #: Slots of a voice in the time-major stream (``token_roles``): 1 S, 2 A, 3 T, 4 B.
 _LOWER_VOICES = (2, 3, 4)
@@ -85,6 +85,10 @@ class JointSettings(Settings):
     seed : int
     tempo : float
         Quarter notes per minute when generated grids are turned into seconds.
+    time_budget_s : float or None
+        Wall-clock seconds after which training stops whatever epochs remain
+        (:class:`musicalpy.models.engine.WallClockBudget`): the equal-time comparison
+        of notebook 06. None: the epochs alone.
     """
 
     batch_size: int = 8
@@ -97,6 +101,7 @@ class JointSettings(Settings):
     dropout: float = 0.2
     seed: int = 42
     tempo: float = DEFAULT_TEMPO
+    time_budget_s: float | None = None
 
     def build(self, vocab_size: int):  # pragma: no cover - every concrete kind overrides it
         raise NotImplementedError(f"{type(self).__name__} does not say which network to build")
@@ -111,6 +116,9 @@ class LSTMJointSettings(JointSettings):
     # batches, 700 s; an LSTM step over whole chorales costs 10-19 s there.
     epochs: int = 3
     steps_per_epoch: int | None = 20
+    #: Wall-clock seconds of that budget, as measured above (a fallback for comparisons
+    #: "at the joint LSTM's training time" when no trained joint LSTM is at hand).
+    MEASURED_SECONDS: ClassVar[float] = 700.0
     SMOKE: ClassVar[Mapping[str, Any]] = {"embedding_dim": 16, "units": (24,), "condition_units": 8, "epochs": 1,
                                           "steps_per_epoch": 3, "patience": 1, "batch_size": 4}
     embedding_dim: int = 96
@@ -146,6 +154,48 @@ class WaveNetJointSettings(JointSettings):
 
         return wavenet.build_joint_wavenet(vocab_size, channels=self.channels, dilations=tuple(self.dilations),
                                            condition_units=self.condition_units, dropout=self.dropout)
+
+
+@dataclasses.dataclass(frozen=True)
+class TransformerJointSettings(JointSettings):
+    """The joint Transformer (:func:`musicalpy.models.transformer.build_joint_transformer`):
+    relative attention over the grid stream, the joint LSTM's condition encoder.
+
+    Attributes
+    ----------
+    dim, num_layers, num_heads, ff_dim, max_distance, max_length, learning_rate
+        See :func:`~musicalpy.models.transformer.build_joint_transformer`.
+    """
+
+    kind: ClassVar[str] = "transformer_joint"
+    SMOKE: ClassVar[Mapping[str, Any]] = {"dim": 16, "num_layers": 1, "num_heads": 2, "max_distance": 32,
+                                          "condition_units": 8, "epochs": 1, "steps_per_epoch": 3, "patience": 1,
+                                          "batch_size": 4}
+    # Notebook 03 trains the joint LSTM for 2 epochs of 10 batches in full mode; a batch
+    # of this Transformer costs about an LSTM batch there (5-30 s, 89 s for the batch
+    # holding the 3,862-token chorale, 2 shared cores at load 7, 2026-12-02), so the
+    # same 2 x 10 batches take about the same wall-clock. Notebook 06 caps it at the
+    # LSTM's measured seconds (time_budget_s).
+    epochs: int = 2
+    steps_per_epoch: int | None = 10
+    patience: int = 2
+    dim: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    ff_dim: int | None = None
+    max_distance: int = 256
+    max_length: int = 4096
+    learning_rate: float = 1e-3
+    dropout: float = 0.1
+
+    def build(self, vocab_size: int):
+        """The compiled joint Transformer."""
+        from ..models import transformer
+
+        return transformer.build_joint_transformer(
+            vocab_size, dim=self.dim, num_layers=self.num_layers, num_heads=self.num_heads, ff_dim=self.ff_dim,
+            dropout=self.dropout, max_distance=self.max_distance, max_length=self.max_length,
+            condition_units=self.condition_units, learning_rate=self.learning_rate)
 
 
 # ---------------------------------------------------------------------------- data
@@ -316,7 +366,8 @@ def fit_joint(settings: JointSettings, data: JointData, *, run_dir: Any = None, 
     keras.utils.set_random_seed(settings.seed)
     size = len(chorale_grid_vocabulary())
     return engine.train_model(lambda: settings.build(size), data.train, data.validation, epochs=settings.epochs,
-                              steps_per_epoch=settings.steps_per_epoch, patience=settings.patience, run_dir=run_dir,
+                              steps_per_epoch=settings.steps_per_epoch, time_budget_s=settings.time_budget_s,
+                              patience=settings.patience, run_dir=run_dir,
                               callbacks=callbacks, tensorboard=tensorboard, verbose=verbose)
 
 
@@ -334,6 +385,8 @@ class JointFamily(Family):
     supports_top_k: ClassVar[bool] = True
     supports_top_p: ClassVar[bool] = True
     harmonizes: ClassVar[bool] = True
+    #: Whole chorales per scoring batch (:func:`musicalpy.models.engine.score_ids`).
+    score_batch_size: ClassVar[int] = 64
 
     datasets = staticmethod(joint_datasets)
     fit = staticmethod(fit_joint)
@@ -464,7 +517,8 @@ class JointFamily(Family):
         network, vocabulary = model.fitted
         sequences = chorale_ids(notes)
         masked = {piece: np.zeros((len(ids) - 1, 2), np.int64) for piece, ids in sequences.items()}
-        total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=masked)
+        total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=masked,
+                                           batch_size=self.score_batch_size)
         return (total, n_tokens, "chorale grid (frame, S, A, T, B per sixteenth)",
                 "unconditioned (soprano masked); frames, holds, rests and END scored; notes off the grid count as notes")
 
@@ -488,7 +542,7 @@ class JointFamily(Family):
         conditions = {piece: condition_of(ids) for piece, ids in sequences.items()}
         counted = {piece: np.isin(token_roles(len(ids))[1:], _LOWER_VOICES) for piece, ids in sequences.items()}
         total, n_tokens = engine.score_ids(network, sequences, pad_id=vocabulary.pad_id, condition=conditions,
-                                           counted=counted)
+                                           counted=counted, batch_size=self.score_batch_size)
         n_notes = int(notes["part"].isin(VOICES[1:]).sum())
         return {"log_likelihood": total, "n_tokens": n_tokens, "n_notes": n_notes,
                 "bits_per_note": -total / math.log(2) / max(n_notes, 1)}
@@ -506,3 +560,21 @@ class WaveNetJointFamily(JointFamily):
 
     kind = "wavenet_joint"
     settings_class = WaveNetJointSettings
+
+
+class TransformerJointFamily(JointFamily):
+    """Notebook 06's joint Transformer, sampled and harmonized with its key/value cache."""
+
+    kind = "transformer_joint"
+    settings_class = TransformerJointSettings
+    # Attention over a whole chorale holds (heads, L, L) logits per chorale: 36 chorales
+    # of 2,941 tokens asked for 5 GB in one tensor; 8 is the training batch, known to fit.
+    score_batch_size = 8
+
+    def load_network(self, path: Path) -> Any:
+        from ..models import (
+            lstm,  # noqa: F401  registers the condition encoder's layers
+            transformer,
+        )
+
+        return transformer.load_model(path)

@@ -60,7 +60,9 @@ The sampling filters (temperature, top-k, top-p) are those of
 
 from __future__ import annotations
 
+import math
 import os
+import time
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -95,6 +97,7 @@ __all__ = [
     "left_pad_sequences",
     "PieceLossCallback",
     "piece_loss_callback",
+    "WallClockBudget",
     "train_model",
 ]
 
@@ -918,6 +921,47 @@ def piece_loss_callback(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarra
 # ---------------------------------------------------------------------------- training
 
 
+class WallClockBudget(keras.callbacks.Callback):
+    """Stop training once ``seconds`` of wall-clock have passed since training began.
+
+    Checked after every training batch, so a run overshoots by at most one batch and
+    the closing validation pass (validation passes inside the budget count against
+    it): the budget of a comparison "trained for the same time". The epoch that
+    stopped is recorded in ``stopped_epoch``.
+
+    Parameters
+    ----------
+    seconds : float
+        Positive and finite.
+    clock : callable, default time.perf_counter
+        Returns seconds (a test passes a fake clock).
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter):
+        super().__init__()
+        seconds = float(seconds)
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise ValueError(f"seconds must be a positive finite number, got {seconds!r}")
+        self.seconds = seconds
+        self.clock = clock
+        self.started = math.nan
+        self.stopped_epoch: int | None = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.started = self.clock()
+        self.stopped_epoch = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.clock() - self.started >= self.seconds:
+            self.model.stop_training = True
+            if self.stopped_epoch is None:
+                self.stopped_epoch = self._epoch + 1
+
+
 def _has_tensorboard() -> bool:
     """TensorBoard logging needs the ``tensorboard`` package; without it, warn once."""
     try:
@@ -941,6 +985,7 @@ def train_model(
     resume: bool = True,
     callbacks: Sequence[Any] = (),
     steps_per_epoch: int | None = None,
+    time_budget_s: float | None = None,
     verbose: int | str = "auto",
 ) -> tuple[Any, pd.DataFrame]:
     """Build a Keras model inside a distribution strategy and fit it, watching
@@ -980,6 +1025,10 @@ def train_model(
     steps_per_epoch : int, optional
         Batches per epoch (a fixed budget for fair comparisons); ``train`` is repeated,
         so an epoch may run past the end of one pass. Default: one pass per epoch.
+    time_budget_s : float, optional
+        Wall-clock seconds after which training stops (:class:`WallClockBudget`,
+        checked after every batch), whatever ``epochs`` still allows; the best
+        validation weights are kept as ever.
     verbose : int or "auto"
 
     Returns
@@ -1003,6 +1052,8 @@ def train_model(
     our_callbacks: list[Any] = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=check_int("patience", patience), restore_best_weights=True),
     ]
+    if time_budget_s is not None:
+        our_callbacks.append(WallClockBudget(time_budget_s))
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from ..representations.frames import N_KEYS, check_frames
 from .wavenet import GatedResidualBlock, dilation_cycles
 
 __all__ = ["LOGIT_BOUND", "OUTPUTS", "TRUNKS", "DEFAULT_DILATIONS", "KeyAutoregressive", "build_frame_rnn",
-           "FrameRNN"]
+           "FrameRNN", "padded_frames"]
 
 #: Logits are clipped to +-this before scoring: probabilities stay in [2e-9, 1 - 2e-9].
 LOGIT_BOUND = 20.0
@@ -217,9 +217,23 @@ def _wavenet_trunk(frames: Any, channels: int, dilations: Sequence[int], dropout
     return layers.Conv1D(channels, 1, activation="relu", name="wavenet_out")(layers.Activation("relu")(summed))
 
 
-def _padded(chorales: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``previous``, ``current`` (float32, ``(n, T, 88)``) and the mask ``(n, T)`` of
-    real frames, chorales padded at the end with silent frames the mask leaves out."""
+def padded_frames(chorales: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chorales as one padded batch, as every frame network of the package reads them.
+
+    Parameters
+    ----------
+    chorales : list of np.ndarray, each shape=(n_frames, 88)
+        Checked piano rolls (:func:`musicalpy.representations.frames.check_frames`).
+
+    Returns
+    -------
+    previous : np.ndarray, shape=(n, T, 88), float32
+        ``current`` shifted one frame later, a silent frame first (the input at ``t``).
+    current : np.ndarray, shape=(n, T, 88), float32
+        The frames, padded at the end with silent frames to the longest length ``T``.
+    mask : np.ndarray, shape=(n, T), float32
+        1 for a chorale's own frames, 0 for the padding.
+    """
     longest = max(len(c) for c in chorales)
     current = np.zeros((len(chorales), longest, N_KEYS), dtype="float32")
     mask = np.zeros((len(chorales), longest), dtype="float32")
@@ -324,13 +338,13 @@ class FrameRNN:
                                         dropout=self.dropout, hidden=self.hidden, dilations=self.dilations,
                                         learning_rate=self.learning_rate)
         learning_rate = self.learning_rate
-        valid_arrays = _padded(valid_list)
+        valid_arrays = padded_frames(valid_list)
         rows, best, best_weights, waited = [], np.inf, None, 0
         for epoch in range(1, self.epochs + 1):
             started = time.perf_counter()
             shifts = rng.integers(-self.transpose, self.transpose + 1, len(train_list)) if self.transpose else None
             chorales = transpose_chorales(train_list, shifts) if shifts is not None else train_list
-            previous, current, mask = _padded(chorales)
+            previous, current, mask = padded_frames(chorales)
             fitted = self.network_.fit([previous, current], current, sample_weight=mask, batch_size=self.batch_size,
                                        epochs=1, shuffle=True, verbose=0)
             valid_nll = self._batch_nll(*valid_arrays)
@@ -372,7 +386,7 @@ class FrameRNN:
         frames = check_frames(frames)
         if len(frames) == 0:
             return np.zeros(0)
-        previous, current, _ = _padded([frames])
+        previous, current, _ = padded_frames([frames])
         return bernoulli_log_prob(_sigmoid(self._logits(previous, current))[0], frames)
 
     def sample(self, n_frames: int, *, seed: int | None = None, temperature: float = 1.0) -> np.ndarray:
