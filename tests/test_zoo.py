@@ -275,12 +275,12 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 def test_registry_holds_every_kind_once():
     series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "lstm_joint", "wavenet_joint",
-              "hmm_harmonizer")
+              "transformer_joint", "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
     assert zoo.KINDS == series + jsb
     assert zoo.kinds() == series
     assert zoo.kinds("jsb") == jsb
-    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "hmm_harmonizer")
+    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "transformer_joint", "hmm_harmonizer")
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
     assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)
@@ -295,7 +295,7 @@ def test_registry_holds_every_kind_once():
 
 
 def test_top_k_is_refused_where_the_family_cannot_use_it(counting):
-    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet, transformer, lstm_joint and wavenet_joint kinds"):
+    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet, transformer, lstm_joint, wavenet_joint and transformer_joint kinds"):
         counting["markov"].generate(n_notes=10, top_k=5)
 
 

@@ -186,6 +186,8 @@ NADE_STUDY: tuple[dict[str, Any], ...] = (
      "note": "without: the linear term in the keys below alone, still at 6.28 after 50 epochs"},
     {"choice": "512 MADE units and dropout 0.4, against 256 and 0.3", "with": 5.294, "without": 5.369,
      "note": "two settings changed together"},
+    {"choice": "512 MADE units, against 1,024 (both dropout 0.4)", "with": 5.294, "without": 5.343,
+     "note": "1,024 units: best epoch 52 of 60, 509 s on 2 shared cores (2026-12-02); wider is worse here"},
     {"choice": "transposition augmentation, +-3 semitones", "with": 6.16, "without": 5.41,
      "note": "256 MADE units, epoch 40; learning rate 3e-3 with it and 5e-3 without, so part of the gap may "
              "be the learning rate's"},
