@@ -267,18 +267,28 @@ def _tiny_harmonizer(shift: int) -> tuple[ChoraleHarmonizer, ChordHMM]:
     return harmonizer, hmm
 
 
-def test_bits_per_lower_note_given_the_soprano_equal_a_hand_computation():
+def _two_beat_case(rows):
+    """The piece of ``rows``, the tiny harmonizer in its key, and a hand computation:
+    ``path_probability(i, j)`` of the two soprano notes under chord states i then j, and
+    P(melody), the sum over all 3 x 3 chord paths (the two voicings and UNSEEN)."""
     from musicalpy.harmonizer import tonic_shift
 
-    notes = _piece(_TWO_BEATS)
+    notes = _piece(rows)
     shift, _ = tonic_shift(notes)
     harmonizer, hmm = _tiny_harmonizer(shift)
     s0, s1 = 72 + shift, 74 + shift
     start, trans, emit = hmm.startprob_, hmm.transmat_, hmm.emissionprob_
-    # P(melody): the sum over all 3 x 3 chord paths (the two voicings and UNSEEN).
-    melody = sum(start[i] * emit[i, s0] * trans[i, j] * emit[j, s1] for i in range(3) for j in range(3))
-    i, j = hmm.states_.index(C1), hmm.states_.index(C2)
-    joint = start[i] * emit[i, s0] * trans[i, j] * emit[j, s1]
+
+    def path_probability(i: int, j: int) -> float:
+        return start[i] * emit[i, s0] * trans[i, j] * emit[j, s1]
+
+    melody = sum(path_probability(i, j) for i in range(3) for j in range(3))
+    return notes, harmonizer, hmm, path_probability, melody
+
+
+def test_bits_per_lower_note_given_the_soprano_equal_a_hand_computation():
+    notes, harmonizer, hmm, path_probability, melody = _two_beat_case(_TWO_BEATS)
+    joint = path_probability(hmm.states_.index(C1), hmm.states_.index(C2))
     # Seven A/T/B notes: the passing tone counts in the denominator but prices nothing.
     expected = -math.log2(joint / melody) / 7
     got = harmonizer.score_given_soprano(notes)
@@ -288,18 +298,10 @@ def test_bits_per_lower_note_given_the_soprano_equal_a_hand_computation():
 
 
 def test_a_chord_no_state_holds_is_priced_as_unseen_and_a_piece_without_chords_raises():
-    from musicalpy.harmonizer import tonic_shift
-
     # Beat 1's bass moved from G3 to E3: (7, 15, 22) was never counted.
     rows = [row if row[:2] != ("Bass", 55) else ("Bass", 52, 1.0, 2.0) for row in _TWO_BEATS]
-    notes = _piece(rows)
-    shift, _ = tonic_shift(notes)
-    harmonizer, hmm = _tiny_harmonizer(shift)
-    s0, s1 = 72 + shift, 74 + shift
-    start, trans, emit = hmm.startprob_, hmm.transmat_, hmm.emissionprob_
-    melody = sum(start[a] * emit[a, s0] * trans[a, b] * emit[b, s1] for a in range(3) for b in range(3))
-    i, unseen = hmm.states_.index(C1), hmm.n_states - 1
-    joint = start[i] * emit[i, s0] * trans[i, unseen] * emit[unseen, s1]
+    notes, harmonizer, hmm, path_probability, melody = _two_beat_case(rows)
+    joint = path_probability(hmm.states_.index(C1), hmm.n_states - 1)   # the last state is UNSEEN
     got = harmonizer.score_given_soprano(notes)
     assert got["n_unseen"] == 1
     assert math.isfinite(got["bits_per_note"])
