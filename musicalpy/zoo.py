@@ -396,27 +396,61 @@ class ZooModel:
         musicalpy.melody.MelodyError
             For an unreadable, empty or polyphonic melody.
         """
+        return self.harmonize_many([melody], seed=seed, sample=sample, temperature=temperature)[0]
+
+    def harmonize_many(self, melodies: Sequence[Any], *, seed: int = 0, sample: bool = False,
+                       temperature: float = 1.0) -> list[pd.DataFrame]:
+        """:meth:`harmonize` for many melodies at once; the joint kinds run them as one batch.
+
+        A joint network's harmonizations of a list cost about as much as its longest one
+        alone (one compiled loop, one row per melody), where one call per melody pays the
+        loop again for each. With ``sample=False`` each result equals :meth:`harmonize` of
+        that melody alone; with ``sample=True`` a batch draws its own samples (the same
+        for the same list and ``seed``).
+
+        Parameters
+        ----------
+        melodies : sequence
+            Each anything :meth:`harmonize` takes.
+        seed, sample, temperature
+            As for :meth:`harmonize`.
+
+        Returns
+        -------
+        list of pd.DataFrame
+            One four-voice note table per melody, in order.
+        """
         from .melody import fit_to_range, load_melody
 
         fam = self.family
         if not fam.harmonizes:
-            fam.harmonize(self, melody, seed=seed, sample=sample, temperature=temperature)  # raises, naming the kinds
+            fam.harmonize(self, None, seed=seed, sample=sample, temperature=temperature)  # raises, naming the kinds
         if not (isinstance(temperature, (int, float)) and temperature > 0 and math.isfinite(temperature)):
             raise ValueError(f"temperature must be a finite number above 0, got {temperature!r}")
-        given = load_melody(melody)
+        if isinstance(melodies, (str, os.PathLike, pd.DataFrame)):
+            raise TypeError("melodies must be a list of melodies; for one melody use harmonize()")
         low, high = fam.soprano_range(self)
-        fitted = fit_to_range(given, low, high)
-        move = fitted.transposed_by - given.transposed_by
-        if move:
-            print(f"{given.name}: moved {move:+d} semitones into the soprano's range (MIDI {low}-{high}) to harmonize, "
-                  f"and the four voices moved back by {-move:+d}", flush=True)
-        notes = fam.harmonize(self, fitted, seed=int(seed), sample=bool(sample), temperature=float(temperature))
-        notes = notes.assign(pitch=notes["pitch"] - move)
-        soprano = notes[notes["part"].astype(str) == VOICES[0]].sort_values("start_beat")
-        if not (np.array_equal(soprano["pitch"].to_numpy(), given.notes["pitch"].to_numpy())
-                and np.allclose(soprano["start_beat"].to_numpy(), given.notes["start_beat"].to_numpy())):
-            raise ModelError(f"the {self.kind} family changed the melody it harmonized (a bug in the family)")
-        return as_note_table(notes)
+        given, fitted, moves = [], [], []
+        for melody in melodies:
+            one = load_melody(melody)
+            moved = fit_to_range(one, low, high)
+            move = moved.transposed_by - one.transposed_by
+            if move:
+                print(f"{one.name}: moved {move:+d} semitones into the soprano's range (MIDI {low}-{high}) to harmonize, "
+                      f"and the four voices moved back by {-move:+d}", flush=True)
+            given.append(one)
+            fitted.append(moved)
+            moves.append(move)
+        results = fam.harmonize_many(self, fitted, seed=int(seed), sample=bool(sample), temperature=float(temperature))
+        out = []
+        for notes, one, move in zip(results, given, moves, strict=True):
+            notes = notes.assign(pitch=notes["pitch"] - move)
+            soprano = notes[notes["part"].astype(str) == VOICES[0]].sort_values("start_beat")
+            if not (np.array_equal(soprano["pitch"].to_numpy(), one.notes["pitch"].to_numpy())
+                    and np.allclose(soprano["start_beat"].to_numpy(), one.notes["start_beat"].to_numpy())):
+                raise ModelError(f"the {self.kind} family changed the melody it harmonized (a bug in the family)")
+            out.append(as_note_table(notes))
+        return out
 
     # ---------------------------------------------------------------- score
 

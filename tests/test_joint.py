@@ -130,6 +130,34 @@ def test_engine_forces_tokens_and_follows_the_grammar(network):
         engine.sample_ids(network, VOCABULARY, n_tokens=n, condition=np.zeros((1, 5, 2), np.int64))
 
 
+def _melody_rows(ids, n_steps):
+    """The forced ids and condition of the first ``n_steps`` grid steps of a chorale,
+    as harmonizing its soprano feeds them (lower voices free, END at the end)."""
+    cut = np.concatenate([ids[: 1 + cg.TOKENS_PER_STEP * n_steps], [VOCABULARY.end_id]])
+    roles = cg.token_roles(len(cut))
+    forced = np.where(np.isin(roles, [2, 3, 4]), -1, cut)[1:]
+    return forced, np.concatenate([condition_of(cut), np.zeros((1, 2), np.int64)])
+
+
+def test_a_batch_of_melodies_gives_what_each_gives_alone(network, ids):
+    rows = [_melody_rows(ids, n) for n in (24, 9, 16)]
+    alone = [engine.sample_ids(network, VOCABULARY, n_tokens=len(f), forced=f, condition=c[None], top_k=1)[0]
+             for f, c in rows]
+    width = max(len(f) for f, _ in rows)
+    forced = np.full((len(rows), width), VOCABULARY.pad_id)
+    condition = np.zeros((len(rows), width + 1, 2), np.int64)
+    for k, (f, c) in enumerate(rows):
+        forced[k, : len(f)], condition[k, : len(c)] = f, c
+    batched = engine.sample_ids(network, VOCABULARY, n_tokens=width, n_samples=len(rows), forced=forced,
+                                condition=condition, top_k=1)
+    for k, single in enumerate(alone):
+        assert single[-1] == VOCABULARY.end_id
+        np.testing.assert_array_equal(batched[k, : len(single)], single)
+    # The lower voices were drawn (not all forced) and differ between the melodies' contexts.
+    free = np.isin(cg.token_roles(len(alone[0]) + 1)[1:], [2, 3, 4])
+    assert len(set(alone[0][free].tolist())) > 1
+
+
 def test_unconditioned_generation_ends_with_end_on_a_frame_slot(network):
     import keras
 
@@ -191,6 +219,16 @@ def test_harmonize_keeps_the_soprano_exactly(trained, corpus):
     with pytest.raises(ValueError, match="no notes"):
         family.harmonize(trained, Melody(soprano.iloc[:0][["pitch", "start_beat", "end_beat"]]), seed=0, sample=True,
                          temperature=1.0)
+
+    # Many melodies at once: the same harmonizations as one at a time, in order.
+    short = Melody(soprano[soprano["end_beat"] <= 8][["pitch", "start_beat", "end_beat"]].reset_index(drop=True), "4/4",
+                   (), "short")
+    both = trained.harmonize_many([melody, short], seed=0)
+    assert [set(n["piece"]) for n in both] == [{"tune"}, {"short"}]
+    for many, one in zip(both, [trained.harmonize(melody), trained.harmonize(short)], strict=True):
+        pd.testing.assert_frame_equal(many, one)
+    with pytest.raises(TypeError, match="list of melodies"):
+        trained.harmonize_many(soprano)
 
 
 # ------------------------------------------------------------------ the joint Transformer

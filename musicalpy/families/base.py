@@ -213,6 +213,12 @@ class Family(ABC):
         raise ModelError(f"the {self.kind} kind does not harmonize a melody; kinds that do: "
                          "see musicalpy.zoo.kinds(harmonizes=True)")
 
+    def harmonize_many(self, model: Any, melodies: Sequence[Any], *, seed: int, sample: bool,
+                       temperature: float) -> list[pd.DataFrame]:
+        """:meth:`harmonize` for each melody, in order; a family that can batch them
+        (the joint kinds, through one compiled loop) overrides it."""
+        return [self.harmonize(model, melody, seed=seed, sample=sample, temperature=temperature) for melody in melodies]
+
     def soprano_range(self, model: Any) -> tuple[int, int]:
         """The lowest and highest MIDI pitch of the soprano the model was trained on:
         :meth:`musicalpy.zoo.ZooModel.harmonize` moves a melody into it first. The

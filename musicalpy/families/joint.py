@@ -478,34 +478,61 @@ class JointFamily(Family):
         return budget.trim(notes, per_voice=budget.n_notes is None)
 
     def harmonize(self, model: Any, melody: Any, *, seed: int, sample: bool, temperature: float) -> pd.DataFrame:
+        return self.harmonize_many(model, [melody], seed=seed, sample=sample, temperature=temperature)[0]
+
+    def harmonize_many(self, model: Any, melodies: Sequence[Any], *, seed: int, sample: bool,
+                       temperature: float) -> list[pd.DataFrame]:
+        """Every melody harmonized in one batch through the cached stepper.
+
+        Shorter melodies are padded after their END (forced PAD, a masked condition),
+        and each melody's condition is encoded on its own
+        (:func:`musicalpy.models.engine.sample_ids`), so with ``sample=False`` every
+        harmonization equals the one :meth:`harmonize` gives for that melody alone.
+        """
         from ..models import engine
         from ..representations.chorale_grid import encode_chorale_grid, grid_to_tokens, token_roles
 
         network, vocabulary = model.fitted
-        line = melody.notes
-        if line.empty:
-            raise ValueError(f"melody {melody.name!r} has no notes to harmonize")
-        fermatas = np.isin(np.round(line["start_beat"].to_numpy(float), 6), np.round(np.asarray(melody.fermatas, float), 6))
-        soprano = pd.DataFrame({"part": VOICES[0], "pitch": line["pitch"].to_numpy(np.int64),
-                                "start_beat": line["start_beat"].to_numpy(float), "end_beat": line["end_beat"].to_numpy(float),
-                                "fermata": fermatas})
-        grid = encode_chorale_grid(soprano, time_signature=melody.time_signature)
-        ids = vocabulary.encode(grid_to_tokens(grid), add_start_end=True)
-        roles = token_roles(len(ids))
-        forced = np.where(np.isin(roles, _LOWER_VOICES), -1, ids)[1:]
-        condition = np.concatenate([condition_of(ids), np.zeros((1, 2), np.int64)])[None]
-        generated = engine.sample_ids(network, vocabulary, n_tokens=len(forced),
+        sopranos, forced_rows, conditions = [], [], []
+        for melody in melodies:
+            line = melody.notes
+            if line.empty:
+                raise ValueError(f"melody {melody.name!r} has no notes to harmonize")
+            fermatas = np.isin(np.round(line["start_beat"].to_numpy(float), 6),
+                               np.round(np.asarray(melody.fermatas, float), 6))
+            soprano = pd.DataFrame({"part": VOICES[0], "pitch": line["pitch"].to_numpy(np.int64),
+                                    "start_beat": line["start_beat"].to_numpy(float),
+                                    "end_beat": line["end_beat"].to_numpy(float), "fermata": fermatas})
+            grid = encode_chorale_grid(soprano, time_signature=melody.time_signature)
+            ids = vocabulary.encode(grid_to_tokens(grid), add_start_end=True)
+            sopranos.append(soprano)
+            forced_rows.append(np.where(np.isin(token_roles(len(ids)), _LOWER_VOICES), -1, ids)[1:])
+            conditions.append(condition_of(ids))
+        if not forced_rows:
+            return []
+        width = max(len(row) for row in forced_rows)
+        forced = np.full((len(forced_rows), width), vocabulary.pad_id, dtype=np.int64)
+        condition = np.zeros((len(forced_rows), width + 1, 2), dtype=np.int64)  # + the primer's START
+        for row, (ids, given) in enumerate(zip(forced_rows, conditions, strict=True)):
+            forced[row, : len(ids)] = ids
+            condition[row, : len(given)] = given
+        generated = engine.sample_ids(network, vocabulary, n_tokens=width, n_samples=len(forced_rows),
                                       temperature=temperature if sample else 1.0, top_k=None if sample else 1,
                                       seed=seed, forced=forced, condition=condition, stop_at_end=True)
-        notes = self._decode(generated[0], vocabulary, melody.name, model.settings.tempo)
-        # The soprano is the melody itself, note for note (the grid only rounds what it cannot hold).
-        seconds = 60.0 / model.settings.tempo
-        exact = notes[notes["part"] == VOICES[0]].iloc[:0]
-        exact = pd.concat([exact, pd.DataFrame({
-            "piece": melody.name, "part": VOICES[0], "program": 0, "is_drum": False,
+        return [self._keep_melody(self._decode(row[: len(ids)], vocabulary, melody.name, model.settings.tempo),
+                                  soprano, melody.name, model.settings.tempo)
+                for row, ids, soprano, melody in zip(generated, forced_rows, sopranos, melodies, strict=True)]
+
+    @staticmethod
+    def _keep_melody(notes: pd.DataFrame, soprano: pd.DataFrame, name: str, tempo: float) -> pd.DataFrame:
+        """The decoded voices with the soprano replaced by the melody itself, note for
+        note (the grid only rounds what it cannot hold)."""
+        seconds = 60.0 / tempo
+        exact = pd.concat([notes[notes["part"] == VOICES[0]].iloc[:0], pd.DataFrame({
+            "piece": name, "part": VOICES[0], "program": 0, "is_drum": False,
             "pitch": soprano["pitch"], "start": soprano["start_beat"] * seconds, "end": soprano["end_beat"] * seconds,
             "velocity": int(notes["velocity"].iloc[0]) if len(notes) else 80,
-            "start_beat": soprano["start_beat"], "end_beat": soprano["end_beat"], "fermata": fermatas})],
+            "start_beat": soprano["start_beat"], "end_beat": soprano["end_beat"], "fermata": soprano["fermata"]})],
             ignore_index=True)
         return pd.concat([exact, notes[notes["part"] != VOICES[0]]], ignore_index=True)
 

@@ -677,7 +677,29 @@ def _encode_condition(stepper, condition: Any, batch: int, length: int, model):
     if array.shape[:2] != (batch, length):
         raise ValueError(f"condition must have {batch} rows of {length} positions (primer + n_tokens), "
                          f"got shape {array.shape}")
-    return tf.cast(stepper.encode_condition(tf.constant(array, tf.int32)), tf.float32)
+    return tf.constant(_encode_rows(stepper, array))
+
+
+def _encode_rows(stepper, array: np.ndarray) -> np.ndarray:
+    """Each row's encoding, read up to one position past its last given (non-zero)
+    position, zeros after.
+
+    Rows are encoded in groups of equal extent, so a row's encoding never depends on the
+    rows batched with it: a bidirectional encoder reading a whole padded batch would
+    start its backward pass in the other rows' padding. One position past the last given
+    one is read because every training condition ends with the zero row of its END.
+    """
+    given = (array.reshape(array.shape[0], array.shape[1], -1) != 0).any(axis=-1)
+    extents = np.where(given.any(axis=1), array.shape[1] - np.argmax(given[:, ::-1], axis=1), 0)
+    extents = np.minimum(extents + 1, array.shape[1])
+    out = None
+    for extent in np.unique(extents):
+        rows = np.flatnonzero(extents == extent)
+        encoded = np.asarray(tf.cast(stepper.encode_condition(tf.constant(array[rows, :extent], tf.int32)), tf.float32))
+        if out is None:
+            out = np.zeros((array.shape[0], array.shape[1], encoded.shape[-1]), dtype=np.float32)
+        out[rows, :extent] = encoded
+    return out
 
 
 def generate_notes(
