@@ -15,8 +15,9 @@ Sources
     have exactly the four voices Soprano/Alto/Tenor/Bass; the rest keep their extra
     instrumental parts under their own names (select voices with ``parts=``). Voices
     the source leaves unnamed (Humdrum spines) or names after a doubling instrument
-    get their plain names, so ``parts=VOICES`` selects the four voices in 370
-    chorales (bwv27.6 has two soprano parts, kept as "Soprano 1"/"Soprano 2").
+    get their plain names, so ``parts=VOICES`` selects the 370 chorales with all four
+    voices (bwv27.6 has two soprano parts, kept as "Soprano 1"/"Soprano 2"; a selection
+    of several parts keeps only pieces with every one, see :meth:`Corpus.select_parts`).
 ``"essen"``
     The Essen folk song collection bundled with music21: 8,514 monophonic tunes in 31
     files, interleaved across the files so that ``limit=`` samples every collection.
@@ -221,14 +222,47 @@ class Corpus:
         notes = self.notes[self.notes["piece"].isin(wanted)].reset_index(drop=True)
         return Corpus(self.name, notes, pieces_table, self.report)
 
-    def select_parts(self, parts: Sequence[str]) -> Corpus:
-        """Keep only the named parts (e.g. ``["Soprano", "Alto", "Tenor", "Bass"]``);
-        pieces left without notes are dropped."""
-        notes = self.notes[self.notes["part"].isin(list(parts))].reset_index(drop=True)
+    def select_parts(self, parts: Sequence[str], *, require_all: bool = True) -> Corpus:
+        """Keep only the named parts (e.g. ``["Soprano", "Alto", "Tenor", "Bass"]``).
+
+        Parameters
+        ----------
+        parts : sequence of str
+        require_all : bool, default True
+            Keep only the pieces that have every named part, so a four-voice selection
+            holds four-voice pieces only (music21's bwv27.6 has "Soprano 1" and
+            "Soprano 2" and no "Soprano"). A piece dropped for a missing part is added
+            to :attr:`report` with the parts it has, and one warning names them. False:
+            keep every piece with a note in any of the parts.
+
+        Pieces left without notes are dropped either way.
+        """
+        wanted = list(parts)
+        notes = self.notes[self.notes["part"].isin(wanted)]
+        report = self.report
+        if require_all and len(wanted) > 1:
+            present = notes.groupby("piece")["part"].apply(lambda p: set(p.astype(str)))
+            incomplete = present[present.apply(lambda have: not set(wanted) <= have)]
+            if len(incomplete):
+                every = self.notes[self.notes["piece"].isin(incomplete.index)].groupby("piece")["part"].apply(
+                    lambda p: sorted(set(p.astype(str))))
+                sources = (self.pieces.set_index("piece")["source"] if "source" in self.pieces.columns
+                           else pd.Series(dtype=object))
+                rows = [{"source": str(sources.get(piece, piece)),
+                         "reason": f"piece {piece} has no {', '.join(p for p in wanted if p not in have)} part "
+                                   f"(its parts: {', '.join(every[piece])}); select_parts keeps pieces with every "
+                                   f"part of {wanted}"}
+                        for piece, have in incomplete.items()]
+                report = pd.concat([report, pd.DataFrame(rows, columns=["source", "reason"])], ignore_index=True)
+                warnings.warn(f"select_parts: left out {len(rows)} piece(s) without all of {wanted}: "
+                              + "; ".join(f"{piece} (has {', '.join(every[piece])})" for piece in incomplete.index[:5])
+                              + ("; ..." if len(rows) > 5 else "") + "; see corpus.report", stacklevel=2)
+                notes = notes[~notes["piece"].isin(incomplete.index)]
+        notes = notes.reset_index(drop=True)
         pieces_table = self.pieces[self.pieces["piece"].isin(set(notes["piece"]))].copy()
         counts = notes.groupby("piece").size()
         pieces_table["n_notes"] = pieces_table["piece"].map(counts).astype(int)
-        return Corpus(self.name, notes, pieces_table.reset_index(drop=True), self.report)
+        return Corpus(self.name, notes, pieces_table.reset_index(drop=True), report.reset_index(drop=True))
 
     def piece(self, piece_id: str) -> pd.DataFrame:
         """The note table of one piece."""

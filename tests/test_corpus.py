@@ -74,11 +74,16 @@ def test_check_splits_catches_a_leak(bach):
 
 
 def test_select_parts_and_limit(bach):
-    satb = bach.select_parts(SATB)
+    with pytest.warns(UserWarning, match=r"left out 1 piece.*R150_bwv27\.6 \(has Alto, Bass, Soprano 1, Soprano 2"):
+        satb = bach.select_parts(SATB)
     assert set(satb.notes["part"]) == set(SATB)
-    assert len(satb) == 371
-    four = satb.notes.groupby("piece")["part"].nunique()
-    assert int((four == 4).sum()) == 370  # bwv27.6 has "Soprano 1" and "Soprano 2"
+    assert len(satb) == 370  # bwv27.6 has "Soprano 1" and "Soprano 2" and no "Soprano"
+    assert (satb.notes.groupby("piece")["part"].nunique() == 4).all()
+    assert satb.report["reason"].str.contains("R150_bwv27.6 has no Soprano part").sum() == 1
+    assert len(satb.report) == len(bach.report) + 1 and "R150_bwv27.6" not in set(satb.pieces["piece"])
+    loose = bach.select_parts(SATB, require_all=False)  # any of the parts: the old selection
+    assert len(loose) == 371 and set(loose.notes.loc[loose.notes["piece"] == "R150_bwv27.6", "part"]) == {"Alto", "Tenor", "Bass"}
+    assert len(bach.select_parts(["Soprano 1"])) == 1  # one part: the pieces that have it
     small = load_corpus("bach", limit=5, progress=False)
     assert small.piece_ids == bach.piece_ids[:5]
     pd.testing.assert_frame_equal(small.notes, bach.notes[bach.notes["piece"].isin(small.piece_ids)].reset_index(drop=True))
