@@ -315,7 +315,13 @@ def _board_html(board: pd.DataFrame, name: str) -> str:
     if rows.empty:
         return '<p class="board">No leaderboard row for this model yet (<code>musicalpy evaluate</code>).</p>'
     shown = rows.drop(columns=[c for c in _LEADERBOARD_HIDDEN if c in rows.columns]).dropna(axis=1, how="all")
-    return '<div class="board">' + shown.round(3).to_html(index=False, border=0, na_rep="") + "</div>"
+    # One line per column, one cell per leaderboard row: a row of 30-odd result columns
+    # laid out across would be wider than any window.
+    cells = shown.round(3).astype(object).where(shown.notna(), "")
+    lines = "".join(f"<tr><th>{html.escape(str(column))}</th>"
+                    + "".join(f"<td>{html.escape(str(value))}</td>" for value in cells[column]) + "</tr>"
+                    for column in cells.columns)
+    return f'<div class="board"><table><tbody>{lines}</tbody></table></div>'
 
 
 def _kind_title(kind: str) -> str:
@@ -338,7 +344,8 @@ figure.clip{margin:1rem 0;padding:.8rem;border:1px solid #ddd;border-radius:6px}
 figcaption{font-weight:600;margin-bottom:.4rem} audio{width:100%;max-width:480px;display:block}
 .score svg{width:100%;height:auto} img.roll{max-width:100%}
 .side{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
-.board table{border-collapse:collapse;font-size:.9rem} .board td,.board th{padding:.2rem .6rem;border-bottom:1px solid #eee}
+.board{overflow-x:auto} .board table{border-collapse:collapse;font-size:.9rem}
+.board td,.board th{padding:.2rem .6rem;border-bottom:1px solid #eee} .board th{text-align:left;font-weight:500}
 .pair{border:1px solid #ccc;border-radius:6px;padding:.8rem;margin:.8rem 0}
 .pair .excerpts{display:grid;grid-template-columns:1fr 1fr;gap:1rem}
 .pair button{margin:.4rem .4rem 0 0;padding:.3rem .8rem} .pair.done{background:#f6f6f6}
