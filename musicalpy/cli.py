@@ -256,15 +256,20 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
 
     _quiet_tensorflow()
     model = zoo.load(args.model)
-    melody = load_melody(args.melody)  # a bad melody fails here, before anything is written
+    melodies = [load_melody(m) for m in args.melody]  # a bad melody fails here, before anything is written
     how = f"sampled (seed {args.seed}, temperature {args.temperature:g})" if args.sample else "most likely"
-    stem = Path(args.out) / f"{_safe_stem(melody.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
     formats = ["mid", "wav" if args.wav else "ogg", "svg"]
-    _check_free([stem.with_name(f"{stem.name}.{f}") for f in formats], args.force)
-    notes = model.harmonize(melody, seed=args.seed, sample=args.sample, temperature=args.temperature)
-    written = export(notes, stem, formats, title=f"{melody.name}, harmonized by {model.name}")
-    print(f"{melody.name}: {how} harmonization by {model.name}, {len(notes)} notes in four voices, "
-          f"{notes['end'].max():.1f} s -> " + ", ".join(str(p) for p in written.values()))
+    stems = [Path(args.out) / f"{_safe_stem(m.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
+             for m in melodies]
+    if len(set(stems)) < len(stems):
+        raise ValueError("two melodies have the same name, so their files would overwrite each other; "
+                       "give them one at a time or rename a file")
+    _check_free([stem.with_name(f"{stem.name}.{f}") for stem in stems for f in formats], args.force)
+    harmonized = model.harmonize_many(melodies, seed=args.seed, sample=args.sample, temperature=args.temperature)
+    for melody, stem, notes in zip(melodies, stems, harmonized, strict=True):
+        written = export(notes, stem, formats, title=f"{melody.name}, harmonized by {model.name}")
+        print(f"{melody.name}: {how} harmonization by {model.name}, {len(notes)} notes in four voices, "
+              f"{notes['end'].max():.1f} s -> " + ", ".join(str(p) for p in written.values()))
     return 0
 
 
@@ -550,10 +555,12 @@ def _parser() -> argparse.ArgumentParser:
     harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .ogg and .svg",
                      "  musicalpy harmonize tune.mid --model models/hmm_harmonizer --out harmonized/\n"
                      "  musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/\n"
+                     "  musicalpy harmonize a.mid b.musicxml --model models/wavenet_joint --out harmonized/\n"
                      "  musicalpy harmonize \"Das Hildebrandslied\" --model models/hmm_harmonizer --sample --seed 2 "
                      "--out harmonized/", _cmd_harmonize)
-    harmonize.add_argument("melody", metavar="MELODY",
-                           help="a MIDI or MusicXML file, or an Essen tune of music21's corpus by name or title")
+    harmonize.add_argument("melody", metavar="MELODY", nargs="+",
+                           help="a MIDI or MusicXML file, or an Essen tune of music21's corpus by name or title; "
+                                "several are harmonized in one batch")
     harmonize.add_argument("--model", required=True, help="a folder of a kind that harmonizes (e.g. hmm_harmonizer)")
     harmonize.add_argument("--out", required=True, help="output folder")
     harmonize.add_argument("--sample", action="store_true", help="draw a harmonization instead of the most likely one")

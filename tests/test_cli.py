@@ -325,6 +325,17 @@ def test_harmonize_says_when_it_moves_the_melody(harmonizer_dir, env, tmp_path):
                   str(tmp_path / "o"), env=env)
     assert result.returncode == 0, result.stderr
     assert "high: moved -24 semitones into the soprano's range" in result.stdout
+    # Several melodies in one call: each written under its own name, each moved on its own.
+    write_midi(high.assign(pitch=high["pitch"] - 24), tmp_path / "plain.mid")
+    both = _run("harmonize", str(tmp_path / "high.mid"), str(tmp_path / "plain.mid"), "--model", str(harmonizer_dir),
+                "--out", str(tmp_path / "two"), env=env)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.count("semitones into the soprano's range") == 1
+    assert sorted(p.name for p in (tmp_path / "two").glob("*.mid")) == ["high_hmm_harmonizer.mid",
+                                                                        "plain_hmm_harmonizer.mid"]
+    twice = _run("harmonize", str(tmp_path / "high.mid"), str(tmp_path / "high.mid"), "--model", str(harmonizer_dir),
+                 "--out", str(tmp_path / "three"), env=env)
+    assert twice.returncode == 1 and "same name" in twice.stderr and not (tmp_path / "three").exists()
 
 
 @pytest.mark.parametrize(("melody", "message"), [
