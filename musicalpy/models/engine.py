@@ -579,8 +579,10 @@ def sample_ids(
     condition : array-like of int, shape=(n_samples, n_primer + n_tokens, ...), optional
         The condition input of a conditioned model (see "Guided sampling"), aligned
         with the model's token input: one row per fed position. Read whole by the
-        model's encoder before sampling. None for an unconditioned model, or a masked
-        condition of a conditioned one.
+        model's encoder before sampling, each row on its own up to one position past its
+        last non-zero one, so rows of different lengths padded with zeros give what each
+        gives alone. None for an unconditioned model, or a masked condition of a
+        conditioned one.
 
     Returns
     -------
