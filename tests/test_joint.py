@@ -328,3 +328,32 @@ def test_train_model_honours_a_time_budget():
     _, history = engine.train_model(build, data, data, epochs=4, patience=4, time_budget_s=1e-6, verbose=0)
     _, unlimited = engine.train_model(build, data, data, epochs=4, patience=4, verbose=0)
     assert len(history) == 1 and len(unlimited) == 4
+
+
+def test_cropped_training_windows_start_on_a_step_and_carry_their_condition(corpus):
+    from musicalpy.families.joint import joint_datasets
+
+    settings = LSTMJointSettings.defaults(smoke=True).replace(crop_tokens=40, max_transpose=0, masked_share=0.0,
+                                                              batch_size=2)
+    data = joint_datasets(corpus, settings)
+    frames = {VOCABULARY.id_of(t) for t in VOCABULARY.tokens if isinstance(t, str) and t.startswith("|")}
+    chorales = list(data.sequences["train"].values())
+    seen = 0
+    for (inputs, condition), targets in data.train.as_numpy_iterator():
+        assert inputs.shape[1] <= 40
+        for row in range(len(inputs)):
+            fed = inputs[row][inputs[row] != VOCABULARY.pad_id]
+            assert fed[0] == VOCABULARY.start_id or fed[0] in frames
+            # The window is a piece of one training chorale, its targets the next ids and
+            # its condition that chorale's condition at the same positions.
+            source, start = next((ids, s) for ids in chorales for s in range(len(ids) - len(fed))
+                                 if np.array_equal(ids[s : s + len(fed)], fed))
+            np.testing.assert_array_equal(targets[row][: len(fed)], source[start + 1 : start + 1 + len(fed)])
+            np.testing.assert_array_equal(condition[row][: len(fed)], condition_of(source)[start : start + len(fed)])
+            seen += 1
+    assert seen == len(data.sequences["train"])
+    # Validation stays on whole chorales.
+    widths = [inputs.shape[1] for (inputs, _), _ in data.validation.as_numpy_iterator()]
+    assert max(widths) == max(len(ids) for ids in data.sequences["validation"].values()) - 1 > 40
+    with pytest.raises(ValueError, match="crop_tokens must be"):
+        joint_datasets(corpus, settings.replace(crop_tokens=3))

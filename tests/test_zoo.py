@@ -348,6 +348,10 @@ def _parameters(name, smoke, monkeypatch):
     return namespace
 
 
+def nb06_token_lstm(smoke, monkeypatch):
+    return _parameters("06_transformer", smoke, monkeypatch)["TOKEN_LSTM"]
+
+
 def test_builders_default_to_the_family_settings():
     """A builder called without sizes builds the family's full-size model (one source of
     settings): the same layers and parameter count as the settings' own build."""
@@ -375,7 +379,9 @@ def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatc
     assert nb03["TOKEN_LSTM"] == zoo.defaults("lstm", smoke=smoke)
     # The width/depth candidates change only the documented architecture fields.
     assert all(set(config) == {"embedding_dim", "units"} for config in nb03["TOKEN_CONFIGS"])
-    assert zoo.defaults("lstm", smoke=smoke).units in [tuple(c["units"]) for c in nb03["TOKEN_CONFIGS"]]
+    # The kind's default network is measured on the same budget in the series: notebook 06
+    # trains it next to the Transformers, so notebook 03 compares other widths only.
+    assert nb06_token_lstm(smoke, monkeypatch) == zoo.defaults("lstm", smoke=smoke)
 
     nb04 = _parameters("04_wavenet", smoke, monkeypatch)
     wavenet = zoo.defaults("wavenet", smoke=smoke)

@@ -89,6 +89,13 @@ class JointSettings(Settings):
         Wall-clock seconds after which training stops whatever epochs remain
         (:class:`musicalpy.models.engine.WallClockBudget`): the equal-time comparison
         of notebook 06. None: the epochs alone.
+    crop_tokens : int or None
+        Train on a random window of at most this many fed tokens of each chorale
+        (starting at START or at a step's frame token, its condition cut to match)
+        instead of the whole chorale, so a batch costs a bounded amount whatever the
+        longest chorale; validation stays on whole chorales. None: whole chorales.
+        Meant for attention, whose cost grows with the square of the length; not yet
+        measured in a full run.
     """
 
     batch_size: int = 8
@@ -102,6 +109,7 @@ class JointSettings(Settings):
     seed: int = 42
     tempo: float = DEFAULT_TEMPO
     time_budget_s: float | None = None
+    crop_tokens: int | None = None
 
     def build(self, vocab_size: int):  # pragma: no cover - every concrete kind overrides it
         raise NotImplementedError(f"{type(self).__name__} does not say which network to build")
@@ -282,6 +290,20 @@ def _padded_batch(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[tuple[
     return (inputs, conditions), targets
 
 
+def _crop(ids: np.ndarray, condition: np.ndarray, crop_tokens: int | None,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random window of at most ``crop_tokens`` fed tokens of one chorale (and the
+    target after the last), starting at START or at a frame token; the whole chorale
+    when it is short enough or ``crop_tokens`` is None."""
+    from ..representations.chorale_grid import TOKENS_PER_STEP
+
+    if crop_tokens is None or len(ids) - 1 <= crop_tokens:
+        return ids, condition
+    starts = np.concatenate([[0], np.arange(1, len(ids) - 1 - crop_tokens + 1, TOKENS_PER_STEP)])
+    start = int(rng.choice(starts))
+    return ids[start : start + crop_tokens + 1], condition[start : start + crop_tokens]
+
+
 def _dataset(make_batches: Callable[[], Any]):
     import tensorflow as tf
 
@@ -295,8 +317,9 @@ def joint_datasets(corpus: Any, settings: JointSettings) -> JointData:
 
     Training: every pass shuffles the chorales, groups similar lengths into batches of
     ``batch_size`` (less padding), moves each chorale by a random transposition within
-    ``max_transpose`` semitones (kept only when every pitch stays in 0-127), and masks
-    the condition of each chorale with probability ``masked_share``. Validation: no
+    ``max_transpose`` semitones (kept only when every pitch stays in 0-127), masks
+    the condition of each chorale with probability ``masked_share`` and, with
+    ``crop_tokens``, cuts a random window of each. Validation: no
     transposition, the condition masked on every other chorale (the same ones every
     epoch), so the validation loss weighs generating and harmonizing alike.
 
@@ -307,9 +330,14 @@ def joint_datasets(corpus: Any, settings: JointSettings) -> JointData:
         ``(batch, time)``, ``(batch, time, 2)``, ``(batch, time)``; ``sequences`` the ids
         of the ``"train"`` and ``"validation"`` splits.
     """
-    from ..representations.chorale_grid import chorale_grid_vocabulary
+    from ..representations.chorale_grid import TOKENS_PER_STEP, chorale_grid_vocabulary
     from ..representations.tokens import transposition_table
 
+    if settings.crop_tokens is not None and (isinstance(settings.crop_tokens, bool)
+                                             or not isinstance(settings.crop_tokens, (int, np.integer))
+                                             or settings.crop_tokens < TOKENS_PER_STEP):
+        raise ValueError(f"crop_tokens must be None or a whole number of at least {TOKENS_PER_STEP} tokens "
+                         f"(one grid step), got {settings.crop_tokens!r}")
     sequences = {name: chorale_ids(corpus.split(name).notes, corpus.pieces) for name in ("train", "validation")}
     if not sequences["train"] or not sequences["validation"]:
         raise ValueError("joint models need four-voice chorales in the train and validation splits; "
@@ -334,7 +362,7 @@ def joint_datasets(corpus: Any, settings: JointSettings) -> JointData:
                 condition = condition_of(ids)
                 if rng.random() < settings.masked_share:
                     condition[:] = 0
-                rows.append((ids, condition))
+                rows.append(_crop(ids, condition, settings.crop_tokens, rng))
             yield _padded_batch(rows)
 
     validation = sorted(sequences["validation"].values(), key=len)
