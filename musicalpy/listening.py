@@ -317,11 +317,20 @@ def _board_html(board: pd.DataFrame, name: str) -> str:
     shown = rows.drop(columns=[c for c in _LEADERBOARD_HIDDEN if c in rows.columns]).dropna(axis=1, how="all")
     # One line per column, one cell per leaderboard row: a row of 30-odd result columns
     # laid out across would be wider than any window.
+    # The per-feature overlaps (oa_*) fold away under the summary numbers.
     cells = shown.round(3).astype(object).where(shown.notna(), "")
-    lines = "".join(f"<tr><th>{html.escape(str(column))}</th>"
-                    + "".join(f"<td>{html.escape(str(value))}</td>" for value in cells[column]) + "</tr>"
-                    for column in cells.columns)
-    return f'<div class="board"><table><tbody>{lines}</tbody></table></div>'
+
+    def table(columns) -> str:
+        lines = "".join(f"<tr><th>{html.escape(str(column))}</th>"
+                        + "".join(f"<td>{html.escape(str(value))}</td>" for value in cells[column]) + "</tr>"
+                        for column in columns)
+        return f"<table><tbody>{lines}</tbody></table>"
+
+    features = [c for c in cells.columns if str(c).startswith("oa_")]
+    summary = [c for c in cells.columns if c not in features]
+    folded = (f"<details><summary>overlap with the test chorales, feature by feature ({len(features)})</summary>"
+              f"{table(features)}</details>") if features else ""
+    return f'<div class="board">{table(summary)}{folded}</div>'
 
 
 def _kind_title(kind: str) -> str:

@@ -75,7 +75,8 @@ def room(tmp_path_factory, corpus):
     write_midi(chorale.assign(pitch=np.where(lower, chorale["pitch"] - 12, chorale["pitch"])), melody / "markov.mid")
     board = root / "leaderboard.csv"
     pd.DataFrame({"benchmark": [""], "model": ["hmm"], "representation": ["quantized"], "split": ["test"],
-                  "bits_per_note": [5.3141], "mean_oa": [float("nan")], "parallel_fifths_rate": [0.0123]}).to_csv(
+                  "bits_per_note": [5.3141], "mean_oa": [float("nan")], "parallel_fifths_rate": [0.0123],
+                  "oa_pitch_range": [0.8765]}).to_csv(
         board, index=False)
     page = listening.build_page(root / "models", root / "page", leaderboard=board, reference=test, n_samples=2,
                                 sample_beats=16, excerpt_beats=8, pairs_per_model=2, seed=3, progress=False)
@@ -126,6 +127,10 @@ def test_page_layout_on_disk(room):
     table = hmm[: hmm.index("</table>")]
     assert re.findall(r"<th>(\w+)</th>", table) == ["representation", "split", "bits_per_note", "parallel_fifths_rate"]
     assert re.findall(r"<td>([^<]*)</td>", table) == ["quantized", "test", "5.314", "0.012"]
+    # The per-feature overlaps come after, folded under a summary line.
+    folded = hmm[hmm.index("</table>"):hmm.index("</details>")]
+    assert "<summary>overlap with the test chorales, feature by feature (1)</summary>" in folded
+    assert "<th>oa_pitch_range</th><td>0.876</td>" in folded
     markov = text[text.index('id="model-markov"'):text.index('id="kind-hmm"')]
     assert "No leaderboard row for this model yet" in markov
 
