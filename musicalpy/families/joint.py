@@ -49,6 +49,7 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import pandas as pd
 
+from .._config import check_int
 from ..midi import DEFAULT_TEMPO
 from ..names import VOICES
 from .base import Budget, Family, Settings, Trained, concat_notes
@@ -333,11 +334,8 @@ def joint_datasets(corpus: Any, settings: JointSettings) -> JointData:
     from ..representations.chorale_grid import TOKENS_PER_STEP, chorale_grid_vocabulary
     from ..representations.tokens import transposition_table
 
-    if settings.crop_tokens is not None and (isinstance(settings.crop_tokens, bool)
-                                             or not isinstance(settings.crop_tokens, (int, np.integer))
-                                             or settings.crop_tokens < TOKENS_PER_STEP):
-        raise ValueError(f"crop_tokens must be None or a whole number of at least {TOKENS_PER_STEP} tokens "
-                         f"(one grid step), got {settings.crop_tokens!r}")
+    if settings.crop_tokens is not None:  # at least one grid step
+        check_int("crop_tokens", settings.crop_tokens, minimum=TOKENS_PER_STEP)
     sequences = {name: chorale_ids(corpus.split(name).notes, corpus.pieces) for name in ("train", "validation")}
     if not sequences["train"] or not sequences["validation"]:
         raise ValueError("joint models need four-voice chorales in the train and validation splits; "
