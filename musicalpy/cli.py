@@ -10,6 +10,8 @@ Examples
     musicalpy corpus describe bach     # pieces, notes, splits and the load report
     musicalpy corpus export bach --format midi --out chorales/
     musicalpy train hmm --corpus bach                  # -> models/hmm (card.json + .npz)
+    musicalpy train satb_lstm --cpu-minutes 60         # a budget; an interrupted run resumes
+    musicalpy pretrained                               # retrain the shipped models (make pretrained)
     musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
     musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/
     musicalpy render samples/hmm_sample_0.mid --ogg --svg --pianoroll
@@ -205,6 +207,34 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def _budget_overrides(args: argparse.Namespace, kind: str) -> dict:
+    """The budget flags as settings overrides (only for kinds with those settings)."""
+    from . import zoo
+
+    flags = {"cpu_minutes": getattr(args, "cpu_minutes", None), "wall_minutes": getattr(args, "minutes", None)}
+    given = {k: v for k, v in flags.items() if v is not None}
+    known = set(zoo.defaults(kind, smoke=bool(getattr(args, "smoke", False))).keys())
+    if given and not set(given) <= known:
+        raise _UsageError(f"the {kind} kind trains without a time budget; leave out --minutes/--cpu-minutes")
+    if given:  # one budget given replaces the kind's default of the other
+        given = {**{k: None for k in flags if k in known}, **given}
+    return given
+
+
+def _train_and_save(kind: str, corpus: str | None, out: Path, *, epochs, overrides: dict, limit, smoke: bool,
+                    force: bool, command: str):
+    from . import zoo
+    from .pretrained import provenance
+
+    fam = zoo.family(kind)
+    model = zoo.train(kind, corpus or getattr(fam, "default_corpus", "bach"), epochs=epochs, settings=overrides or None,
+                      limit=limit, smoke=True if smoke else None, progress=True)
+    model.card["provenance"] = provenance(command)
+    path = model.save(out, force=force)
+    print(f"saved {kind} model to {path} (card: {path / 'card.json'})")
+    return path
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from . import zoo
 
@@ -212,22 +242,62 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:  # before spending minutes on training
         raise FileExistsError(f"{out} exists; pass --force to replace it or --out to choose another folder")
     _quiet_tensorflow()
-    model = zoo.train(args.kind, args.corpus, epochs=args.epochs, limit=args.limit,
-                      smoke=True if args.smoke else None, progress=True)
-    path = model.save(out, force=args.force)
-    print(f"saved {args.kind} model to {path} (card: {path / 'card.json'})")
+    _train_and_save(args.kind, args.corpus, out, epochs=args.epochs, overrides=_budget_overrides(args, args.kind),
+                    limit=args.limit, smoke=args.smoke, force=args.force, command=_command_line())
     return 0
 
 
+def _command_line() -> str:
+    import shlex
+
+    return "musicalpy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _cmd_pretrained(args: argparse.Namespace) -> int:
+    from . import pretrained
+
+    kinds = args.kinds or list(pretrained.SHIPPED)
+    unknown = [k for k in kinds if k not in pretrained.SHIPPED]
+    if unknown:
+        raise _UsageError(f"not a shipped kind: {', '.join(unknown)}; shipped: {', '.join(pretrained.SHIPPED)}")
+    budgets = {k: pretrained.SHIPPED[k][1] for k in kinds}
+    total = sum(float(b.split()[-1]) for b in budgets.values() if b)
+    print(f"training {len(kinds)} shipped model(s): {', '.join(kinds)}; about {total:.0f} CPU minutes in all "
+          f"(about {total / 1.6:.0f} wall-clock minutes on 2 quiet cores); interrupted runs resume", flush=True)
+    _quiet_tensorflow()
+    for kind in kinds:
+        corpus, budget = pretrained.SHIPPED[kind]
+        command = f"musicalpy train {kind} --corpus {corpus} {budget}".strip()
+        print(f"== {command}", flush=True)
+        minutes = float(budget.split()[-1]) if budget else None
+        overrides = {"cpu_minutes": minutes, "wall_minutes": None} if minutes else {}
+        _train_and_save(kind, corpus, pretrained.FOLDER / kind, epochs=None, overrides=overrides, limit=None,
+                        smoke=False, force=True, command=command)
+    return 0
+
+
+def _model_or_shipped(where: str | None, *, harmonizes: bool):
+    """A model folder, a shipped model's name, or (None) the best shipped model, named in what it prints."""
+    from . import pretrained, zoo
+
+    if where is None:
+        name = pretrained.best(harmonizes=harmonizes or None)
+        print(f"using the shipped model {name} (lowest validation bits per note of the shipped four-voice models; "
+              "--model to choose another)")
+        return pretrained.load(name)
+    if not Path(where).exists() and where in pretrained.names():
+        return pretrained.load(where)
+    return zoo.load(where)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from . import zoo
     from .midi import read_midi
     from .render import export
 
     if (args.notes is None) == (args.seconds is None):
         raise _UsageError("give exactly one of --notes N and --seconds S")
     _quiet_tensorflow()
-    model = zoo.load(args.model_dir)
+    model = _model_or_shipped(args.model_dir, harmonizes=False)
     primer = None
     if args.primer:
         primer = read_midi(args.primer)
@@ -250,13 +320,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_harmonize(args: argparse.Namespace) -> int:
-    from . import zoo
     from .melody import load_melody
     from .render import export
 
     _quiet_tensorflow()
-    model = zoo.load(args.model)
     melodies = [load_melody(m) for m in args.melody]  # a bad melody fails here, before anything is written
+    model = _model_or_shipped(args.model, harmonizes=True)
     how = f"sampled (seed {args.seed}, temperature {args.temperature:g})" if args.sample else "most likely"
     formats = ["mid", "wav" if args.wav else "ogg", "svg"]
     stems = [Path(args.out) / f"{_safe_stem(m.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
@@ -524,13 +593,24 @@ def _parser() -> argparse.ArgumentParser:
                  "  musicalpy train lstm --corpus bach --epochs 5 --out models/lstm-5\n"
                  "  musicalpy train hmm --corpus data/maestro-v3.0.0 --limit 20 --force", _cmd_train)
     train.add_argument("kind", choices=KINDS, help="model kind")
-    train.add_argument("--corpus", default="bach", help="corpus name or path (default: bach)")
+    train.add_argument("--corpus", default=None,
+                       help="corpus name or path (default: bach; jsb_voices for satb_lstm_jsb)")
     train.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help="training epochs (Baum-Welch iterations for hmm; none for unigram/markov)")
     train.add_argument("--out", help="model folder (default: models/KIND)")
     train.add_argument("--force", action="store_true", help="replace an existing model folder")
     train.add_argument("--smoke", action="store_true", help="tiny settings, for a quick check")
+    train.add_argument("--cpu-minutes", type=_positive_float, default=None,
+                       help="satb_* networks: stop after the epoch that passes this much process CPU time "
+                            "(resumes an interrupted run of the same settings)")
+    train.add_argument("--minutes", type=_positive_float, default=None,
+                       help="satb_* networks: stop after the epoch that passes this much wall-clock time")
+
+    shipped = _sub(sub, "pretrained", "retrain the models that ship inside the package (musicalpy/pretrained/)",
+                   "  musicalpy pretrained                       # every shipped kind, for its budget\n"
+                   "  musicalpy pretrained --kinds satb_counts   # just the counting floor (seconds)", _cmd_pretrained)
+    shipped.add_argument("--kinds", nargs="*", help="shipped kinds to retrain (default: all)")
 
     generate = _sub(sub, "generate", "generate music with a trained model: .mid, .ogg and .svg per sample",
                     "  musicalpy generate models/hmm --notes 200 --out samples/\n"
@@ -538,7 +618,9 @@ def _parser() -> argparse.ArgumentParser:
                     "--n-samples 4 --seed 1 --out samples/\n"
                     "  musicalpy generate models/markov --notes 100 --primer opening.mid --out samples/",
                     _cmd_generate)
-    generate.add_argument("model_dir", help="a folder written by musicalpy train")
+    generate.add_argument("model_dir", nargs="?", default=None,
+                          help="a folder written by musicalpy train, or a shipped model's name "
+                               "(default: the best shipped four-voice model)")
     generate.add_argument("--notes", type=_positive_int, help="notes per sample")
     generate.add_argument("--seconds", type=_positive_float, help="seconds per sample")
     generate.add_argument("--temperature", type=_positive_float, default=1.0, help="below 1 safer, above 1 wilder")
@@ -561,7 +643,9 @@ def _parser() -> argparse.ArgumentParser:
     harmonize.add_argument("melody", metavar="MELODY", nargs="+",
                            help="a MIDI or MusicXML file, or an Essen tune of music21's corpus by name or title; "
                                 "several are harmonized in one batch")
-    harmonize.add_argument("--model", required=True, help="a folder of a kind that harmonizes (e.g. hmm_harmonizer)")
+    harmonize.add_argument("--model", default=None,
+                           help="a folder of a kind that harmonizes, or a shipped model's name "
+                                "(default: the best shipped harmonizing model)")
     harmonize.add_argument("--out", required=True, help="output folder")
     harmonize.add_argument("--sample", action="store_true", help="draw a harmonization instead of the most likely one")
     harmonize.add_argument("--seed", type=int, default=0, help="random seed for --sample")

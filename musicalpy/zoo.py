@@ -76,6 +76,13 @@ from .families.frames import (
 )
 from .families.harmonizer import HarmonizerFamily
 from .families.joint import LSTMJointFamily, TransformerJointFamily, WaveNetJointFamily
+from .families.satb import (
+    SatbCountsFamily,
+    SatbLSTMFamily,
+    SatbLSTMJSBFamily,
+    SatbTransformerFamily,
+    SatbWaveNetFamily,
+)
 from .families.token import LSTMFamily, WaveNetFamily
 from .families.transformer import FrameTransformerFamily, TransformerFamily
 from .families.vae import VAEFamily
@@ -1000,3 +1007,8 @@ register(FrameNADEFamily())
 register(FrameWaveNetFamily())
 register(FrameVAEFamily())
 register(FrameTransformerFamily())
+register(SatbCountsFamily())
+register(SatbLSTMFamily())
+register(SatbWaveNetFamily())
+register(SatbTransformerFamily())
+register(SatbLSTMJSBFamily())

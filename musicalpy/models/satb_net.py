@@ -1,0 +1,671 @@
+"""Frame-wise joint chorale networks: one step per sixteenth, S, A, T, B written in order.
+
+A network of this module reads a chorale as :mod:`SATB steps
+<musicalpy.representations.satb_steps>` and gives, for every step ``t``, the exact
+probability of that step::
+
+    p(step_t | steps_<t) = p(f_t | .) p(S_t | ., f_t) p(A_t | ., f_t, S_t)
+                           p(T_t | ., f_t, S_t, A_t) p(B_t | ., f_t, S_t, A_t, T_t)
+
+where ``.`` is a **trunk**'s summary of the steps before ``t`` and of step ``t``'s bar
+position (given), and ``f_t`` the step's fermata (predicted: a chorale written from
+nothing pays for its own phrase plan). The trunk (:data:`TRUNKS`) is an LSTM or GRU
+stack, a WaveNet (gated dilated causal convolutions) or a Transformer (causal relative
+attention). Each voice's **head** sees the trunk's state and the values already
+chosen at that step (the NADE idea of notebook 08's 5.195, here over four voices), so
+the product of the five factors is an exact likelihood, and training computes all of
+them in one pass (teacher forcing within the step).
+
+Harmonizing
+-----------
+A **condition** path reads the given soprano, its fermatas and positions *backwards*
+with a GRU, so the trunk input at step ``t`` knows the melody from ``t`` to its end
+(where it goes, where the next cadence is). In training a share
+``condition_share`` of the crops have the condition switched on; there the soprano
+and fermatas are given and only A, T, B are scored. Scoring with the condition on gives
+the exact probability of alto, tenor and bass given the **whole** soprano.
+
+Padding is masked everywhere: the trunks are causal and batches are padded at the end,
+and the condition path reverses each chorale over its own length
+(:class:`ReverseByLength`), so a chorale scores and samples the same alone and in a
+batch (``tests/test_satb_net.py``).
+
+Training (:func:`train_satb_net`) is on random crops of ``crop_steps`` steps, each
+transposed within every voice's training range, with dropout, gradient clipping, a
+learning rate halved when validation stops improving, and a budget in process CPU
+minutes and/or wall-clock minutes; it checkpoints after every epoch into a run folder
+and resumes from it, keeping the weights of the best validation epoch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from ..names import VOICES
+from ..representations.satb_steps import HOLD_ID, N_POSITIONS, N_VALUES, REST_ID, SatbSteps
+from .transformer import TransformerBlock
+from .wavenet import GatedResidualBlock
+
+__all__ = ["TRUNKS", "SatbNetSettings", "ReverseByLength", "build_satb_net", "SatbNet", "train_satb_net",
+           "voice_ranges", "crop_batch", "padded_inputs"]
+
+#: The trunks :func:`build_satb_net` offers.
+TRUNKS = ("lstm", "gru", "wavenet", "transformer")
+_OUTPUTS = ("fermata", *VOICES)
+_WEIGHTS = "weights.weights.h5"
+_SETTINGS = "satb_net.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class SatbNetSettings:
+    """Everything that defines a frame-wise joint network and its training.
+
+    Attributes
+    ----------
+    trunk : str
+        One of :data:`TRUNKS`.
+    units : int
+        Trunk width (LSTM/GRU units, WaveNet channels, Transformer model dimension).
+    n_layers : int
+        Recurrent layers or Transformer blocks (the WaveNet's depth is ``dilations``).
+    embedding : int
+        Width of each value and position embedding.
+    head_units : int
+        Hidden units of each voice's head.
+    condition_units : int
+        Units of the backward GRU that reads a given soprano.
+    dropout : float
+    dilations : tuple of int
+        The WaveNet's dilation rates (receptive field ``1 + sum``).
+    num_heads, max_distance : int
+        The Transformer's attention heads and relative distances (in steps).
+    fermatas : bool
+        Predict fermatas (False for JSB, which has none).
+    condition_share : float
+        Share of training crops with the soprano given.
+    crop_steps : int
+        Steps per training crop (128 = 8 bars of 4/4).
+    crops_per_epoch : int
+    batch_size : int
+    learning_rate : float
+    clipnorm : float
+    patience : int
+        Epochs without a better validation score before the learning rate is halved.
+    max_transpose : int
+        Crops move by up to this many semitones, within every voice's training range.
+    """
+
+    trunk: str = "lstm"
+    units: int = 256
+    n_layers: int = 2
+    embedding: int = 32
+    head_units: int = 128
+    condition_units: int = 64
+    dropout: float = 0.2
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)
+    num_heads: int = 4
+    max_distance: int = 256
+    fermatas: bool = True
+    condition_share: float = 0.5
+    crop_steps: int = 128
+    crops_per_epoch: int = 1024
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+    patience: int = 3
+    max_transpose: int = 6
+
+    def __post_init__(self):
+        if self.trunk not in TRUNKS:
+            raise ValueError(f"trunk must be one of {TRUNKS}, got {self.trunk!r}")
+        for name in ("units", "n_layers", "embedding", "head_units", "condition_units", "num_heads", "crop_steps",
+                     "crops_per_epoch", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if not 0 <= self.condition_share <= 1:
+            raise ValueError(f"condition_share must lie in [0, 1], got {self.condition_share!r}")
+        if self.trunk == "transformer" and self.units % self.num_heads:
+            raise ValueError(f"units={self.units} must be a multiple of num_heads={self.num_heads}")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "dilations": list(self.dilations)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SatbNetSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (tuple(v) if k == "dilations" else v) for k, v in values.items() if k in known})
+
+
+# ---------------------------------------------------------------------- network
+
+
+class ReverseByLength(layers.Layer):
+    """Reverse each row of ``(batch, time, dim)`` over its own first ``length`` steps.
+
+    Padding after ``length`` stays where it is, so a backward reading of a padded batch
+    starts at each row's last real step and never reads padding first.
+    """
+
+    def call(self, inputs, lengths):
+        import tensorflow as tf
+
+        return tf.reverse_sequence(inputs, ops.cast(ops.reshape(lengths, (-1,)), "int64"), seq_axis=1, batch_axis=0)
+
+
+def _trunk(x, settings: SatbNetSettings):
+    width = settings.units
+    if settings.trunk in ("lstm", "gru"):
+        cell = layers.LSTM if settings.trunk == "lstm" else layers.GRU
+        for index in range(settings.n_layers):
+            x = cell(width, return_sequences=True, name=f"{settings.trunk}_{index + 1}")(x)
+            if settings.dropout:
+                x = layers.Dropout(settings.dropout, name=f"trunk_dropout_{index + 1}")(x)
+        return x
+    x = layers.Dense(width, name="trunk_in")(x)
+    if settings.trunk == "wavenet":
+        skips = []
+        for index, rate in enumerate(settings.dilations):
+            x, skip = GatedResidualBlock(width, width, rate, dropout=settings.dropout,
+                                         use_residual=index < len(settings.dilations) - 1,
+                                         name=f"wavenet_block_{index + 1}")(x)
+            skips.append(skip)
+        summed = layers.Add(name="wavenet_skips")(skips) if len(skips) > 1 else skips[0]
+        return layers.Dense(width, activation="relu", name="wavenet_out")(layers.Activation("relu")(summed))
+    for index in range(settings.n_layers):
+        x = TransformerBlock(width, settings.num_heads, 4 * width, settings.dropout, relative=True,
+                             max_distance=settings.max_distance, name=f"block_{index + 1}")(x)
+    return layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+
+
+def build_satb_net(settings: SatbNetSettings) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """The network: ``(model, trunk, heads)``.
+
+    ``trunk`` maps the inputs ``previous`` (values at ``t - 1``, ``(batch, time, 4)``),
+    ``prev_fermata``, ``position``, the condition ``soprano``, ``given_fermata``,
+    ``condition_on`` ``(batch, 1)`` and ``length`` ``(batch, 1)`` to the state ``(batch,
+    time, units)``; ``heads`` maps the state, ``fermata`` and ``current`` (the values at
+    ``t``; head ``v`` reads only the voices before ``v``) to logits ``fermata``
+    ``(batch, time, 1)`` and ``Soprano`` .. ``Bass`` ``(batch, time, N_VALUES)``;
+    ``model`` is both, for training.
+    """
+    e = settings.embedding
+    previous = keras.Input((None, len(VOICES)), dtype="int32", name="previous")
+    prev_fermata = keras.Input((None,), name="prev_fermata")
+    position = keras.Input((None,), dtype="int32", name="position")
+    soprano = keras.Input((None,), dtype="int32", name="soprano")
+    given_fermata = keras.Input((None,), name="given_fermata")
+    condition_on = keras.Input((1,), name="condition_on")
+    length = keras.Input((1,), dtype="int32", name="length")
+
+    position_embedding = layers.Embedding(N_POSITIONS, e, name="position_embedding")(position)
+    past = [layers.Embedding(N_VALUES, e, name=f"previous_{voice}")(previous[:, :, v]) for v, voice in enumerate(VOICES)]
+    melody = layers.Concatenate(name="condition_in")([
+        layers.Embedding(N_VALUES, e, name="condition_soprano")(soprano), ops.expand_dims(given_fermata, -1),
+        position_embedding])
+    reverse = ReverseByLength(name="reverse")
+    backward = reverse(layers.GRU(settings.condition_units, return_sequences=True, name="condition_gru")(
+        reverse(melody, length)), length)
+    condition = backward * ops.expand_dims(condition_on, 1)
+    x = layers.Concatenate(name="trunk_input")([*past, ops.expand_dims(prev_fermata, -1), position_embedding, condition])
+    if settings.dropout:
+        x = layers.Dropout(settings.dropout, name="input_dropout")(x)
+    state = _trunk(x, settings)
+    trunk = keras.Model([previous, prev_fermata, position, soprano, given_fermata, condition_on, length], state,
+                        name="trunk")
+
+    hidden = keras.Input((None, settings.units), name="state")
+    fermata = keras.Input((None,), name="fermata")
+    current = keras.Input((None, len(VOICES)), dtype="int32", name="current")
+    outputs = {"fermata": layers.Dense(1, name="fermata_logit")(hidden)}
+    chosen = [hidden, ops.expand_dims(fermata, -1)]
+    for v, voice in enumerate(VOICES):
+        z = layers.Concatenate(name=f"{voice}_in")(chosen) if len(chosen) > 1 else chosen[0]
+        z = layers.Dense(settings.head_units, activation="relu", name=f"{voice}_hidden")(z)
+        if settings.dropout:
+            z = layers.Dropout(settings.dropout, name=f"{voice}_dropout")(z)
+        outputs[voice] = layers.Dense(N_VALUES, name=voice)(z)
+        chosen.append(layers.Embedding(N_VALUES, e, name=f"chosen_{voice}")(current[:, :, v]))
+    heads = keras.Model([hidden, fermata, current], outputs, name="heads")
+
+    inputs = {t.name: t for t in trunk.inputs}
+    inputs["fermata"] = keras.Input((None,), name="fermata")
+    inputs["current"] = keras.Input((None, len(VOICES)), dtype="int32", name="current")
+    state_out = trunk([inputs[name] for name in ("previous", "prev_fermata", "position", "soprano", "given_fermata",
+                                                  "condition_on", "length")])
+    logits = heads([state_out, inputs["fermata"], inputs["current"]])
+    model = keras.Model(inputs, {name: layers.Identity(name=f"out_{name}")(logits[name]) for name in _OUTPUTS}, name="satb_net")
+    return model, trunk, heads
+
+
+# ------------------------------------------------------------------------- data
+
+
+def voice_ranges(chorales: Sequence[SatbSteps]) -> np.ndarray:
+    """Lowest and highest value id of each voice's notes, ``(4, 2)``."""
+    values = np.concatenate([c.values for c in chorales])
+    out = np.zeros((len(VOICES), 2), dtype=np.int64)
+    for v in range(len(VOICES)):
+        notes = values[:, v][values[:, v] >= 2]
+        out[v] = (notes.min(), notes.max()) if len(notes) else (2, N_VALUES - 1)
+    return out
+
+
+def padded_inputs(chorales: Sequence[SatbSteps], *, condition_on: Sequence[bool] | bool = False,
+                  width: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The network's inputs for whole chorales padded at the end, and the mask ``(batch, time)``.
+
+    Step ``t``'s ``previous`` values are step ``t - 1``'s (rests before the first).
+    """
+    n = len(chorales)
+    width = max((c.n_steps for c in chorales), default=0) if width is None else width
+    values = np.full((n, width, len(VOICES)), REST_ID, dtype=np.int32)
+    position = np.zeros((n, width), dtype=np.int32)
+    fermata = np.zeros((n, width), dtype=np.float32)
+    mask = np.zeros((n, width), dtype=bool)
+    for row, chorale in enumerate(chorales):
+        length = chorale.n_steps
+        values[row, :length] = chorale.values
+        position[row, :length] = chorale.position
+        fermata[row, :length] = chorale.fermata
+        mask[row, :length] = True
+    return _inputs(values, position, fermata, mask, condition_on), mask
+
+
+def _inputs(values: np.ndarray, position: np.ndarray, fermata: np.ndarray, mask: np.ndarray,
+            condition_on: Sequence[bool] | bool, first: np.ndarray | None = None,
+            first_fermata: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    n = len(values)
+    on = np.broadcast_to(np.asarray(condition_on, dtype=np.float32), (n,)).reshape(n, 1).copy()
+    previous = np.empty_like(values)
+    previous[:, 1:] = values[:, :-1]
+    previous[:, 0] = REST_ID if first is None else first
+    prev_fermata = np.zeros_like(fermata)
+    prev_fermata[:, 1:] = fermata[:, :-1]
+    if first_fermata is not None:
+        prev_fermata[:, 0] = first_fermata
+    return {"previous": previous, "prev_fermata": prev_fermata, "position": position,
+            "soprano": np.where(on > 0, values[:, :, 0], REST_ID).astype(np.int32),
+            "given_fermata": (fermata * on).astype(np.float32), "condition_on": on,
+            "length": mask.sum(axis=1, keepdims=True).astype(np.int32), "fermata": fermata, "current": values}
+
+
+def crop_batch(chorales: Sequence[SatbSteps], ranges: np.ndarray, settings: SatbNetSettings,
+               rng: np.random.Generator, n_crops: int) -> tuple[dict, dict, dict]:
+    """``n_crops`` random training crops: inputs, targets and per-output weights.
+
+    A crop starts anywhere in a chorale picked with probability proportional to its
+    length, keeps the real step before it as ``previous``, and moves by a random shift
+    in ``[-max_transpose, max_transpose]`` that keeps every voice inside its training
+    range (``ranges`` from :func:`voice_ranges`).
+    """
+    width = settings.crop_steps
+    lengths = np.array([c.n_steps for c in chorales], dtype=float)
+    picks = rng.choice(len(chorales), size=n_crops, p=lengths / lengths.sum())
+    values = np.full((n_crops, width, len(VOICES)), REST_ID, dtype=np.int32)
+    position = np.zeros((n_crops, width), dtype=np.int32)
+    fermata = np.zeros((n_crops, width), dtype=np.float32)
+    mask = np.zeros((n_crops, width), dtype=bool)
+    first = np.full((n_crops, len(VOICES)), REST_ID, dtype=np.int32)
+    first_fermata = np.zeros(n_crops, dtype=np.float32)
+    for row, index in enumerate(picks):
+        chorale = chorales[index]
+        start = int(rng.integers(0, max(chorale.n_steps - width, 0) + 1))
+        stop = min(start + width, chorale.n_steps)
+        chunk = chorale.values[start:stop]
+        shift = _random_shift(chunk, ranges, settings.max_transpose, rng)
+        values[row, : stop - start] = np.where(chunk >= 2, chunk + shift, chunk)
+        position[row, : stop - start] = chorale.position[start:stop]
+        fermata[row, : stop - start] = chorale.fermata[start:stop]
+        mask[row, : stop - start] = True
+        if start:
+            before = chorale.values[start - 1]
+            first[row] = np.where(before >= 2, before + shift, before)
+            first_fermata[row] = chorale.fermata[start - 1]
+    on = rng.random(n_crops) < settings.condition_share
+    inputs = _inputs(values, position, fermata, mask, on, first, first_fermata)
+    targets = {"fermata": fermata[..., None], **{voice: values[:, :, v] for v, voice in enumerate(VOICES)}}
+    free = (mask & ~on[:, None]).astype(np.float32)
+    weights = {"fermata": free * float(settings.fermatas), VOICES[0]: free,
+               **{voice: mask.astype(np.float32) for voice in VOICES[1:]}}
+    return inputs, targets, weights
+
+
+def _random_shift(chunk: np.ndarray, ranges: np.ndarray, max_transpose: int, rng: np.random.Generator) -> int:
+    low, high = -max_transpose, max_transpose
+    for v in range(chunk.shape[1]):
+        notes = chunk[:, v][chunk[:, v] >= 2]
+        if len(notes):
+            low = max(low, int(ranges[v, 0] - notes.min()))
+            high = min(high, int(ranges[v, 1] - notes.max()))
+    return int(rng.integers(low, high + 1)) if low <= high else 0
+
+
+# ------------------------------------------------------------------------ model
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)
+
+
+class SatbNet:
+    """A frame-wise joint network with the interface the ``satb_*`` kinds share.
+
+    Parameters
+    ----------
+    settings : SatbNetSettings
+    """
+
+    def __init__(self, settings: SatbNetSettings | None = None):
+        self.settings = settings or SatbNetSettings()
+        self.model, self.trunk, self.heads = build_satb_net(self.settings)
+        self._trunk_call = None
+        self._heads_call = None
+        self._model_call = None
+
+    @property
+    def fermatas(self) -> bool:
+        return self.settings.fermatas
+
+    def __repr__(self) -> str:
+        return f"SatbNet(trunk={self.settings.trunk!r}, units={self.settings.units}, n_layers={self.settings.n_layers})"
+
+    # --------------------------------------------------------------- scoring
+
+    def log_probs(self, chorales: Sequence[SatbSteps], *, given_soprano: bool = False,
+                  batch_size: int = 16) -> list[np.ndarray]:
+        """Per chorale, ``(n_steps, 5)`` natural-log probabilities of its fermata flag and
+        S, A, T, B values, each given what comes before it (see the module docstring).
+
+        With ``given_soprano`` the soprano and fermatas of the whole chorale are the
+        condition and their columns are 0.
+        """
+        order = np.argsort([c.n_steps for c in chorales], kind="stable")
+        out: list[np.ndarray | None] = [None] * len(chorales)
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin : begin + batch_size]
+            batch = [chorales[i] for i in rows]
+            inputs, mask = padded_inputs(batch, condition_on=given_soprano)
+            logits = self._calls()[2](inputs)
+            table = self._gather(logits, inputs["current"], inputs["fermata"])
+            if given_soprano:
+                table[:, :, :2] = 0.0
+            if not self.settings.fermatas:
+                table[:, :, 0] = 0.0
+            for k, i in enumerate(rows):
+                out[i] = table[k, : chorales[i].n_steps]
+        return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _gather(logits: Mapping[str, Any], current: np.ndarray, fermata: np.ndarray) -> np.ndarray:
+        f = np.asarray(logits["fermata"])[..., 0].astype(np.float64)
+        table = [np.where(fermata > 0, _log_sigmoid(f), _log_sigmoid(-f))]
+        for v, voice in enumerate(VOICES):
+            lp = _log_softmax(np.asarray(logits[voice]).astype(np.float64))
+            table.append(np.take_along_axis(lp, current[:, :, v][..., None].astype(np.int64), axis=-1)[..., 0])
+        return np.stack(table, axis=-1)
+
+    # -------------------------------------------------------------- sampling
+
+    def _calls(self) -> tuple[Callable, Callable, Callable]:
+        """Compiled calls of the trunk, the heads and the whole model (eager Keras runs
+        a recurrent layer's loop step by step in Python)."""
+        if self._trunk_call is None:
+            import tensorflow as tf
+
+            self._trunk_call = tf.function(lambda x: self.trunk(x, training=False), reduce_retracing=True)
+            self._heads_call = tf.function(lambda x: self.heads(x, training=False), reduce_retracing=True)
+            self._model_call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+        return self._trunk_call, self._heads_call, self._model_call
+
+    def sample(self, positions: Sequence[np.ndarray], *, soprano: Sequence[np.ndarray] | None = None,
+               fermata: Sequence[np.ndarray] | None = None, temperature: float = 1.0, seed: int = 0,
+               top_k: int | None = None) -> list[SatbSteps]:
+        """Write one chorale per ``positions`` array, step by step, S to B within a step.
+
+        Parameters
+        ----------
+        positions : sequence of np.ndarray
+            Each chorale's bar positions; its length is the chorale's.
+        soprano : sequence of np.ndarray, optional
+            Value ids to force as the soprano (harmonizing; the condition path reads
+            them whole, so every step knows the melody's future).
+        fermata : sequence of np.ndarray, optional
+            Fermata flags to force (default with a soprano: none).
+        temperature : float
+            Divides the logits; 0 takes the most probable value (greedy).
+        seed : int
+        top_k : int, optional
+            Sample among the ``top_k`` most probable values only.
+        """
+        n = len(positions)
+        lengths = np.array([len(p) for p in positions], dtype=np.int64)
+        width = int(lengths.max()) if n else 0
+        given = soprano is not None
+        values = np.full((n, width, len(VOICES)), REST_ID, dtype=np.int32)
+        position = np.zeros((n, width), dtype=np.int32)
+        flags = np.zeros((n, width), dtype=np.float32)
+        mask = np.zeros((n, width), dtype=bool)
+        for row, p in enumerate(positions):
+            position[row, : len(p)] = p
+            mask[row, : len(p)] = True
+            if given:
+                values[row, : len(p), 0] = np.asarray(soprano[row])[: len(p)]
+            if fermata is not None:
+                flags[row, : len(p)] = np.asarray(fermata[row], dtype=np.float32)[: len(p)]
+        rng = np.random.default_rng(seed)
+        trunk_call, heads_call, _ = self._calls()
+        condition = _inputs(values, position, flags, mask, given)
+        for t in range(width):
+            inputs = _inputs(values, position, flags, mask, given)
+            for name in ("soprano", "given_fermata"):
+                inputs[name] = condition[name]
+            names = ("previous", "prev_fermata", "position", "soprano", "given_fermata", "condition_on", "length")
+            state = trunk_call([inputs[k] for k in names])[:, t : t + 1]
+            step_values = values[:, t : t + 1].copy()
+            step_flag = flags[:, t : t + 1].copy()
+            if self.settings.fermatas and fermata is None and not given:
+                logit = np.asarray(heads_call([state, step_flag, step_values])["fermata"])[:, 0, 0]
+                step_flag[:, 0] = self._pick_binary(logit, temperature, rng)
+            for v, voice in enumerate(VOICES):
+                if v == 0 and given:
+                    continue
+                logits = np.asarray(heads_call([state, step_flag, step_values])[voice])[:, 0].astype(np.float64)
+                logits[:, HOLD_ID] = np.where(self._can_hold(values, t, v), logits[:, HOLD_ID], -np.inf)
+                step_values[:, 0, v] = self._pick(logits, temperature, top_k, rng)
+            values[:, t] = step_values[:, 0]
+            flags[:, t] = step_flag[:, 0]
+        return [SatbSteps(values[row, : lengths[row]].astype(np.int64), np.asarray(positions[row], dtype=np.int64),
+                          flags[row, : lengths[row]] > 0) for row in range(n)]
+
+    @staticmethod
+    def _can_hold(values: np.ndarray, t: int, v: int) -> np.ndarray:
+        """A voice may hold only a note that sounds: not at the start, not after a rest."""
+        if t == 0:
+            return np.zeros(len(values), dtype=bool)
+        return values[:, t - 1, v] != REST_ID
+
+    @staticmethod
+    def _pick(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> np.ndarray:
+        if temperature <= 0:
+            return logits.argmax(axis=-1)
+        scaled = logits / temperature
+        if top_k is not None:
+            kth = np.sort(scaled, axis=-1)[:, -int(top_k)][:, None]
+            scaled = np.where(scaled >= kth, scaled, -np.inf)
+        probs = np.exp(_log_softmax(scaled))
+        cumulative = probs.cumsum(axis=-1)
+        draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
+        return np.minimum((cumulative < draws).sum(axis=-1), probs.shape[-1] - 1)
+
+    @staticmethod
+    def _pick_binary(logit: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+        if temperature <= 0:
+            return (logit > 0).astype(np.float32)
+        return (rng.random(len(logit)) < 1 / (1 + np.exp(-logit / temperature))).astype(np.float32)
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, folder: str | os.PathLike) -> list[str]:
+        """Write ``satb_net.json`` (the settings) and the weights (HDF5); no pickle."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_weights(folder / _WEIGHTS)
+        (folder / _SETTINGS).write_text(json.dumps(self.settings.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return [_SETTINGS, _WEIGHTS]
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> SatbNet:
+        folder = Path(folder)
+        settings_file = folder / _SETTINGS
+        if not settings_file.is_file():
+            raise FileNotFoundError(f"{folder}: no {_SETTINGS}; not a frame-wise joint network folder")
+        net = cls(SatbNetSettings.from_dict(json.loads(settings_file.read_text(encoding="utf-8"))))
+        net.model.load_weights(folder / _WEIGHTS)
+        return net
+
+
+# --------------------------------------------------------------------- training
+
+
+def _scores(net: SatbNet, chorales: Sequence[SatbSteps]) -> dict[str, float]:
+    """Validation numbers: bits per note over all four voices (fermatas paid), nats per
+    voice-token, and bits per alto, tenor and bass note given the soprano."""
+    free = net.log_probs(chorales)
+    given = net.log_probs(chorales, given_soprano=True)
+    n_notes = sum(int((c.values >= 2).sum()) for c in chorales)
+    lower_notes = sum(int((c.values[:, 1:] >= 2).sum()) for c in chorales)
+    n_steps = sum(c.n_steps for c in chorales)
+    return {"bits_per_note": -sum(t.sum() for t in free) / math.log(2) / max(n_notes, 1),
+            "nats_per_voice_token": -sum(t[:, 1:].sum() for t in free) / (len(VOICES) * max(n_steps, 1)),
+            "atb_bits_per_note": -sum(t.sum() for t in given) / math.log(2) / max(lower_notes, 1)}
+
+
+def _save_optimizer(optimizer, path: Path) -> None:
+    np.savez(path, *[np.asarray(v) for v in optimizer.variables])
+
+
+def _load_optimizer(optimizer, model, path: Path) -> None:
+    optimizer.build(model.trainable_variables)
+    with np.load(path) as arrays:
+        stored = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+    if len(stored) != len(optimizer.variables):
+        raise ValueError(f"{path}: {len(stored)} optimizer arrays, the optimizer has {len(optimizer.variables)}")
+    for variable, value in zip(optimizer.variables, stored, strict=True):
+        variable.assign(value)
+
+
+def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], validation: Sequence[SatbSteps], *,
+                   run_dir: str | os.PathLike, cpu_minutes: float | None = None, wall_minutes: float | None = None,
+                   max_epochs: int | None = None, seed: int = 0, progress: bool = True) -> tuple[SatbNet, dict]:
+    """Train for a budget, checkpointing every epoch into ``run_dir`` and resuming from it.
+
+    Parameters
+    ----------
+    settings : SatbNetSettings
+    train, validation : sequence of SatbSteps
+    run_dir : path-like
+        Holds ``last/`` (weights and optimizer after the last epoch), ``best/`` (the
+        best validation epoch's network) and ``run.json`` (settings, the curve, the CPU
+        and wall-clock seconds spent so far). A folder with a ``run.json`` of the same
+        settings is resumed; one of other settings is refused.
+    cpu_minutes, wall_minutes : float, optional
+        Stop after the epoch that passes either budget, counted over all resumed runs
+        (CPU: this process's CPU time, all threads, so a shared machine costs wall time
+        only). At least one budget or ``max_epochs`` is required.
+    max_epochs : int, optional
+    seed : int
+        Epoch ``k``'s crops are drawn with ``seed + k``, so a resumed run draws what an
+        uninterrupted one would.
+    progress : bool
+        Keras' progress bar per epoch and one line per epoch.
+
+    Returns
+    -------
+    (SatbNet, dict)
+        The best validation epoch's network and the run record (``run.json``).
+    """
+    if cpu_minutes is None and wall_minutes is None and max_epochs is None:
+        raise ValueError("give a budget: cpu_minutes, wall_minutes or max_epochs")
+    if not train or not validation:
+        raise ValueError("train_satb_net needs training and validation chorales")
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    record_file = run_dir / "run.json"
+    net = SatbNet(settings)
+    optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm)
+    record = {"settings": settings.to_dict(), "history": [], "cpu_s": 0.0, "wall_s": 0.0, "best_epoch": None,
+              "learning_rate": settings.learning_rate, "seed": seed}
+    if record_file.is_file():
+        stored = json.loads(record_file.read_text(encoding="utf-8"))
+        if stored["settings"] != record["settings"]:
+            raise ValueError(f"{run_dir} holds a run of other settings; choose another run folder")
+        record = stored
+        net.model.load_weights(run_dir / "last" / _WEIGHTS)
+        _load_optimizer(optimizer, net.model, run_dir / "last" / "optimizer.npz")
+        optimizer.learning_rate.assign(record["learning_rate"])
+        if progress:
+            print(f"resuming {run_dir} after epoch {len(record['history'])} "
+                  f"({record['cpu_s'] / 60:.1f} CPU min, {record['wall_s'] / 60:.1f} wall min)", flush=True)
+    losses = {"fermata": keras.losses.BinaryCrossentropy(from_logits=True),
+              **{voice: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for voice in VOICES}}
+    net.model.compile(optimizer=optimizer, loss=losses)
+    ranges = voice_ranges(train)
+    n_batches = max(1, settings.crops_per_epoch // settings.batch_size)
+
+    def spent() -> bool:
+        return ((cpu_minutes is not None and record["cpu_s"] >= 60 * cpu_minutes)
+                or (wall_minutes is not None and record["wall_s"] >= 60 * wall_minutes)
+                or (max_epochs is not None and len(record["history"]) >= max_epochs))
+
+    while not spent():
+        epoch = len(record["history"]) + 1
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        rng = np.random.default_rng(seed + epoch)
+        inputs, targets, weights = crop_batch(train, ranges, settings, rng, n_batches * settings.batch_size)
+        fitted = net.model.fit(inputs, targets, sample_weight=weights, batch_size=settings.batch_size, epochs=1,
+                               shuffle=False, verbose=2 if progress else 0)
+        scores = _scores(net, validation)
+        record["cpu_s"] += time.process_time() - cpu0
+        record["wall_s"] += time.perf_counter() - wall0
+        best = record["best_epoch"]
+        improved = best is None or scores["bits_per_note"] < record["history"][best - 1]["bits_per_note"]
+        record["history"].append({"epoch": epoch, "cpu_s": round(record["cpu_s"], 1),
+                                  "wall_s": round(record["wall_s"], 1), "train_loss": float(fitted.history["loss"][-1]),
+                                  "learning_rate": float(record["learning_rate"]),
+                                  **{k: round(float(v), 5) for k, v in scores.items()}})
+        if improved:
+            record["best_epoch"] = epoch
+            net.save(run_dir / "best")
+        elif epoch - record["best_epoch"] >= settings.patience and (epoch - record["best_epoch"]) % settings.patience == 0:
+            record["learning_rate"] = float(record["learning_rate"]) / 2
+            optimizer.learning_rate.assign(record["learning_rate"])
+        net.save(run_dir / "last")
+        _save_optimizer(optimizer, run_dir / "last" / "optimizer.npz")
+        record_file.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        if progress:
+            print(f"epoch {epoch}: validation {scores['bits_per_note']:.3f} bits/note, "
+                  f"{scores['nats_per_voice_token']:.4f} nats/voice-token, "
+                  f"A/T/B given S {scores['atb_bits_per_note']:.3f} bits/note; "
+                  f"{record['cpu_s'] / 60:.1f} CPU min, {record['wall_s'] / 60:.1f} wall min"
+                  f"{' (best)' if improved else ''}", flush=True)
+    return SatbNet.load(run_dir / "best"), record

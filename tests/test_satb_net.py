@@ -1,0 +1,127 @@
+"""The frame-wise joint network: exact, causal, batch-independent, resumable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicalpy.models.satb_net import (
+    SatbNet,
+    SatbNetSettings,
+    crop_batch,
+    train_satb_net,
+    voice_ranges,
+)
+from musicalpy.representations.satb_steps import HOLD_ID, REST_ID, SatbSteps
+
+TINY = dict(units=16, n_layers=1, embedding=8, head_units=16, condition_units=8, crop_steps=16, crops_per_epoch=16,
+            batch_size=8, dilations=(1, 2), num_heads=2, dropout=0.0)
+
+
+def _chorale(n_steps: int, seed: int) -> SatbSteps:
+    rng = np.random.default_rng(seed)
+    values = rng.integers(20, 60, size=(n_steps, 4))
+    values[rng.random((n_steps, 4)) < 0.4] = HOLD_ID
+    values[0] = rng.integers(20, 60, size=4)
+    fermata = np.zeros(n_steps, dtype=bool)
+    fermata[n_steps // 2 : n_steps // 2 + 3] = True
+    return SatbSteps(values, np.arange(n_steps) % 16, fermata)
+
+
+@pytest.fixture(scope="module", params=["lstm", "wavenet", "transformer"])
+def net(request):
+    return SatbNet(SatbNetSettings(trunk=request.param, **TINY))
+
+
+def test_a_batch_scores_what_each_chorale_scores_alone(net):
+    chorales = [_chorale(n, seed) for seed, n in enumerate((37, 12, 25))]
+    for given in (False, True):
+        together = net.log_probs(chorales, given_soprano=given)
+        for chorale, table in zip(chorales, together, strict=True):
+            alone = net.log_probs([chorale], given_soprano=given)[0]
+            assert table.shape == (chorale.n_steps, 5)
+            np.testing.assert_allclose(table, alone, atol=1e-5)
+
+
+def test_each_factor_sees_only_what_comes_before_it(net):
+    chorale = _chorale(30, 7)
+    base = net.log_probs([chorale])[0]
+    changed = chorale.values.copy()
+    changed[20:] = 40  # the future of step 19
+    later = net.log_probs([SatbSteps(changed, chorale.position, chorale.fermata)])[0]
+    np.testing.assert_allclose(base[:20], later[:20], atol=1e-5)
+    # Within step 10: changing the alto moves the tenor's and bass's factors, never the soprano's.
+    within = chorale.values.copy()
+    within[10, 1] = 55 if within[10, 1] != 55 else 54
+    moved = net.log_probs([SatbSteps(within, chorale.position, chorale.fermata)])[0]
+    np.testing.assert_allclose(moved[10, :2], base[10, :2], atol=1e-6)
+    assert not np.allclose(moved[10, 3:], base[10, 3:], rtol=0, atol=1e-6)
+
+
+def test_given_soprano_reads_the_melodys_future(net):
+    chorale = _chorale(30, 3)
+    sop = chorale.values.copy()
+    sop[25:, 0] = 30  # only the soprano's future changes
+    other = SatbSteps(sop, chorale.position, chorale.fermata)
+    given, given_other = net.log_probs([chorale], given_soprano=True)[0], net.log_probs([other], given_soprano=True)[0]
+    assert (given[:, :2] == 0).all()
+    assert not np.allclose(given[20:25, 2:], given_other[20:25, 2:], rtol=0, atol=1e-6)
+    free, free_other = net.log_probs([chorale])[0], net.log_probs([other])[0]
+    np.testing.assert_allclose(free[:25], free_other[:25], atol=1e-5)
+
+
+def test_harmonizing_keeps_the_soprano_and_a_batch_writes_what_one_writes(net):
+    chorales = [_chorale(n, seed) for seed, n in enumerate((20, 9))]
+    kwargs = dict(soprano=[c.values[:, 0] for c in chorales], fermata=[c.fermata for c in chorales], temperature=0.0)
+    together = net.sample([c.position for c in chorales], **kwargs)
+    for k, chorale in enumerate(chorales):
+        alone = net.sample([chorale.position], soprano=[chorale.values[:, 0]], fermata=[chorale.fermata],
+                           temperature=0.0)[0]
+        np.testing.assert_array_equal(together[k].values, alone.values)
+        np.testing.assert_array_equal(together[k].values[:, 0], chorale.values[:, 0])
+        np.testing.assert_array_equal(together[k].fermata, chorale.fermata)
+    # No voice holds at the first step or after a rest.
+    for steps in together:
+        assert not (steps.values[0] == HOLD_ID).any()
+        after_rest = (steps.values[1:] == HOLD_ID) & (steps.values[:-1] == REST_ID)
+        assert not after_rest.any()
+
+
+def test_sampling_is_seeded():
+    net = SatbNet(SatbNetSettings(**TINY))
+    positions = [np.arange(24) % 16] * 2
+    first, again = net.sample(positions, seed=3), net.sample(positions, seed=3)
+    np.testing.assert_array_equal(first[0].values, again[0].values)
+    assert not np.array_equal(first[0].values, net.sample(positions, seed=4)[0].values)
+
+
+def test_crops_stay_in_every_voices_range():
+    chorales = [_chorale(n, seed) for seed, n in enumerate((40, 60, 33))]
+    ranges = voice_ranges(chorales)
+    settings = SatbNetSettings(**{**TINY, "crop_steps": 16})
+    inputs, targets, weights = crop_batch(chorales, ranges, settings, np.random.default_rng(0), 64)
+    for v, voice in enumerate(("Soprano", "Alto", "Tenor", "Bass")):
+        notes = targets[voice][targets[voice] >= 2]
+        assert notes.min() >= ranges[v, 0] and notes.max() <= ranges[v, 1]
+    conditioned = inputs["condition_on"][:, 0] > 0
+    assert 0 < conditioned.sum() < 64
+    # The soprano and fermata are free only where the condition is off.
+    assert (weights["Soprano"][conditioned] == 0).all() and (weights["Alto"][conditioned] > 0).any()
+
+
+def test_training_checkpoints_every_epoch_and_resumes(tmp_path):
+    chorales = [_chorale(n, seed) for seed, n in enumerate((40, 60, 33, 50))]
+    settings = SatbNetSettings(**TINY)
+    _, first = train_satb_net(settings, chorales[:3], chorales[3:], run_dir=tmp_path, max_epochs=1, progress=False)
+    assert len(first["history"]) == 1 and (tmp_path / "last" / "optimizer.npz").is_file()
+    net, record = train_satb_net(settings, chorales[:3], chorales[3:], run_dir=tmp_path, max_epochs=2, progress=False)
+    assert [h["epoch"] for h in record["history"]] == [1, 2]
+    assert record["history"][0] == first["history"][0]
+    best = record["history"][record["best_epoch"] - 1]["bits_per_note"]
+    assert best == min(h["bits_per_note"] for h in record["history"])
+    with pytest.raises(ValueError, match="other settings"):
+        train_satb_net(SatbNetSettings(**{**TINY, "units": 24}), chorales[:3], chorales[3:], run_dir=tmp_path,
+                       max_epochs=3, progress=False)
+    # The kept network is the best epoch's, and it reloads to the same scores.
+    again = SatbNet.load(tmp_path / "best")
+    np.testing.assert_allclose(net.log_probs(chorales[3:])[0], again.log_probs(chorales[3:])[0], atol=1e-6)
