@@ -601,6 +601,20 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
     return pieces, None
 
 
+def _parse_job_quietly(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None, list[tuple[type, str]]]:
+    """:func:`_parse_job`, with the warnings it raises returned instead of printed.
+
+    A worker process does not share the caller's warning filters, so its warnings
+    (music21's notation repairs) would reach a notebook unfiltered and once per file;
+    :func:`_parse_all` raises each distinct one again in the caller, where its filters
+    apply.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pieces, reason = _parse_job(job)
+    return pieces, reason, [(w.category, str(w.message)) for w in caught]
+
+
 def _parse_music21(source: str, number: int | None = None):
     """What music21 makes of a file: an absolute path, or a path in music21's corpus;
     ``number`` picks one tune of an ABC collection (music21 then returns a Score)."""
@@ -874,20 +888,22 @@ def _parse_all(jobs: list[dict], name: str, *, progress: bool, n_jobs: int | Non
     results: list = []
     with contextlib.ExitStack() as stack:
         if method is None:
-            parsed = map(_parse_job, jobs)
+            parsed = map(_parse_job_quietly, jobs)
         else:
             context = multiprocessing.get_context(method)
             pool = stack.enter_context(futures.ProcessPoolExecutor(max_workers=n_jobs, mp_context=context))
             # map() submits every job at once, so forked workers exist before tqdm
             # starts its monitor thread.
-            parsed = pool.map(_parse_job, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs))))
+            parsed = pool.map(_parse_job_quietly, jobs, chunksize=max(1, min(16, len(jobs) // (8 * n_jobs))))
         bar = stack.enter_context(
             tqdm(total=len(jobs), desc=f"parsing {Path(name).name}", unit="piece", disable=not progress))
         for result in parsed:
             results.append(result)
             bar.update()
+    for category, message in dict.fromkeys(w for _, _, caught in results for w in caught):
+        warnings.warn(message, category, stacklevel=4)
     frames, rows, failures = [], [], []
-    for job, (pieces, reason) in zip(jobs, results, strict=True):
+    for job, (pieces, reason, _) in zip(jobs, results, strict=True):
         if reason is not None:
             failures.append({"source": job["source"] + (f"#X:{job['number']}" if "number" in job else ""),
                              "reason": reason})

@@ -12,11 +12,18 @@ Every row also has the voice-leading columns :data:`VOICE_LEADING_COLUMNS`
 them): NaN, "not applicable", for a row without four-voice samples, never 0.
 :meth:`Leaderboard.add_reference` adds the row they are read against, Bach's test
 chorales.
+
+Which model a notebook keeps, and which it calls the best, is chosen by
+:func:`choose_on_validation` from validation scores only: it refuses scores labelled as
+the test split, and its :class:`Selection` is the record a model's card keeps
+(:func:`check_selection`), so the test split is read once per reported number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +33,8 @@ import pandas as pd
 
 from ._config import leaderboard_path
 
-__all__ = ["Leaderboard", "bits_comparison", "VOICE_LEADING_COLUMNS", "voice_leading_columns"]
+__all__ = ["Leaderboard", "bits_comparison", "VOICE_LEADING_COLUMNS", "voice_leading_columns", "Selection",
+           "choose_on_validation", "check_selection"]
 
 #: The voice-leading columns, ``vl_<measure>`` for each of
 #: :data:`musicalpy.metrics.VOICE_LEADING_MEASURES` (percentages; parallels, crossing
@@ -355,3 +363,169 @@ def bits_comparison(rows: pd.DataFrame, *, digits: int = 3) -> list[str]:
         lines.append("Every model in bits per note: "
                      + ", ".join(f"{m} {b:.2f}" for m, b in zip(notes["model"], notes["bits_per_note"], strict=True)) + ".")
     return lines
+
+
+# ------------------------------------------------------------------ choosing a model
+
+#: A label that names the test split: "test", "test bits/token", "bits_test", "Test loss".
+_TEST_LABEL = re.compile(r"(^|[^a-z])test([^a-z]|$)", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """A model chosen among candidates by their validation scores.
+
+    Made by :func:`choose_on_validation`; :meth:`record` is what a model's card keeps
+    (:func:`musicalpy.zoo.from_trained` takes either).
+
+    Attributes
+    ----------
+    chosen : str
+        The candidate kept.
+    metric : str
+        What the scores measure, e.g. ``"validation bits per token"``.
+    candidates : dict of str to float
+        Every candidate's validation score, in the order given.
+    lower_is_better : bool
+    split : str
+        Always ``"validation"``.
+    """
+
+    chosen: str
+    metric: str
+    candidates: dict[str, float]
+    lower_is_better: bool = True
+    split: str = "validation"
+
+    @property
+    def score(self) -> float:
+        """The chosen candidate's validation score."""
+        return self.candidates[self.chosen]
+
+    def ranking(self) -> list[str]:
+        """The candidates, best first (ties keep the given order)."""
+        sign = 1.0 if self.lower_is_better else -1.0
+        return sorted(self.candidates, key=lambda name: sign * self.candidates[name])
+
+    def record(self) -> dict[str, Any]:
+        """The card's ``selection`` entry: split, metric, candidates and the one chosen."""
+        return {"split": self.split, "metric": self.metric, "candidates": dict(self.candidates), "chosen": self.chosen}
+
+    def __str__(self) -> str:
+        others = ", ".join(f"{name} {value:.3f}" for name, value in self.candidates.items() if name != self.chosen)
+        return (f"kept {self.chosen} ({self.metric} {self.score:.3f}, "
+                f"{'lowest' if self.lower_is_better else 'highest'} of {len(self.candidates)}"
+                + (f"; others: {others})" if others else ")"))
+
+
+def choose_on_validation(scores: Mapping[Any, float] | pd.Series, *, metric: str, split: str = "validation",
+                         lower_is_better: bool = True) -> Selection:
+    """Choose the candidate with the best validation score; refuse any test-split score.
+
+    This is the one way a notebook keeps a model or calls one "the best": sizes,
+    epochs, checkpoints and configurations are all chosen here, so a test number can
+    only ever be reported, never used to choose.
+
+    Parameters
+    ----------
+    scores : mapping or pd.Series
+        Candidate name -> its validation score (a Series: index -> value). Names are
+        kept as strings.
+    metric : str
+        What the scores measure, for the card and the printed line (e.g.
+        ``"validation bits per token"``).
+    split : str, default "validation"
+        The split the scores were measured on; anything but ``"validation"`` is refused.
+    lower_is_better : bool, default True
+        False for scores such as accuracy or F1.
+
+    Returns
+    -------
+    Selection
+        The chosen candidate, every candidate's score and the record for the card.
+        Ties go to the candidate given first.
+
+    Raises
+    ------
+    ValueError
+        When ``split`` is not ``"validation"``; when ``metric`` or the Series' name
+        names the test split (a column such as ``"test bits/token"``); when there is
+        no candidate, or a score is not a finite number.
+
+    Examples
+    --------
+    >>> choice = choose_on_validation({"small": 4.21, "large": 4.05}, metric="validation bits per token")
+    >>> choice.chosen
+    'large'
+    >>> choose_on_validation({"small": 4.3}, metric="bits", split="test")
+    Traceback (most recent call last):
+    ...
+    ValueError: choose_on_validation: the scores are from the test split; ...
+    """
+    where = "choose_on_validation"
+    if split == "test":
+        raise ValueError(f"{where}: the scores are from the test split; choose on validation scores "
+                         "(the test split is read once per reported number)")
+    if split != "validation":
+        raise ValueError(f"{where}: split must be 'validation', got {split!r}")
+    labels = {"metric": metric, "the scores' name": getattr(scores, "name", None)}
+    for what, label in labels.items():
+        if isinstance(label, str) and _TEST_LABEL.search(label):
+            raise ValueError(f"{where}: {what} {label!r} names the test split; choose on validation scores")
+    if isinstance(scores, pd.DataFrame):
+        raise ValueError(f"{where}: pass one column of validation scores (a Series or a mapping), not a table")
+    items = list(scores.items())
+    if not items:
+        raise ValueError(f"{where}: no candidate to choose from")
+    candidates: dict[str, float] = {}
+    for name, value in items:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: the score of {name!r} is not a number: {value!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"{where}: the score of {name!r} is {number}; every candidate needs a finite "
+                             "validation score")
+        candidates[str(name)] = number
+    sign = 1.0 if lower_is_better else -1.0
+    chosen = min(candidates, key=lambda name: sign * candidates[name])
+    return Selection(chosen, str(metric), candidates, bool(lower_is_better))
+
+
+def check_selection(selection: Selection | Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A model card's ``selection`` record, checked: it must be made on validation.
+
+    Parameters
+    ----------
+    selection : Selection or mapping
+        A :class:`Selection`, or a mapping with ``split`` (and ``metric``,
+        ``candidates``, optionally ``chosen``).
+    where : str
+        Names the caller in the error message.
+
+    Returns
+    -------
+    dict
+        The record, with ``metric`` and ``candidates`` filled in when missing.
+
+    Raises
+    ------
+    ValueError
+        When the record has no split, or names the test split (or any split but
+        validation), or its metric names the test split.
+    """
+    if isinstance(selection, Selection):
+        selection = selection.record()
+    if not isinstance(selection, Mapping) or "split" not in selection:
+        raise ValueError(f"{where}: selection must be a mapping with a 'split' (and 'metric', 'candidates'), "
+                         f"got {selection!r}")
+    if selection["split"] == "test":
+        raise ValueError(f"{where}: the kept model was chosen on the test split; choose it on validation "
+                         "(the test split is read once per reported number)")
+    if selection["split"] != "validation":
+        raise ValueError(f"{where}: selection split must be 'validation', got {selection['split']!r}")
+    metric = selection.get("metric")
+    if isinstance(metric, str) and _TEST_LABEL.search(metric):
+        raise ValueError(f"{where}: the kept model was chosen on the test split (metric {metric!r}); choose it "
+                         "on validation")
+    return {"metric": None, "candidates": [], **dict(selection)}

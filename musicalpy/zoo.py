@@ -40,9 +40,10 @@ Likelihoods follow :mod:`musicalpy.metrics`: whole held-out sequences, every tok
 counted once (the token networks also pay for END, once per line, which the Markov
 models do not model); the VAE gives the negative ELBO, an upper bound.
 
-Which model a notebook keeps is chosen on the validation split, never on test:
-:func:`from_trained` takes a ``selection`` record for the card and refuses one made on
-the test split, and :func:`save_for_comparison` refuses such a card.
+Which model a notebook keeps is chosen on the validation split, never on test, by
+:func:`musicalpy.leaderboard.choose_on_validation`: :func:`from_trained` takes its
+``selection`` for the card and refuses one made on the test split, and
+:func:`save_for_comparison` refuses such a card.
 """
 
 from __future__ import annotations
@@ -661,15 +662,9 @@ def split_digest(corpus) -> str:
 
 def _check_selection(selection: Any, where: str) -> dict[str, Any]:
     """A selection record for the card: ``split`` must be validation (never test)."""
-    if not isinstance(selection, Mapping) or "split" not in selection:
-        raise ValueError(f"{where}: selection must be a mapping with a 'split' (and 'metric', 'candidates'), "
-                         f"got {selection!r}")
-    if selection["split"] == "test":
-        raise ValueError(f"{where}: the kept model was chosen on the test split; choose it on validation "
-                         "(the test split is read once per reported number)")
-    if selection["split"] != "validation":
-        raise ValueError(f"{where}: selection split must be 'validation', got {selection['split']!r}")
-    return {"metric": None, "candidates": [], **dict(selection)}
+    from .leaderboard import check_selection
+
+    return check_selection(selection, where)
 
 
 def _comparison_folder(name: str, smoke: bool) -> Path:
@@ -758,7 +753,7 @@ def from_trained(
     *,
     vocabulary: Any = None,
     settings: Settings | Mapping[str, Any] | None = None,
-    selection: Mapping[str, Any] | None = None,
+    selection: Any = None,
     training_time_s: float = math.nan,
     trained_by: str | None = None,
     limit: int | None = None,
@@ -787,8 +782,10 @@ def from_trained(
         The settings object the model was trained with (e.g. ``zoo.defaults("lstm")``
         or a ``.replace(...)`` of it), or a dict of the keys that differ from
         :func:`defaults`; unknown keys raise.
-    selection : mapping, optional
-        How the notebook chose this model among its candidates: ``{"split":
+    selection : Selection or mapping, optional
+        How the notebook chose this model among its candidates: the
+        :class:`~musicalpy.leaderboard.Selection` of
+        :func:`~musicalpy.leaderboard.choose_on_validation`, or its record ``{"split":
         "validation", "metric": ..., "candidates": {name: value}}``. A selection on
         the test split raises. Default: one candidate, nothing chosen.
     training_time_s : float, optional

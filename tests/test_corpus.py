@@ -435,3 +435,26 @@ def test_essen_limit_samples_every_file(monkeypatch, tmp_path):
     essen = load_corpus("essen", limit=40, progress=False)
     files = essen.pieces["piece"].str.rsplit("-", n=1).str[0]
     assert files.iloc[0] == "altdeu10" and files.nunique() >= 30  # 31 files; a file may lose an unreadable tune
+
+
+def test_parse_workers_hand_their_warnings_to_the_caller_once(monkeypatch):
+    import warnings
+
+    from musicalpy import corpus as corpus_module
+
+    def noisy(job):
+        warnings.warn(f"measure 3 is overfull in {job['source']}" if job["source"] == "a" else "same notice", UserWarning,
+                      stacklevel=2)
+        return [], f"{job['source']}: no notes"
+
+    monkeypatch.setattr(corpus_module, "_parse_job", noisy)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pieces, reason, raised = corpus_module._parse_job_quietly({"source": "a"})
+    assert caught == [] and raised == [(UserWarning, "measure 3 is overfull in a")]
+    assert pieces == [] and reason == "a: no notes"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        corpus_module._parse_all([{"source": "a"}, {"source": "b"}, {"source": "c"}], "x", progress=False, n_jobs=1)
+    # each distinct message once, in the caller, where its filters apply
+    assert [str(w.message) for w in caught] == ["measure 3 is overfull in a", "same notice"]

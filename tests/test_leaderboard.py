@@ -100,3 +100,64 @@ def test_bits_per_token_are_compared_only_on_identical_fingerprints():
     assert same[0].endswith("markov 4.368, hmm 4.479, unigram 5.100 bits per token.") and len(same) == 2
     with pytest.raises(ValueError, match="representation_fingerprint"):
         bits_comparison(rows.drop(columns="representation_fingerprint"))
+
+
+# ------------------------------------------------------------------ choosing a model
+
+
+def test_choose_on_validation_keeps_the_lowest_validation_score():
+    from musicalpy.leaderboard import choose_on_validation
+
+    choice = choose_on_validation(pd.Series({"HMM-10": 2.41, "HMM-32": 2.17, "HMM-64": 2.30}, name="validation bits"),
+                                  metric="validation bits per note")
+    assert choice.chosen == "HMM-32" and choice.score == 2.17
+    assert choice.ranking() == ["HMM-32", "HMM-64", "HMM-10"]
+    assert choice.record() == {"split": "validation", "metric": "validation bits per note",
+                               "candidates": {"HMM-10": 2.41, "HMM-32": 2.17, "HMM-64": 2.30}, "chosen": "HMM-32"}
+    # higher is better for a score such as F1; ties go to the candidate given first
+    f1 = choose_on_validation({"a": 0.61, "b": 0.74, "c": 0.74}, metric="validation note F1", lower_is_better=False)
+    assert f1.chosen == "b" and f1.ranking() == ["b", "c", "a"]
+    assert str(choose_on_validation({3: 1.5}, metric="val loss")) == "kept 3 (val loss 1.500, lowest of 1)"
+
+
+@pytest.mark.parametrize("call", [
+    {"split": "test"},                                   # declared as test scores
+    {"metric": "test bits/token"},                       # a metric that names the test split
+    {"metric": "bits_test"},
+    {"name": "test bits/note"},                          # a column of a results table taken as it is
+    {"name": "Test loss"},
+])
+def test_choose_on_validation_refuses_a_test_split_score(call):
+    from musicalpy.leaderboard import choose_on_validation
+
+    scores = pd.Series({"small": 4.3, "large": 4.1}, name=call.get("name", "bits"))
+    with pytest.raises(ValueError, match="test split"):
+        choose_on_validation(scores, metric=call.get("metric", "bits per token"), split=call.get("split", "validation"))
+
+
+def test_choose_on_validation_refuses_what_it_cannot_rank():
+    from musicalpy.leaderboard import choose_on_validation
+
+    with pytest.raises(ValueError, match="split must be 'validation'"):
+        choose_on_validation({"a": 1.0}, metric="bits", split="train")
+    with pytest.raises(ValueError, match="no candidate"):
+        choose_on_validation({}, metric="bits")
+    with pytest.raises(ValueError, match="'b' is nan"):
+        choose_on_validation({"a": 1.0, "b": math.nan}, metric="bits")
+    with pytest.raises(ValueError, match="not a table"):
+        choose_on_validation(pd.DataFrame({"validation bits": [1.0]}), metric="bits")
+    # "latest" or "contest" do not name the test split
+    assert choose_on_validation({"a": 2.0, "b": 1.0}, metric="latest validation loss").chosen == "b"
+
+
+def test_check_selection_accepts_a_selection_and_refuses_test_records():
+    from musicalpy.leaderboard import check_selection, choose_on_validation
+
+    choice = choose_on_validation({"a": 2.0, "b": 1.0}, metric="validation loss")
+    assert check_selection(choice, "here") == choice.record()
+    assert check_selection({"split": "validation"}, "here") == {"split": "validation", "metric": None, "candidates": []}
+    for bad in ({"split": "test"}, {"split": "validation", "metric": "test bits/token"}):
+        with pytest.raises(ValueError, match="here: the kept model was chosen on the test split"):
+            check_selection(bad, "here")
+    with pytest.raises(ValueError, match="must be a mapping with a 'split'"):
+        check_selection({"metric": "bits"}, "here")

@@ -216,3 +216,29 @@ def test_windows_to_notes_and_merge_voices(tmp_path):
     assert sorted((i.name, i.program, len(i.notes)) for i in instruments) == [("Bass", 32, 2), ("Soprano", 73, 2)]
     with pytest.raises(ValueError, match="not in voices"):
         V.merge_voices({"Soprano": windows}, programs={"Alto": 1})
+
+
+def test_fit_vae_keeps_the_epoch_of_lowest_validation_loss(keras, monkeypatch):
+    from musicalpy import zoo
+    from musicalpy.families.vae import VAESettings, fit_vae
+
+    snapshots = []
+    original = keras.callbacks.EarlyStopping
+
+    class Recording(original):  # the real callback, also noting the weights after every epoch
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append([w.copy() for w in self.model.get_weights()])
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks, "EarlyStopping", Recording)
+    settings = VAESettings(lowest_pitch=LOWEST, n_pitches=SHAPE[0], window_steps=SHAPE[1], latent_dim=4, filters=(4, 8),
+                           dense_units=16, warmup_epochs=1, free_bits=0.0, learning_rate=0.05, batch_size=16, epochs=5)
+    network, history = fit_vae(settings, _random_windows(48, seed=3), _random_windows(16, seed=4))
+    losses = history.history["val_loss"]
+    assert len(losses) == 5 and len(snapshots) == 5  # every epoch runs: patience is the whole budget
+    best = int(np.argmin(losses))
+    kept = network.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(kept, snapshots[best], strict=True))
+    if best != 4:  # the last epoch's weights are not what is returned
+        assert not all(np.array_equal(a, b) for a, b in zip(kept, snapshots[4], strict=True))
+    assert "lowest is kept" in zoo.family("vae").selection(settings)["metric"]

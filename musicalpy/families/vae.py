@@ -119,7 +119,11 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
     Returns
     -------
     network : musicalpy.models.vae.VAE
+        With the weights of the epoch of lowest validation negative ELBO (``val_loss``:
+        KL weight 1 and no free bits in every epoch, so epochs compare like for like);
+        all ``settings.epochs`` epochs are run and logged.
     history : keras.callbacks.History
+        Every epoch's logs; ``history.history["val_loss"]`` picks the kept epoch.
     """
     import keras
 
@@ -137,8 +141,11 @@ def fit_vae(settings: VAESettings, train_windows: np.ndarray, val_windows: np.nd
     if datasets is None:
         datasets = (piano_roll_dataset(train_windows, batch_size=settings.batch_size, seed=settings.seed),
                     piano_roll_dataset(val_windows, batch_size=settings.batch_size, shuffle=False))
+    # Keep the epoch of lowest validation loss, not the last: with patience = epochs it
+    # never stops early, and restores the best weights at the end of training.
+    keep_best = keras.callbacks.EarlyStopping(monitor="val_loss", patience=settings.epochs, restore_best_weights=True)
     history = network.fit(datasets[0], validation_data=datasets[1], epochs=settings.epochs, shuffle=False,
-                          verbose=verbose)
+                          verbose=verbose, callbacks=[keep_best])
     return network, history
 
 
@@ -154,6 +161,10 @@ class VAEFamily(Family):
     # Notebook 05 reaches the one data and training path through the family.
     windows = staticmethod(vae_windows)
     fit = staticmethod(fit_vae)
+
+    def selection(self, settings: Any) -> dict[str, Any]:
+        return {"split": "validation", "metric": "validation negative ELBO (nats per window): the epoch with the "
+                "lowest is kept", "candidates": []}
 
     def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
         import keras

@@ -94,7 +94,8 @@ over (:func:`mean_oa`). ``mean_abs_interval`` and ``pitch_class_transition_matri
 follow the notes of one part (:data:`VOICE_FEATURES`): :func:`mark_not_applicable`
 blanks them for a one-part texture. Comparisons over several sampling seeds are
 summarized by :func:`seed_spread`, and :func:`spread_verdict` names a winner only when
-the gap exceeds the spread.
+the gap exceeds the spread. :func:`music_verdict` says whether samples are usable at all,
+from four plain criteria beside real pieces' values (:mod:`~musicalpy.metrics.verdict`).
 
 Time
 ----
@@ -224,6 +225,7 @@ from .harmony import DISSONANT_INTERVALS, vertical_dissonance
 from .likelihood import bits_per_note, bits_per_token, evaluation_row
 from .spread import mean_oa, seed_spread, spread_verdict
 from .validation import PROBLEMS, clean_notes, validate_notes
+from .verdict import VERDICT_CRITERIA, MusicVerdict, music_checks, music_verdict
 from .voice_leading import (
     CHORD_TYPES,
     VOICE_LEADING_MEASURES,
@@ -291,6 +293,10 @@ __all__ = [
     "seed_spread",
     "mean_oa",
     "spread_verdict",
+    "VERDICT_CRITERIA",
+    "MusicVerdict",
+    "music_checks",
+    "music_verdict",
     "bits_per_token",
     "bits_per_note",
     "evaluation_row",
