@@ -274,13 +274,15 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 
 def test_registry_holds_every_kind_once():
+    satb = ("satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer")
     series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "lstm_joint", "wavenet_joint",
               "transformer_joint", "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
-    assert zoo.KINDS == series + jsb
-    assert zoo.kinds() == series
+    assert zoo.KINDS == series + jsb + satb + ("satb_lstm_jsb",)
+    assert zoo.kinds() == series + satb
     assert zoo.kinds("jsb") == jsb
-    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "transformer_joint", "hmm_harmonizer")
+    assert zoo.kinds("jsb16") == ("satb_lstm_jsb",)
+    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "transformer_joint", "hmm_harmonizer", *satb)
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
     assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)
@@ -405,8 +407,18 @@ def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
     code = ["".join(cell["source"]) for cell in _notebook_cells(name)]
     (call,) = [source for source in code if "zoo.from_trained(" in source]
     assert "settings={" not in call  # the settings object itself, not a retyped dict
-    assert 'selection={"split": "validation"' in call
-    assert not any('"test bits/token"].idxmin()' in source and "best" in source for source in code)
+    # the kept model comes from choose_on_validation, whose Selection the card records
+    assert "selection=" in call and 'selection={"split"' not in call
+    assert any("choose_on_validation(" in source for source in code)
+
+
+@pytest.mark.parametrize("name", ["02_hmm_baum_welch", "03_lstm", "04_wavenet", "05_vae"])
+def test_notebooks_choose_models_only_through_choose_on_validation(name):
+    """A notebook that keeps or ranks models does so through the one helper, so no
+    renamed column can bring back a choice made on test scores."""
+    code = "\n".join("".join(cell["source"]) for cell in _notebook_cells(name))
+    assert "choose_on_validation(" in code
+    assert ".idxmin()" not in code  # the lowest score of a column is chosen by the helper, never by hand
 
 
 def test_the_comparison_notebook_reuses_models_through_load_for_comparison():
