@@ -216,20 +216,23 @@ def _budget_overrides(args: argparse.Namespace, kind: str) -> dict:
     known = set(zoo.defaults(kind, smoke=bool(getattr(args, "smoke", False))).keys())
     if given and not set(given) <= known:
         raise _UsageError(f"the {kind} kind trains without a time budget; leave out --minutes/--cpu-minutes")
-    if given:  # one budget given replaces the kind's default of the other
-        given = {**{k: None for k in flags if k in known}, **given}
+    if given:  # a budget given replaces the kind's default budgets (--epochs, when given, still applies)
+        given = {**{k: None for k in (*flags, "epochs") if k in known}, **given}
     return given
 
 
 def _train_and_save(kind: str, corpus: str | None, out: Path, *, epochs, overrides: dict, limit, smoke: bool,
                     force: bool, command: str):
     from . import zoo
-    from .pretrained import provenance
+    from .pretrained import provenance, validation_check
 
     fam = zoo.family(kind)
-    model = zoo.train(kind, corpus or getattr(fam, "default_corpus", "bach"), epochs=epochs, settings=overrides or None,
-                      limit=limit, smoke=True if smoke else None, progress=True)
+    corpus = corpus or getattr(fam, "default_corpus", "bach")
+    model = zoo.train(kind, corpus, epochs=epochs, settings=overrides or None, limit=limit,
+                      smoke=True if smoke else None, progress=True)
     model.card["provenance"] = provenance(command)
+    if limit is None:
+        model.card["validation_check"] = validation_check(model, zoo.training_corpus(corpus))
     path = model.save(out, force=force)
     print(f"saved {kind} model to {path} (card: {path / 'card.json'})")
     return path

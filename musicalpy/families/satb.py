@@ -38,6 +38,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -46,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import project_root
-from ..models.satb_net import SatbNetSettings
+from ..models.satb_settings import SatbNetSettings
 from ..names import VOICES
 from .base import Budget, Family, Settings, Trained, concat_notes
 
@@ -143,10 +144,14 @@ class SatbLSTMJSBSettings(SatbNetworkSettings):
 
 def run_folder(kind: str, settings: SatbNetSettings, split: str) -> Path:
     """Where a network kind's training run lives: ``models/runs/<kind>-<hash>``, the hash
-    of the network settings and the data split, so the same run resumes and another starts anew."""
+    of the network settings and the data split, so the same run resumes and another starts anew
+    (``MUSICALPY_RUNS_DIR`` moves the ``runs`` folder, as the tests do)."""
     text = json.dumps({"settings": settings.to_dict(), "split": split}, sort_keys=True)
-    root = project_root() or Path.home() / ".cache" / "musicalpy"
-    return root / "models" / "runs" / f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+    if os.environ.get("MUSICALPY_RUNS_DIR"):
+        root = Path(os.environ["MUSICALPY_RUNS_DIR"])
+    else:
+        root = (project_root() or Path.home() / ".cache" / "musicalpy") / "models" / "runs"
+    return root / f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
 
 
 class SatbFamily(Family):

@@ -124,3 +124,43 @@ def provenance(command: str) -> dict[str, Any]:
         pass
     return {"command": command, "commit": commit, "python": platform.python_version(), "versions": versions,
             "machine": {"system": f"{platform.system()} {platform.machine()}", "cpu": cpu, "cores": os.cpu_count()}}
+
+
+#: Validation chorales a card re-scores as a check that its weights read back right.
+N_CHECKED = 3
+
+
+def validation_check(model, corpus) -> dict[str, Any]:
+    """The bits per note of the first :data:`N_CHECKED` validation chorales, for the card.
+
+    :func:`rescore` computes the same from a loaded folder; equal values mean the
+    weights, the code that reads them and the split are the ones the card describes.
+    """
+    validation = corpus.split("validation")
+    pieces = list(validation.pieces["piece"].astype(str))[:N_CHECKED]
+    notes = validation.notes[validation.notes["piece"].astype(str).isin(pieces)]
+    return {"pieces": pieces, "bits_per_note": float(model.score(notes)["bits_per_note"])}
+
+
+def rescore(name: str, corpus=None) -> tuple[float, float]:
+    """(recorded, now) bits per note of a shipped model's checked validation chorales.
+
+    Raises
+    ------
+    ValueError
+        When the corpus at hand splits its pieces otherwise than the one the model was
+        trained on (the card's split fingerprint differs).
+    """
+    from .. import zoo
+
+    recorded = card(name)
+    if corpus is None:
+        corpus = zoo.training_corpus(recorded["data"]["corpus"])
+    digest = zoo.split_digest(corpus)
+    if digest != recorded["data"]["split_digest"]:
+        raise ValueError(f"shipped model {name}: its card's split fingerprint {recorded['data']['split_digest']} "
+                         f"is not the corpus's {digest}; it may have seen these held-out chorales")
+    check = recorded["validation_check"]
+    validation = corpus.split("validation")
+    notes = validation.notes[validation.notes["piece"].astype(str).isin(check["pieces"])]
+    return float(check["bits_per_note"]), float(load(name).score(notes)["bits_per_note"])

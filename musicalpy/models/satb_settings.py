@@ -1,0 +1,102 @@
+"""The settings of the frame-wise joint networks (:mod:`musicalpy.models.satb_net`).
+
+Apart from the network so that the families (:mod:`musicalpy.families.satb`) and the
+command read and check them without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TRUNKS", "SatbNetSettings"]
+
+#: The trunks :func:`musicalpy.models.satb_net.build_satb_net` offers.
+TRUNKS = ("lstm", "gru", "wavenet", "transformer")
+
+
+@dataclasses.dataclass(frozen=True)
+class SatbNetSettings:
+    """Everything that defines a frame-wise joint network and its training.
+
+    Attributes
+    ----------
+    trunk : str
+        One of :data:`TRUNKS`.
+    units : int
+        Trunk width (LSTM/GRU units, WaveNet channels, Transformer model dimension).
+    n_layers : int
+        Recurrent layers or Transformer blocks (the WaveNet's depth is ``dilations``).
+    embedding : int
+        Width of each value and position embedding.
+    head_units : int
+        Hidden units of each voice's head.
+    condition_units : int
+        Units of the backward GRU that reads a given soprano.
+    dropout : float
+    dilations : tuple of int
+        The WaveNet's dilation rates (receptive field ``1 + sum``).
+    num_heads, max_distance : int
+        The Transformer's attention heads and relative distances (in steps).
+    fermatas : bool
+        Predict fermatas (False for JSB, which has none).
+    condition_share : float
+        Share of training crops with the soprano given.
+    crop_steps : int
+        Steps per training crop (128 = 8 bars of 4/4).
+    crops_per_epoch : int
+    batch_size : int
+    learning_rate : float
+    clipnorm : float
+    patience : int
+        Epochs without a better validation score before the learning rate is halved.
+    max_transpose : int
+        Crops move by up to this many semitones, within every voice's training range.
+    """
+
+    trunk: str = "lstm"
+    units: int = 256
+    n_layers: int = 2
+    embedding: int = 32
+    head_units: int = 128
+    condition_units: int = 64
+    dropout: float = 0.2
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 1, 2, 4, 8, 16, 32)
+    num_heads: int = 4
+    max_distance: int = 256
+    fermatas: bool = True
+    condition_share: float = 0.5
+    crop_steps: int = 128
+    crops_per_epoch: int = 1024
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+    patience: int = 3
+    max_transpose: int = 6
+
+    def __post_init__(self):
+        if self.trunk not in TRUNKS:
+            raise ValueError(f"trunk must be one of {TRUNKS}, got {self.trunk!r}")
+        for name in ("units", "n_layers", "embedding", "head_units", "condition_units", "num_heads", "crop_steps",
+                     "crops_per_epoch", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if not 0 <= self.condition_share <= 1:
+            raise ValueError(f"condition_share must lie in [0, 1], got {self.condition_share!r}")
+        if self.trunk == "transformer" and self.units % self.num_heads:
+            raise ValueError(f"units={self.units} must be a multiple of num_heads={self.num_heads}")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "dilations": list(self.dilations)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SatbNetSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (tuple(v) if k == "dilations" else v) for k, v in values.items() if k in known})

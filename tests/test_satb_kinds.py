@@ -1,0 +1,95 @@
+"""The SATB-steps kinds through the zoo and the command: train for a budget, resume,
+score, generate, harmonize, save and load; and the models that ship in the package."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from musicalpy import pretrained, zoo
+from musicalpy.corpus import load_corpus
+from musicalpy.melody import load_melody
+from musicalpy.names import VOICES
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    bach = load_corpus("bach", progress=False, parts=list(VOICES))
+    pieces = bach.pieces
+    chosen = [*pieces.loc[pieces["split"] == "train", "piece"][:12],
+              *pieces.loc[pieces["split"] == "validation", "piece"][:3],
+              *pieces.loc[pieces["split"] == "test", "piece"][:2]]
+    return bach.subset(chosen)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICALPY_RUNS_DIR", str(folder))
+        yield folder
+
+
+@pytest.mark.parametrize("kind", ["satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer"])
+def test_each_kind_trains_scores_generates_harmonizes_and_reloads(kind, corpus, runs, tmp_path):
+    model = zoo.train(kind, corpus, smoke=True, progress=False)
+    test = corpus.split("test").notes
+    score = model.score(test)
+    assert score["n_notes"] == len(test) and 0 < score["bits_per_note"] < 40
+    given = model.family.score_given_soprano(model, test)
+    assert given["n_notes"] == int(test["part"].isin(VOICES[1:]).sum()) and given["bits_per_note"] > 0
+    notes = model.generate(n_notes=24, n_samples=2, seed=1)
+    assert set(notes["piece"]) == {"sample_0", "sample_1"}
+    assert set(notes["part"]) <= set(VOICES)
+    line = test[(test["piece"] == test["piece"].iloc[0]) & (test["part"] == "Soprano") & (test["start_beat"] < 8)]
+    melody = load_melody(line[["pitch", "start_beat", "end_beat"]], name="given")
+    harmony = model.harmonize(melody)
+    soprano = harmony[harmony["part"] == "Soprano"].sort_values("start_beat")
+    np.testing.assert_array_equal(soprano["pitch"].to_numpy(), melody.notes["pitch"].to_numpy())
+    assert set(harmony["part"]) == set(VOICES)
+    path = model.save(tmp_path / kind)
+    again = zoo.load(path)
+    assert again.score(test)["bits_per_note"] == pytest.approx(score["bits_per_note"], abs=1e-6)
+
+
+def test_a_network_budget_resumes_the_same_run(corpus, runs):
+    first = zoo.train("satb_lstm", corpus, settings={"epochs": 1}, smoke=True, progress=False)
+    assert first.state["epochs_run"] == 1
+    second = zoo.train("satb_lstm", corpus, settings={"epochs": 2}, smoke=True, progress=False)
+    assert second.state["epochs_run"] == 2
+    assert second.state["curve"][0] == first.state["curve"][0]  # epoch 1 was not trained again
+    assert second.state["run_folder"] == first.state["run_folder"]
+    assert second.card["selection"]["split"] == "validation"
+
+
+def test_the_train_command_takes_a_cpu_budget_and_writes_provenance(corpus, runs, tmp_path, monkeypatch):
+    from musicalpy import cli
+
+    monkeypatch.setattr(zoo, "training_corpus", lambda source, limit=None: corpus)
+    monkeypatch.setenv("MUSICALPY_RUNS_DIR", str(tmp_path / "runs"))  # a run of its own, not resumed
+    out = tmp_path / "lstm"
+    assert cli.main(["train", "satb_lstm", "--smoke", "--cpu-minutes", "0.01", "--out", str(out)]) == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["settings"]["cpu_minutes"] == 0.01 and card["settings"]["epochs"] is None
+    assert card["state"]["epochs_run"] == 1  # the first epoch passes 0.6 CPU seconds
+    assert card["provenance"]["command"].startswith("musicalpy train satb_lstm")
+    assert card["provenance"]["machine"]["cores"] >= 1 and card["provenance"]["versions"]["keras"]
+    assert card["validation_check"]["pieces"] == list(corpus.split("validation").pieces["piece"])[:3]
+    # A kind without a time budget refuses one.
+    assert cli.main(["train", "satb_counts", "--minutes", "5", "--out", str(tmp_path / "c")]) == 2
+
+
+SHIPPED = pretrained.names()
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped model yet (make pretrained)")
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_model_rescores_its_cards_validation_chorales(name):
+    card = pretrained.card(name)
+    for key in ("command", "commit", "versions", "machine"):
+        assert card["provenance"][key]
+    recorded, now = pretrained.rescore(name)
+    assert math.isfinite(recorded) and now == pytest.approx(recorded, abs=1e-4)
