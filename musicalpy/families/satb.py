@@ -104,7 +104,7 @@ class SatbLSTMSettings(SatbNetworkSettings):
     """The shipped ``satb_lstm``: two LSTM layers of 256 units."""
 
     kind: ClassVar[str] = "satb_lstm"
-    cpu_minutes: float | None = 60.0
+    cpu_minutes: float | None = 45.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +114,7 @@ class SatbWaveNetSettings(SatbNetworkSettings):
     kind: ClassVar[str] = "satb_wavenet"
     trunk: str = "wavenet"
     units: int = 128
-    cpu_minutes: float | None = 15.0
+    cpu_minutes: float | None = 12.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +125,7 @@ class SatbTransformerSettings(SatbNetworkSettings):
     trunk: str = "transformer"
     units: int = 128
     n_layers: int = 3
-    cpu_minutes: float | None = 15.0
+    cpu_minutes: float | None = 12.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +136,7 @@ class SatbLSTMJSBSettings(SatbNetworkSettings):
     kind: ClassVar[str] = "satb_lstm_jsb"
     fermatas: bool = False
     condition_share: float = 0.0
-    cpu_minutes: float | None = 30.0
+    cpu_minutes: float | None = 20.0
 
 
 # ------------------------------------------------------------------------ family

@@ -58,7 +58,7 @@ from .transformer import TransformerBlock
 from .wavenet import GatedResidualBlock
 
 __all__ = ["TRUNKS", "SatbNetSettings", "ReverseByLength", "build_satb_net", "SatbNet", "train_satb_net",
-           "voice_ranges", "crop_batch", "padded_inputs"]
+           "voice_ranges", "crop_batch", "padded_inputs", "sounding_of"]
 
 _OUTPUTS = ("fermata", *VOICES)
 _WEIGHTS = "weights.weights.h5"
@@ -81,89 +81,139 @@ class ReverseByLength(layers.Layer):
         return tf.reverse_sequence(inputs, ops.cast(ops.reshape(lengths, (-1,)), "int64"), seq_axis=1, batch_axis=0)
 
 
-def _trunk(x, settings: SatbNetSettings):
+class _Layers:
+    """Makes each named layer once and hands the same object back on later calls, so
+    the graph built for training and the step-by-step sampler share their weights."""
+
+    def __init__(self):
+        self.made: dict[str, Any] = {}
+
+    def __call__(self, key: str, make: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if key not in self.made:
+            self.made[key] = make(*args, **kwargs)
+        return self.made[key]
+
+
+def _trunk(x, settings: SatbNetSettings, get: _Layers):
+    """The trunk over the steps' input vectors ``(batch, time, dim)``."""
     width = settings.units
     if settings.trunk in ("lstm", "gru"):
         cell = layers.LSTM if settings.trunk == "lstm" else layers.GRU
         for index in range(settings.n_layers):
-            x = cell(width, return_sequences=True, name=f"{settings.trunk}_{index + 1}")(x)
+            name = f"{settings.trunk}_{index + 1}"
+            x = get(name, cell, width, return_sequences=True, name=name)(x)
             if settings.dropout:
-                x = layers.Dropout(settings.dropout, name=f"trunk_dropout_{index + 1}")(x)
+                x = get(f"trunk_dropout_{index + 1}", layers.Dropout, settings.dropout)(x)
         return x
-    x = layers.Dense(width, name="trunk_in")(x)
+    x = get("trunk_in", layers.Dense, width, name="trunk_in")(x)
     if settings.trunk == "wavenet":
         skips = []
         for index, rate in enumerate(settings.dilations):
-            x, skip = GatedResidualBlock(width, width, rate, dropout=settings.dropout,
-                                         use_residual=index < len(settings.dilations) - 1,
-                                         name=f"wavenet_block_{index + 1}")(x)
+            name = f"wavenet_block_{index + 1}"
+            block = get(name, GatedResidualBlock, width, width, rate, dropout=settings.dropout,
+                        use_residual=index < len(settings.dilations) - 1, name=name)
+            x, skip = block(x)
             skips.append(skip)
-        summed = layers.Add(name="wavenet_skips")(skips) if len(skips) > 1 else skips[0]
-        return layers.Dense(width, activation="relu", name="wavenet_out")(layers.Activation("relu")(summed))
+        summed = skips[0]
+        for skip in skips[1:]:
+            summed = summed + skip
+        return get("wavenet_out", layers.Dense, width, activation="relu", name="wavenet_out")(ops.relu(summed))
     for index in range(settings.n_layers):
-        x = TransformerBlock(width, settings.num_heads, 4 * width, settings.dropout, relative=True,
-                             max_distance=settings.max_distance, name=f"block_{index + 1}")(x)
-    return layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+        name = f"block_{index + 1}"
+        x = get(name, TransformerBlock, width, settings.num_heads, 4 * width, settings.dropout, relative=True,
+                max_distance=settings.max_distance, name=name)(x)
+    return get("final_norm", layers.LayerNormalization, epsilon=1e-5, name="final_norm")(x)
 
 
-def build_satb_net(settings: SatbNetSettings) -> tuple[keras.Model, keras.Model, keras.Model]:
-    """The network: ``(model, trunk, heads)``.
+def _step_inputs(previous, prev_sounding, prev_fermata, position, condition, settings: SatbNetSettings, get: _Layers):
+    """The trunk's input at each step: the step before (each voice's value and sounding
+    pitch, the fermata), this step's bar position, and the condition."""
+    e = settings.embedding
+    parts = []
+    for v, voice in enumerate(VOICES):
+        for name, ids in ((f"previous_{voice}", previous), (f"sounding_{voice}", prev_sounding)):
+            parts.append(get(name, layers.Embedding, N_VALUES, e, name=name)(ids[..., v]))
+    parts.append(ops.expand_dims(ops.cast(prev_fermata, "float32"), -1))
+    parts.append(get("position_embedding", layers.Embedding, N_POSITIONS, e, name="position_embedding")(position))
+    parts.append(condition)
+    return ops.concatenate(parts, axis=-1)
 
-    ``trunk`` maps the inputs ``previous`` (values at ``t - 1``, ``(batch, time, 4)``),
-    ``prev_fermata``, ``position``, the condition ``soprano``, ``given_fermata``,
-    ``condition_on`` ``(batch, 1)`` and ``length`` ``(batch, 1)`` to the state ``(batch,
-    time, units)``; ``heads`` maps the state, ``fermata`` and ``current`` (the values at
-    ``t``; head ``v`` reads only the voices before ``v``) to logits ``fermata``
-    ``(batch, time, 1)`` and ``Soprano`` .. ``Bass`` ``(batch, time, N_VALUES)``;
-    ``model`` is both, for training.
+
+def build_satb_net(settings: SatbNetSettings) -> tuple[keras.Model, keras.Model, keras.Model, keras.Model, _Layers]:
+    """The network: ``(model, condition, core, heads, layers)``.
+
+    ``condition`` maps the given soprano (``soprano`` values, ``soprano_sounding``
+    pitches), ``given_fermata``, ``position``, ``condition_on`` ``(batch, 1)`` and
+    ``length`` ``(batch, 1)`` to a backward reading of the melody ``(batch, time,
+    condition_units)`` (zero when the condition is off); ``core`` maps the step before
+    (``previous`` values and ``prev_sounding`` pitches ``(batch, time, 4)``,
+    ``prev_fermata``), ``position`` and the condition to the trunk's state ``(batch,
+    time, units)``; ``heads`` maps the state, this step's ``fermata`` and the values
+    ``current`` and sounding pitches ``sounding`` chosen at this step (head ``v`` reads
+    only the voices before ``v``) to logits ``fermata`` ``(batch, time, 1)`` and
+    ``Soprano`` .. ``Bass`` ``(batch, time, N_VALUES)``; ``model`` is all three, for
+    training; ``layers`` names every layer (the stepper reuses them).
     """
     e = settings.embedding
-    previous = keras.Input((None, len(VOICES)), dtype="int32", name="previous")
-    prev_fermata = keras.Input((None,), name="prev_fermata")
-    position = keras.Input((None,), dtype="int32", name="position")
+    get = _Layers()
+    voices = len(VOICES)
     soprano = keras.Input((None,), dtype="int32", name="soprano")
+    soprano_sounding = keras.Input((None,), dtype="int32", name="soprano_sounding")
     given_fermata = keras.Input((None,), name="given_fermata")
+    position = keras.Input((None,), dtype="int32", name="position")
     condition_on = keras.Input((1,), name="condition_on")
     length = keras.Input((1,), dtype="int32", name="length")
-
-    position_embedding = layers.Embedding(N_POSITIONS, e, name="position_embedding")(position)
-    past = [layers.Embedding(N_VALUES, e, name=f"previous_{voice}")(previous[:, :, v]) for v, voice in enumerate(VOICES)]
-    melody = layers.Concatenate(name="condition_in")([
-        layers.Embedding(N_VALUES, e, name="condition_soprano")(soprano), ops.expand_dims(given_fermata, -1),
-        position_embedding])
+    melody = ops.concatenate([
+        layers.Embedding(N_VALUES, e, name="condition_soprano")(soprano),
+        layers.Embedding(N_VALUES, e, name="condition_sounding")(soprano_sounding),
+        ops.expand_dims(given_fermata, -1),
+        layers.Embedding(N_POSITIONS, e, name="condition_position")(position)], axis=-1)
     reverse = ReverseByLength(name="reverse")
     backward = reverse(layers.GRU(settings.condition_units, return_sequences=True, name="condition_gru")(
         reverse(melody, length)), length)
-    condition = backward * ops.expand_dims(condition_on, 1)
-    x = layers.Concatenate(name="trunk_input")([*past, ops.expand_dims(prev_fermata, -1), position_embedding, condition])
+    condition_model = keras.Model([soprano, soprano_sounding, given_fermata, position, condition_on, length],
+                                  backward * ops.expand_dims(condition_on, 1), name="condition")
+
+    previous = keras.Input((None, voices), dtype="int32", name="previous")
+    prev_sounding = keras.Input((None, voices), dtype="int32", name="prev_sounding")
+    prev_fermata = keras.Input((None,), name="prev_fermata")
+    core_position = keras.Input((None,), dtype="int32", name="position")
+    condition = keras.Input((None, settings.condition_units), name="condition")
+    x = _step_inputs(previous, prev_sounding, prev_fermata, core_position, condition, settings, get)
     if settings.dropout:
         x = layers.Dropout(settings.dropout, name="input_dropout")(x)
-    state = _trunk(x, settings)
-    trunk = keras.Model([previous, prev_fermata, position, soprano, given_fermata, condition_on, length], state,
-                        name="trunk")
+    core = keras.Model([previous, prev_sounding, prev_fermata, core_position, condition], _trunk(x, settings, get),
+                       name="core")
 
     hidden = keras.Input((None, settings.units), name="state")
     fermata = keras.Input((None,), name="fermata")
-    current = keras.Input((None, len(VOICES)), dtype="int32", name="current")
+    current = keras.Input((None, voices), dtype="int32", name="current")
+    sounding = keras.Input((None, voices), dtype="int32", name="sounding")
     outputs = {"fermata": layers.Dense(1, name="fermata_logit")(hidden)}
     chosen = [hidden, ops.expand_dims(fermata, -1)]
     for v, voice in enumerate(VOICES):
-        z = layers.Concatenate(name=f"{voice}_in")(chosen) if len(chosen) > 1 else chosen[0]
+        z = ops.concatenate(chosen, axis=-1)
         z = layers.Dense(settings.head_units, activation="relu", name=f"{voice}_hidden")(z)
         if settings.dropout:
             z = layers.Dropout(settings.dropout, name=f"{voice}_dropout")(z)
         outputs[voice] = layers.Dense(N_VALUES, name=voice)(z)
         chosen.append(layers.Embedding(N_VALUES, e, name=f"chosen_{voice}")(current[:, :, v]))
-    heads = keras.Model([hidden, fermata, current], outputs, name="heads")
+        chosen.append(layers.Embedding(N_VALUES, e, name=f"chosen_sounding_{voice}")(sounding[:, :, v]))
+    heads = keras.Model([hidden, fermata, current, sounding], outputs, name="heads")
 
-    inputs = {t.name: t for t in trunk.inputs}
-    inputs["fermata"] = keras.Input((None,), name="fermata")
-    inputs["current"] = keras.Input((None, len(VOICES)), dtype="int32", name="current")
-    state_out = trunk([inputs[name] for name in ("previous", "prev_fermata", "position", "soprano", "given_fermata",
-                                                  "condition_on", "length")])
-    logits = heads([state_out, inputs["fermata"], inputs["current"]])
-    model = keras.Model(inputs, {name: layers.Identity(name=f"out_{name}")(logits[name]) for name in _OUTPUTS}, name="satb_net")
-    return model, trunk, heads
+    names = {"condition": ("soprano", "soprano_sounding", "given_fermata", "position", "condition_on", "length"),
+             "core": ("previous", "prev_sounding", "prev_fermata", "position"),
+             "heads": ("fermata", "current", "sounding")}
+    inputs = {name: keras.Input(t.shape[1:], dtype=t.dtype, name=name)
+              for t, name in [*zip(condition_model.inputs, names["condition"], strict=True),
+                              *zip(core.inputs[:4], names["core"], strict=True),
+                              *zip(heads.inputs[1:], names["heads"], strict=True)]}
+    given = condition_model([inputs[k] for k in names["condition"]])
+    state = core([*(inputs[k] for k in names["core"]), given])
+    logits = heads([state, *(inputs[k] for k in names["heads"])])
+    model = keras.Model(inputs, {name: layers.Identity(name=f"out_{name}")(logits[name]) for name in _OUTPUTS},
+                        name="satb_net")
+    return model, condition_model, core, heads, get
 
 
 # ------------------------------------------------------------------------- data
@@ -200,22 +250,50 @@ def padded_inputs(chorales: Sequence[SatbSteps], *, condition_on: Sequence[bool]
     return _inputs(values, position, fermata, mask, condition_on), mask
 
 
+def sounding_of(values: np.ndarray, first: np.ndarray | None = None) -> np.ndarray:
+    """The pitch id sounding in each voice at each step: the value where a note starts,
+    the held note's pitch through its holds, :data:`REST_ID` where the voice rests.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape=(..., time, 4)
+    first : np.ndarray, shape=(..., 4), optional
+        What sounds before the first step (a crop's real step before it); default rests.
+    """
+    values = np.asarray(values)
+    before = np.full(values.shape[:-2] + values.shape[-1:], REST_ID, dtype=values.dtype) if first is None else first
+    joined = np.concatenate([np.expand_dims(before, -2), values], axis=-2)
+    steps = np.arange(joined.shape[-2]).reshape((-1, 1))
+    # The last step at or before each one that is not a hold holds what sounds.
+    last = np.maximum.accumulate(np.where(joined != HOLD_ID, steps, 0), axis=-2)
+    sounding = np.take_along_axis(joined, last, axis=-2)
+    sounding = np.where(sounding == HOLD_ID, REST_ID, sounding)
+    return sounding[..., 1:, :]
+
+
 def _inputs(values: np.ndarray, position: np.ndarray, fermata: np.ndarray, mask: np.ndarray,
             condition_on: Sequence[bool] | bool, first: np.ndarray | None = None,
-            first_fermata: np.ndarray | None = None) -> dict[str, np.ndarray]:
+            first_fermata: np.ndarray | None = None, first_sounding: np.ndarray | None = None) -> dict[str, np.ndarray]:
     n = len(values)
     on = np.broadcast_to(np.asarray(condition_on, dtype=np.float32), (n,)).reshape(n, 1).copy()
     previous = np.empty_like(values)
     previous[:, 1:] = values[:, :-1]
     previous[:, 0] = REST_ID if first is None else first
+    sounding = sounding_of(values, first_sounding).astype(np.int32)
+    prev_sounding = np.empty_like(sounding)
+    prev_sounding[:, 1:] = sounding[:, :-1]
+    prev_sounding[:, 0] = REST_ID if first_sounding is None else first_sounding
     prev_fermata = np.zeros_like(fermata)
     prev_fermata[:, 1:] = fermata[:, :-1]
     if first_fermata is not None:
         prev_fermata[:, 0] = first_fermata
-    return {"previous": previous, "prev_fermata": prev_fermata, "position": position,
-            "soprano": np.where(on > 0, values[:, :, 0], REST_ID).astype(np.int32),
+    given = on > 0
+    return {"previous": previous, "prev_sounding": prev_sounding, "prev_fermata": prev_fermata, "position": position,
+            "soprano": np.where(given, values[:, :, 0], REST_ID).astype(np.int32),
+            "soprano_sounding": np.where(given, sounding[:, :, 0], REST_ID).astype(np.int32),
             "given_fermata": (fermata * on).astype(np.float32), "condition_on": on,
-            "length": mask.sum(axis=1, keepdims=True).astype(np.int32), "fermata": fermata, "current": values}
+            "length": mask.sum(axis=1, keepdims=True).astype(np.int32), "fermata": fermata, "current": values,
+            "sounding": sounding}
 
 
 def crop_batch(chorales: Sequence[SatbSteps], ranges: np.ndarray, settings: SatbNetSettings,
@@ -235,6 +313,7 @@ def crop_batch(chorales: Sequence[SatbSteps], ranges: np.ndarray, settings: Satb
     fermata = np.zeros((n_crops, width), dtype=np.float32)
     mask = np.zeros((n_crops, width), dtype=bool)
     first = np.full((n_crops, len(VOICES)), REST_ID, dtype=np.int32)
+    first_sounding = np.full((n_crops, len(VOICES)), REST_ID, dtype=np.int32)
     first_fermata = np.zeros(n_crops, dtype=np.float32)
     for row, index in enumerate(picks):
         chorale = chorales[index]
@@ -249,9 +328,11 @@ def crop_batch(chorales: Sequence[SatbSteps], ranges: np.ndarray, settings: Satb
         if start:
             before = chorale.values[start - 1]
             first[row] = np.where(before >= 2, before + shift, before)
+            heard = sounding_of(chorale.values[:start])[-1]
+            first_sounding[row] = np.where(heard >= 2, heard + shift, heard)
             first_fermata[row] = chorale.fermata[start - 1]
     on = rng.random(n_crops) < settings.condition_share
-    inputs = _inputs(values, position, fermata, mask, on, first, first_fermata)
+    inputs = _inputs(values, position, fermata, mask, on, first, first_fermata, first_sounding)
     targets = {"fermata": fermata[..., None], **{voice: values[:, :, v] for v, voice in enumerate(VOICES)}}
     free = (mask & ~on[:, None]).astype(np.float32)
     weights = {"fermata": free * float(settings.fermatas), VOICES[0]: free,
@@ -291,10 +372,8 @@ class SatbNet:
 
     def __init__(self, settings: SatbNetSettings | None = None):
         self.settings = settings or SatbNetSettings()
-        self.model, self.trunk, self.heads = build_satb_net(self.settings)
-        self._trunk_call = None
-        self._heads_call = None
-        self._model_call = None
+        self.model, self.condition, self.core, self.heads, self._layers = build_satb_net(self.settings)
+        self._compiled: dict[str, Callable] = {}
 
     @property
     def fermatas(self) -> bool:
@@ -319,7 +398,7 @@ class SatbNet:
             rows = order[begin : begin + batch_size]
             batch = [chorales[i] for i in rows]
             inputs, mask = padded_inputs(batch, condition_on=given_soprano)
-            logits = self._calls()[2](inputs)
+            logits = self._calls()["model"](inputs)
             table = self._gather(logits, inputs["current"], inputs["fermata"])
             if given_soprano:
                 table[:, :, :2] = 0.0
@@ -340,21 +419,42 @@ class SatbNet:
 
     # -------------------------------------------------------------- sampling
 
-    def _calls(self) -> tuple[Callable, Callable, Callable]:
-        """Compiled calls of the trunk, the heads and the whole model (eager Keras runs
-        a recurrent layer's loop step by step in Python)."""
-        if self._trunk_call is None:
+    def _calls(self) -> dict[str, Callable]:
+        """Compiled calls (eager Keras runs a recurrent layer's loop step by step in Python)."""
+        if not self._compiled:
             import tensorflow as tf
 
-            self._trunk_call = tf.function(lambda x: self.trunk(x, training=False), reduce_retracing=True)
-            self._heads_call = tf.function(lambda x: self.heads(x, training=False), reduce_retracing=True)
-            self._model_call = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
-        return self._trunk_call, self._heads_call, self._model_call
+            def call(network):
+                return tf.function(lambda x: network(x, training=False), reduce_retracing=True)
+
+            self._compiled = {"model": call(self.model), "condition": call(self.condition), "core": call(self.core),
+                              "heads": call(self.heads), "step": tf.function(self._recurrent_step)}
+        return self._compiled
+
+    def _recurrent_step(self, previous, prev_sounding, prev_fermata, position, condition, states):
+        """One step of a recurrent trunk through its layers' cells: ``(state, states)``."""
+        x = _step_inputs(previous, prev_sounding, prev_fermata, position, condition, self.settings, self._layers)
+        new_states = []
+        for index in range(self.settings.n_layers):
+            cell = self._layers.made[f"{self.settings.trunk}_{index + 1}"].cell
+            x, carried = cell(x, states[index], training=False)
+            new_states.append(carried)
+        return x, new_states
+
+    def _initial_states(self, n: int) -> list:
+        import tensorflow as tf
+
+        width = self.settings.units
+        count = 2 if self.settings.trunk == "lstm" else 1
+        return [[tf.zeros((n, width)) for _ in range(count)] for _ in range(self.settings.n_layers)]
 
     def sample(self, positions: Sequence[np.ndarray], *, soprano: Sequence[np.ndarray] | None = None,
                fermata: Sequence[np.ndarray] | None = None, temperature: float = 1.0, seed: int = 0,
                top_k: int | None = None) -> list[SatbSteps]:
         """Write one chorale per ``positions`` array, step by step, S to B within a step.
+
+        A recurrent trunk steps through its cells (one step's work per step); the
+        WaveNet and Transformer trunks read the prefix written so far at each step.
 
         Parameters
         ----------
@@ -376,6 +476,7 @@ class SatbNet:
         width = int(lengths.max()) if n else 0
         given = soprano is not None
         values = np.full((n, width, len(VOICES)), REST_ID, dtype=np.int32)
+        sounding = np.full((n, width, len(VOICES)), REST_ID, dtype=np.int32)
         position = np.zeros((n, width), dtype=np.int32)
         flags = np.zeros((n, width), dtype=np.float32)
         mask = np.zeros((n, width), dtype=bool)
@@ -386,37 +487,44 @@ class SatbNet:
                 values[row, : len(p), 0] = np.asarray(soprano[row])[: len(p)]
             if fermata is not None:
                 flags[row, : len(p)] = np.asarray(fermata[row], dtype=np.float32)[: len(p)]
+        calls = self._calls()
+        melody = _inputs(values, position, flags, mask, given)
+        condition = np.asarray(calls["condition"]([melody[k] for k in (
+            "soprano", "soprano_sounding", "given_fermata", "position", "condition_on", "length")]))
+        recurrent = self.settings.trunk in ("lstm", "gru")
+        states = self._initial_states(n) if recurrent else None
         rng = np.random.default_rng(seed)
-        trunk_call, heads_call, _ = self._calls()
-        condition = _inputs(values, position, flags, mask, given)
+        previous = np.full((n, len(VOICES)), REST_ID, dtype=np.int32)
+        heard = np.full((n, len(VOICES)), REST_ID, dtype=np.int32)
+        prev_flag = np.zeros(n, dtype=np.float32)
         for t in range(width):
-            inputs = _inputs(values, position, flags, mask, given)
-            for name in ("soprano", "given_fermata"):
-                inputs[name] = condition[name]
-            names = ("previous", "prev_fermata", "position", "soprano", "given_fermata", "condition_on", "length")
-            state = trunk_call([inputs[k] for k in names])[:, t : t + 1]
+            if recurrent:
+                state, states = calls["step"](previous, heard, prev_flag, position[:, t], condition[:, t], states)
+                state = np.asarray(state)[:, None]
+            else:
+                prev_values = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), values[:, :t]], axis=1)
+                prev_heard = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), sounding[:, :t]], axis=1)
+                prev_flags = np.concatenate([np.zeros((n, 1), np.float32), flags[:, :t]], axis=1)
+                state = np.asarray(calls["core"]([prev_values, prev_heard, prev_flags, position[:, : t + 1],
+                                                  condition[:, : t + 1]]))[:, -1:]
             step_values = values[:, t : t + 1].copy()
+            step_heard = np.full((n, 1, len(VOICES)), REST_ID, dtype=np.int32)
             step_flag = flags[:, t : t + 1].copy()
             if self.settings.fermatas and fermata is None and not given:
-                logit = np.asarray(heads_call([state, step_flag, step_values])["fermata"])[:, 0, 0]
+                logit = np.asarray(calls["heads"]([state, step_flag, step_values, step_heard])["fermata"])[:, 0, 0]
                 step_flag[:, 0] = self._pick_binary(logit, temperature, rng)
             for v, voice in enumerate(VOICES):
-                if v == 0 and given:
-                    continue
-                logits = np.asarray(heads_call([state, step_flag, step_values])[voice])[:, 0].astype(np.float64)
-                logits[:, HOLD_ID] = np.where(self._can_hold(values, t, v), logits[:, HOLD_ID], -np.inf)
-                step_values[:, 0, v] = self._pick(logits, temperature, top_k, rng)
-            values[:, t] = step_values[:, 0]
-            flags[:, t] = step_flag[:, 0]
+                if not (v == 0 and given):
+                    logits = np.asarray(calls["heads"]([state, step_flag, step_values, step_heard])[voice])[:, 0]
+                    logits = logits.astype(np.float64)
+                    logits[:, HOLD_ID] = np.where(heard[:, v] != REST_ID, logits[:, HOLD_ID], -np.inf)
+                    step_values[:, 0, v] = self._pick(logits, temperature, top_k, rng)
+                chosen = step_values[:, 0, v]
+                step_heard[:, 0, v] = np.where(chosen == HOLD_ID, heard[:, v], chosen)
+            values[:, t], sounding[:, t], flags[:, t] = step_values[:, 0], step_heard[:, 0], step_flag[:, 0]
+            previous, heard, prev_flag = step_values[:, 0], step_heard[:, 0], step_flag[:, 0]
         return [SatbSteps(values[row, : lengths[row]].astype(np.int64), np.asarray(positions[row], dtype=np.int64),
                           flags[row, : lengths[row]] > 0) for row in range(n)]
-
-    @staticmethod
-    def _can_hold(values: np.ndarray, t: int, v: int) -> np.ndarray:
-        """A voice may hold only a note that sounds: not at the start, not after a rest."""
-        if t == 0:
-            return np.zeros(len(values), dtype=bool)
-        return values[:, t - 1, v] != REST_ID
 
     @staticmethod
     def _pick(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> np.ndarray:
