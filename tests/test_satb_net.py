@@ -9,6 +9,8 @@ from musicalpy.models.satb_net import (
     SatbNet,
     SatbNetSettings,
     crop_batch,
+    padded_inputs,
+    sounding_of,
     train_satb_net,
     voice_ranges,
 )
@@ -125,3 +127,30 @@ def test_training_checkpoints_every_epoch_and_resumes(tmp_path):
     # The kept network is the best epoch's, and it reloads to the same scores.
     again = SatbNet.load(tmp_path / "best")
     np.testing.assert_allclose(net.log_probs(chorales[3:])[0], again.log_probs(chorales[3:])[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("trunk", ["lstm", "gru"])
+def test_a_recurrent_trunk_steps_to_the_states_it_computes_whole(trunk):
+    """The sampler's one-cell-per-step path gives the trunk states the scorer computes."""
+    net = SatbNet(SatbNetSettings(trunk=trunk, **TINY))
+    chorale = _chorale(20, 5)
+    inputs, _ = padded_inputs([chorale])
+    calls = net._calls()
+    condition = calls["condition"]([inputs[k] for k in ("soprano", "soprano_sounding", "given_fermata", "position",
+                                                        "condition_on", "length")])
+    whole = np.asarray(calls["core"]([inputs["previous"], inputs["prev_sounding"], inputs["prev_fermata"],
+                                      inputs["position"], condition]))[0]
+    states = net._initial_states(1)
+    for t in range(chorale.n_steps):
+        state, states = calls["step"](inputs["previous"][:, t], inputs["prev_sounding"][:, t],
+                                      inputs["prev_fermata"][:, t], inputs["position"][:, t],
+                                      np.asarray(condition)[:, t], states)
+        np.testing.assert_allclose(np.asarray(state)[0], whole[t], atol=1e-5)
+
+
+def test_sounding_carries_the_held_pitch_and_a_crops_past():
+    values = np.array([[10, REST_ID], [HOLD_ID, 12], [HOLD_ID, HOLD_ID], [11, REST_ID], [HOLD_ID, HOLD_ID]])
+    np.testing.assert_array_equal(sounding_of(values),
+                                  [[10, REST_ID], [10, 12], [10, 12], [11, REST_ID], [11, REST_ID]])
+    # A crop starting on a hold hears the note struck before it.
+    np.testing.assert_array_equal(sounding_of(values[2:], first=np.array([10, 12])), sounding_of(values)[2:])

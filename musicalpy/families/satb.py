@@ -29,7 +29,7 @@ and bass note given the soprano.
 The network kinds train for a **budget** (``cpu_minutes`` of this process's CPU time,
 ``wall_minutes``, ``epochs``) in a run folder under ``models/runs/`` named by the kind
 and a hash of its network settings and data split, checkpointing after every epoch, so
-an interrupted ``musicalpy train satb_lstm --cpu-minutes 60`` resumes where it stopped.
+an interrupted ``musicalpy train satb_lstm --cpu-minutes 45`` resumes where it stopped.
 """
 
 from __future__ import annotations
