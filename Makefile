@@ -8,10 +8,16 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.musicalpy-installed
 
-.PHONY: run test setup system-audio browser lint clean
+.PHONY: run test pretrained setup system-audio browser lint clean
 
 run: setup
 	$(VENV)/bin/musicalpy run --out outputs
+
+# Retrain the models that ship inside the package (musicalpy/pretrained/), each for its
+# budget of process CPU minutes (about 90 in all: roughly an hour on 2 quiet cores);
+# an interrupted run resumes from its last epoch.
+pretrained: setup
+	$(VENV)/bin/musicalpy pretrained
 
 # Smoke runs write figures and music under outputs/test/, never over the committed
 # full-run figures in images/.

@@ -704,7 +704,8 @@ def _parser() -> argparse.ArgumentParser:
                   "  musicalpy listen --models models/ --out room/ --open\n"
                   "  musicalpy listen --out room/ --open    # open the page already written there", _cmd_listen)
     listen.add_argument("--models", default=None,
-                        help="folder of model folders (default: models/; smoke runs: outputs/models)")
+                        help="folder of model folders (default: models/, smoke runs: outputs/models; "
+                             "then the shipped models)")
     listen.add_argument("--out", default=None, help="page folder (default: outputs/listening)")
     listen.add_argument("--leaderboard", default=None, help="leaderboard CSV (default: outputs/leaderboard.csv)")
     listen.add_argument("--n-samples", type=_positive_int, default=2,

@@ -449,7 +449,8 @@ def build_page(
     Parameters
     ----------
     models_dir : path-like or sequence of path-like, optional
-        The folder(s) of model folders (default :func:`default_models_dir`), see
+        The folder(s) of model folders (default :func:`default_models_dir`, then the
+        models that ship inside the package, :mod:`musicalpy.pretrained`), see
         :func:`find_models`.
     out_dir : path-like, optional
         The page's folder (default ``<output_dir>/listening``); it also holds
@@ -476,7 +477,10 @@ def build_page(
     from .families.base import ModelError
     from .midi import read_midi
 
-    models_dir = models_dir if models_dir is not None else default_models_dir()
+    if models_dir is None:  # the notebooks' models, then the shipped ones (a name found twice: the notebooks')
+        from . import pretrained
+
+        models_dir = [folder for folder in (default_models_dir(), pretrained.FOLDER) if folder.is_dir()]
     page_dir = Path(out_dir) if out_dir is not None else output_dir() / "listening"
     entries = find_models(models_dir)
     board = _leaderboard_rows(Path(leaderboard) if leaderboard is not None else leaderboard_path())

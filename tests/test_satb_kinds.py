@@ -4,7 +4,6 @@ score, generate, harmonize, save and load; and the models that ship in the packa
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -82,14 +81,17 @@ def test_the_train_command_takes_a_cpu_budget_and_writes_provenance(corpus, runs
     assert cli.main(["train", "satb_counts", "--minutes", "5", "--out", str(tmp_path / "c")]) == 2
 
 
-SHIPPED = pretrained.names()
-
-
-@pytest.mark.skipif(not SHIPPED, reason="no shipped model yet (make pretrained)")
-@pytest.mark.parametrize("name", SHIPPED)
-def test_every_shipped_model_rescores_its_cards_validation_chorales(name):
+@pytest.mark.parametrize("name", list(pretrained.SHIPPED))
+def test_every_shipped_card_says_how_its_model_was_made(name):
     card = pretrained.card(name)
+    assert card["kind"] == name and card["smoke"] is False
     for key in ("command", "commit", "versions", "machine"):
         assert card["provenance"][key]
-    recorded, now = pretrained.rescore(name)
-    assert math.isfinite(recorded) and now == pytest.approx(recorded, abs=1e-4)
+    assert card["provenance"]["command"].startswith(f"musicalpy train {name}")
+    assert len(card["validation_check"]["pieces"]) == pretrained.N_CHECKED
+    if name != "satb_counts":  # the networks: a budget, a curve and the time it took
+        state = card["state"]
+        assert state["epochs_run"] == len(state["curve"]) >= 1
+        assert state["cpu_minutes"] >= card["settings"]["cpu_minutes"]
+        best = min(point["bits_per_note"] for point in state["curve"])
+        assert state["curve"][state["best_epoch"] - 1]["bits_per_note"] == best

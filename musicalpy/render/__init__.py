@@ -37,7 +37,7 @@ from .audio import (
     write_audio,
     write_wav,
 )
-from .figures import plot_chorale_grid, plot_pianoroll, save_fig
+from .figures import plot_chorale_grid, plot_pianoroll, plot_time_to_quality, save_fig
 from .score import (
     MAX_VOICES,
     TICKS_PER_QUARTER,
@@ -61,6 +61,7 @@ __all__ = [
     "show_score",
     "write_score_svg",
     "plot_chorale_grid",
+    "plot_time_to_quality",
     "plot_pianoroll",
     "save_fig",
     "EXPORT_FORMATS",

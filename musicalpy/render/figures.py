@@ -25,6 +25,7 @@ from ..midi import BEAT_COLUMNS, as_note_table
 from ..names import pitch_to_name
 
 __all__ = ["plot_chorale_grid",
+    "plot_time_to_quality",
     "plot_pianoroll",
     "plot_feature_distributions",
     "plot_overlap",
@@ -369,4 +370,45 @@ def plot_chorale_grid(grid: Any, *, steps: int | None = 32, ax=None):
         ax.legend(loc="upper right", fontsize=7, frameon=False, bbox_to_anchor=(1.0, 1.25))
     ax.set_yticks(range(len(VOICES)), VOICES)
     ax.set_xlabel("sixteenth step (dark: a note starts, light: held, blank: rest)")
+    return ax
+
+
+def plot_time_to_quality(cards: Mapping[str, Mapping[str, Any]], *, floor: Mapping[str, float] | None = None,
+                         clock: str = "wall_s", ax=None):
+    """Validation bits per note against training minutes, one line per model, from cards.
+
+    Parameters
+    ----------
+    cards : mapping of name to card dict
+        Model cards (``card.json``) whose ``state["curve"]`` lists the epochs with
+        ``bits_per_note`` and the seconds spent (``wall_s``, ``cpu_s``).
+    floor : mapping of name to float, optional
+        Models without a curve (a counting model that trains in seconds), drawn as
+        horizontal lines at their validation bits per note.
+    clock : {"wall_s", "cpu_s"}
+        Wall-clock or process CPU time on the x axis.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if clock not in ("wall_s", "cpu_s"):
+        raise ValueError(f"clock must be 'wall_s' or 'cpu_s', got {clock!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    for name, card in cards.items():
+        curve = (card.get("state") or {}).get("curve") or []
+        if not curve:
+            raise ValueError(f"the card of {name} has no training curve (state['curve'])")
+        minutes = [point[clock] / 60 for point in curve]
+        ax.plot(minutes, [point["bits_per_note"] for point in curve], marker=".", label=name)
+    for name, bits in (floor or {}).items():
+        ax.axhline(bits, linestyle="--", color="grey")
+        ax.annotate(f"{name} {bits:.2f}", (0, bits), textcoords="offset points", xytext=(4, 4), color="grey")
+    ax.set_xlabel("training minutes, " + ("wall clock" if clock == "wall_s" else "process CPU"))
+    ax.set_ylabel("validation bits per note")
+    ax.legend()
     return ax
