@@ -177,3 +177,76 @@ def test_frame_nll_refuses_impossible_frames_and_non_probabilities():
         frame_nll(object(), [frames])
     with pytest.raises(ValueError, match="at least one frame"):
         frame_nll(lambda c: np.zeros(0), [])
+
+
+# ------------------------------------------------------------ the sixteenth-note score
+
+
+def test_voice_steps_are_the_steps_of_the_voice_corpus(voices):
+    from musicalpy.representations.satb_steps import chorale_steps
+
+    for key, split in jsb.JSB_SPLITS.items():
+        part = voices.split(split)
+        expected = chorale_steps(part.notes, part.pieces)
+        steps = jsb.voice_steps(key)
+        assert list(expected) == [f"jsb_voices_{key}_{i:03d}" for i in range(len(steps))]
+        for mine, theirs in zip(steps, expected.values(), strict=True):
+            np.testing.assert_array_equal(mine.values, theirs.values)
+            np.testing.assert_array_equal(mine.position, theirs.position)
+            np.testing.assert_array_equal(mine.fermata, theirs.fermata)
+
+
+def test_voice_token_nll_of_a_small_count_model_by_hand():
+    from musicalpy.representations.satb_steps import jsb_steps
+    from musicalpy.satb_counts import SatbCounts
+
+    model = SatbCounts(fermatas=False, discount=0.5, transpositions=(0,)).fit(jsb.voice_steps("train")[:3])
+    # By hand: each validation chorale of the file scored alone, its four voice columns
+    # summed, over four tokens per sixteenth of the whole split (18,408 sixteenths).
+    chorales = jsb.read_voices("valid")
+    total = 0.0
+    for voices_of_chorale in chorales:
+        (table,) = model.log_probs([jsb_steps(voices_of_chorale)])
+        total += sum(float(table[t, v]) for t in range(len(table)) for v in (1, 2, 3, 4))
+    n_tokens = 4 * sum(len(c) for c in chorales)
+    assert n_tokens == 4 * 18_408
+    expected = -total / n_tokens
+    assert jsb.voice_token_nll(model, "valid") == pytest.approx(expected, rel=1e-10)
+
+    class Wrapped:  # a zoo model's shape: the fitted model under .fitted
+        fitted = model
+
+    assert jsb.voice_token_nll(Wrapped(), "validation") == pytest.approx(expected, rel=1e-10)
+
+
+def test_voice_token_nll_leaves_the_fermata_out_and_pools_the_tokens():
+    from musicalpy.representations.satb_steps import N_VALUES
+
+    class Uniform:
+        """Every value equally likely; a fermata column that must not count."""
+
+        def log_probs(self, chorales):
+            return [np.column_stack([np.full(c.n_steps, -5.0)] + [np.full(c.n_steps, -math.log(N_VALUES))] * 4)
+                    for c in chorales]
+
+    assert jsb.voice_token_nll(Uniform(), "test") == pytest.approx(math.log(N_VALUES), rel=1e-12)
+
+    class FirstChoraleOnly:
+        """One nat per token in the first chorale, none elsewhere: a pooled mean weighs it by its length."""
+
+        def log_probs(self, chorales):
+            return [np.full((c.n_steps, 5), -1.0 if i == 0 else 0.0) * np.array([0, 1, 1, 1, 1])
+                    for i, c in enumerate(chorales)]
+
+    lengths = [len(c) for c in jsb.read_voices("test")]
+    assert jsb.voice_token_nll(FirstChoraleOnly(), "test") == pytest.approx(lengths[0] / sum(lengths), rel=1e-12)
+
+    with pytest.raises(ValueError, match="not a four-voice step model"):
+        jsb.voice_token_nll(object(), "test")
+
+    class Short:
+        def log_probs(self, chorales):
+            return [np.zeros((c.n_steps, 4)) for c in chorales]
+
+    with pytest.raises(ValueError, match=r"expected \(\d+, 5\)"):
+        jsb.voice_token_nll(Short(), "test")

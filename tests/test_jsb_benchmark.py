@@ -30,14 +30,77 @@ def test_transpose_chorales_moves_keys_and_never_pushes_one_off_the_keyboard():
 
 
 def test_published_rows_and_the_table_order():
-    assert len(jsb.PUBLISHED) == 9
-    assert {row["likelihood"] for row in jsb.PUBLISHED} == {"exact", "bound", "estimate"}
+    assert len(jsb.PUBLISHED) == 13
     ours = {"model": "ours", "nats_per_frame": 7.0, "likelihood": "exact", "source": "MusicalPy"}
     table = jsb.benchmark_table([ours])
     assert table["nats_per_frame"].is_monotonic_increasing
     assert table.loc[table["ours"], "model"].tolist() == ["ours"]
-    assert table.iloc[0]["model"] == "DMM-Aug-NADE" and table.iloc[0]["nats_per_frame"] == 5.118
+    assert table.iloc[0]["model"] == "DMM-Aug-NADE (IS estimate)" and table.iloc[0]["nats_per_frame"] == 5.118
     assert table.set_index("model").loc["RNN-NADE", "nats_per_frame"] == 5.19
+
+
+def test_each_published_row_says_what_kind_of_number_it_is():
+    kinds = {row["model"]: row["likelihood"] for row in jsb.PUBLISHED}
+    # Only models whose likelihood is computed exactly are "exact": a bound or an
+    # importance-sampling estimate labelled so would be counted as a likelihood.
+    assert sorted(m for m, k in kinds.items() if k == "exact") == ["GRU", "LSTM", "RNN", "RNN-NADE", "TCN"]
+    assert kinds["STORN"] == kinds["Pyro DMM tutorial"] == "bound"
+    krishnan = {row["model"]: row["nats_per_frame"] for row in jsb.PUBLISHED if row["source"].startswith("Krishnan")}
+    assert krishnan == {"DMM (IS estimate)": 6.388, "DMM (bound)": 6.926, "DMM-Aug (IS estimate)": 6.288,
+                        "DMM-Aug (bound)": 6.773, "DMM-Aug-NADE (IS estimate)": 5.118,
+                        "DMM-Aug-NADE (bound)": 5.335}
+    assert all(kinds[m] == ("bound" if "(bound)" in m else "estimate") for m in krishnan)
+    for row in jsb.PUBLISHED:
+        assert row["likelihood"] in jsb.NUMBER_KINDS and row["source"] and row["basis"]
+        # The precision recorded is the one the number is written with.
+        assert round(row["nats_per_frame"], row["decimals"]) == row["nats_per_frame"]
+
+
+def test_a_comparison_counts_bounds_and_estimates_apart_from_likelihoods():
+    comparison = jsb.compare_with_published(6.0).set_index("model")
+    # Below every bound and estimate of the plain DMM, and below STORN: none of it settled.
+    for model in ("STORN", "Pyro DMM tutorial", "DMM (bound)", "DMM (IS estimate)"):
+        assert comparison.loc[model, "verdict"] == "ours lower" and not comparison.loc[model, "settled"]
+    settled_wins = comparison[comparison["settled"] & (comparison["verdict"] == "ours lower")]
+    assert sorted(settled_wins.index) == ["GRU", "LSTM", "RNN", "TCN"]
+    assert set(settled_wins["likelihood"]) == {"exact"}
+    # Above a bound is settled: the model's NLL is at most its bound.
+    assert comparison.loc["DMM-Aug-NADE (bound)", "verdict"] == "theirs lower"
+    assert comparison.loc["DMM-Aug-NADE (bound)", "settled"]
+    # Our bound below an exact number is settled; above one it is not.
+    as_bound = jsb.compare_with_published(6.0, kind="bound").set_index("model")
+    assert as_bound.loc["TCN", "settled"] and not as_bound.loc["RNN-NADE", "settled"]
+
+
+def test_a_difference_finer_than_the_published_precision_is_a_tie():
+    comparison = jsb.compare_with_published(5.195).set_index("model")
+    assert comparison.loc["RNN-NADE", "verdict"] == "tie" and not comparison.loc["RNN-NADE", "settled"]
+    assert jsb.compare_with_published(5.1849).set_index("model").loc["RNN-NADE", "verdict"] == "ours lower"
+    assert jsb.compare_with_published(5.1951).set_index("model").loc["RNN-NADE", "verdict"] == "theirs lower"
+    # Three decimals: 5.1185 is still a tie with 5.118, 5.1186 is not.
+    estimate = "DMM-Aug-NADE (IS estimate)"
+    assert jsb.compare_with_published(5.1185).set_index("model").loc[estimate, "verdict"] == "tie"
+    assert jsb.compare_with_published(5.1186).set_index("model").loc[estimate, "verdict"] == "theirs lower"
+    with pytest.raises(ValueError, match="unknown kind of number 'approximate'"):
+        jsb.compare_with_published(5.0, kind="approximate")
+
+
+def test_the_sixteenth_note_published_rows():
+    rows = {row["model"]: row for row in jsb.PUBLISHED_16TH}
+    assert {m: r["nats_per_voice_token"] for m, r in rows.items()} == {
+        "Music Transformer": 0.335, "Coconet": 0.436, "TonicNet": 0.220}
+    assert {m: r["likelihood"] for m, r in rows.items()} == {
+        "Music Transformer": "exact", "Coconet": "orderless", "TonicNet": "conditioned"}
+    assert all(r["split"] == "validation" and r["confirmed"] is False and r["unit"] and r["caveat"]
+               for r in rows.values())
+    assert "paperswithcode" in rows["Music Transformer"]["caveat"]
+    assert "1911.11775" in rows["TonicNet"]["source"] and "issue 1" in rows["TonicNet"]["caveat"]
+    comparison = jsb.compare_with_published(0.40, published=jsb.PUBLISHED_16TH,
+                                            column="nats_per_voice_token").set_index("model")
+    assert comparison["verdict"].to_dict() == {"Music Transformer": "theirs lower", "Coconet": "ours lower",
+                                               "TonicNet": "theirs lower"}
+    # Only the exact row settles anything: Coconet's and TonicNet's are not the notes' likelihood.
+    assert comparison["settled"].to_dict() == {"Music Transformer": True, "Coconet": False, "TonicNet": False}
 
 
 def test_bernoulli_kind_scores_the_floor_saves_and_generates(corpus, tmp_path):
