@@ -402,17 +402,20 @@ def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatc
         vae.epochs, vae.latent_dim, vae.tempo, vae.window_steps)
 
 
-@pytest.mark.parametrize("name", ["03_lstm", "04_wavenet", "05_vae"])
-def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name):
+@pytest.mark.parametrize(("name", "kept_models"), [("03_lstm", 1), ("04_wavenet", 1), ("05_vae", 1),
+                                                  ("06_transformer", 2)])
+def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name, kept_models):
     code = ["".join(cell["source"]) for cell in _notebook_cells(name)]
-    (call,) = [source for source in code if "zoo.from_trained(" in source]
-    assert "settings={" not in call  # the settings object itself, not a retyped dict
-    # the kept model comes from choose_on_validation, whose Selection the card records
-    assert "selection=" in call and 'selection={"split"' not in call
+    calls = [source for source in code if "zoo.from_trained(" in source]
+    assert len(calls) == kept_models
+    for call in calls:
+        assert "settings={" not in call  # the settings object itself, not a retyped dict
+        # the kept model comes from choose_on_validation, whose Selection the card records
+        assert "selection=" in call and 'selection={"split"' not in call
     assert any("choose_on_validation(" in source for source in code)
 
 
-@pytest.mark.parametrize("name", ["02_hmm_baum_welch", "03_lstm", "04_wavenet", "05_vae"])
+@pytest.mark.parametrize("name", ["02_hmm_baum_welch", "03_lstm", "04_wavenet", "05_vae", "06_transformer"])
 def test_notebooks_choose_models_only_through_choose_on_validation(name):
     """A notebook that keeps or ranks models does so through the one helper, so no
     renamed column can bring back a choice made on test scores."""
