@@ -597,7 +597,7 @@ def _parser() -> argparse.ArgumentParser:
                  "  musicalpy train hmm --corpus data/maestro-v3.0.0 --limit 20 --force", _cmd_train)
     train.add_argument("kind", choices=KINDS, help="model kind")
     train.add_argument("--corpus", default=None,
-                       help="corpus name or path (default: bach; jsb_voices for satb_lstm_jsb)")
+                       help="corpus name or path (default: bach; jsb_voices for satb_transformer_jsb)")
     train.add_argument("--limit", type=_positive_int, default=None, help="load at most N pieces")
     train.add_argument("--epochs", type=_positive_int, default=None,
                        help="training epochs (Baum-Welch iterations for hmm; none for unigram/markov)")

@@ -538,7 +538,7 @@ def voice_token_nll(model: Any, split: str = "test", *, folder: str | os.PathLik
     -------
     nll : float
         Nats per voice-token (lower is better). A model trained on music21's chorales has
-        seen chorales of JSB's test split: score the ``satb_lstm_jsb`` kind, or one fitted
+        seen chorales of JSB's test split: score the ``satb_transformer_jsb`` kind, or one fitted
         on :func:`voice_steps` of ``"train"``.
 
     Raises

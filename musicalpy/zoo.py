@@ -80,8 +80,8 @@ from .families.joint import LSTMJointFamily, TransformerJointFamily, WaveNetJoin
 from .families.satb import (
     SatbCountsFamily,
     SatbLSTMFamily,
-    SatbLSTMJSBFamily,
     SatbTransformerFamily,
+    SatbTransformerJSBFamily,
     SatbWaveNetFamily,
 )
 from .families.token import LSTMFamily, WaveNetFamily
@@ -1008,4 +1008,4 @@ register(SatbCountsFamily())
 register(SatbLSTMFamily())
 register(SatbWaveNetFamily())
 register(SatbTransformerFamily())
-register(SatbLSTMJSBFamily())
+register(SatbTransformerJSBFamily())

@@ -278,10 +278,10 @@ def test_registry_holds_every_kind_once():
     series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "lstm_joint", "wavenet_joint",
               "transformer_joint", "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
-    assert zoo.KINDS == series + jsb + satb + ("satb_lstm_jsb",)
+    assert zoo.KINDS == series + jsb + satb + ("satb_transformer_jsb",)
     assert zoo.kinds() == series + satb
     assert zoo.kinds("jsb") == jsb
-    assert zoo.kinds("jsb16") == ("satb_lstm_jsb",)
+    assert zoo.kinds("jsb16") == ("satb_transformer_jsb",)
     assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "transformer_joint", "hmm_harmonizer", *satb)
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")

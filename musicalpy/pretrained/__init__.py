@@ -28,10 +28,10 @@ FOLDER = Path(__file__).resolve().parent
 #: ``musicalpy pretrained`` trains them. The counting floor needs no budget.
 SHIPPED: dict[str, tuple[str, str]] = {
     "satb_counts": ("bach", ""),
-    "satb_lstm": ("bach", "--cpu-minutes 45"),
+    "satb_lstm": ("bach", "--cpu-minutes 12"),
     "satb_wavenet": ("bach", "--cpu-minutes 12"),
-    "satb_transformer": ("bach", "--cpu-minutes 12"),
-    "satb_lstm_jsb": ("jsb_voices", "--cpu-minutes 20"),
+    "satb_transformer": ("bach", "--cpu-minutes 45"),
+    "satb_transformer_jsb": ("jsb_voices", "--cpu-minutes 20"),
 }
 
 
