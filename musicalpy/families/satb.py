@@ -29,7 +29,7 @@ and bass note given the soprano.
 The network kinds train for a **budget** (``cpu_minutes`` of this process's CPU time,
 ``wall_minutes``, ``epochs``) in a run folder under ``models/runs/`` named by the kind
 and a hash of its network settings and data split, checkpointing after every epoch, so
-an interrupted ``musicalpy train satb_transformer --cpu-minutes 45`` resumes where it stopped.
+an interrupted ``musicalpy train satb_transformer --cpu-minutes 30`` resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -120,14 +120,14 @@ class SatbWaveNetSettings(SatbNetworkSettings):
 @dataclasses.dataclass(frozen=True)
 class SatbTransformerSettings(SatbNetworkSettings):
     """``satb_transformer``: three relative-attention blocks of width 128, four heads; the
-    shipped model with the long budget, since it learned fastest of the three trunks at an
+    shipped model with the longest budget, since it learned fastest of the three trunks at an
     equal 12 CPU minutes on validation (see the README)."""
 
     kind: ClassVar[str] = "satb_transformer"
     trunk: str = "transformer"
     units: int = 128
     n_layers: int = 3
-    cpu_minutes: float | None = 45.0
+    cpu_minutes: float | None = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
