@@ -231,6 +231,8 @@ def _train_and_save(kind: str, corpus: str | None, out: Path, *, epochs, overrid
     model = zoo.train(kind, corpus, epochs=epochs, settings=overrides or None, limit=limit,
                       smoke=True if smoke else None, progress=True)
     model.card["provenance"] = provenance(command)
+    if "wall_minutes" in model.state:  # a resumed run: the time of all its sessions, not of the last
+        model.card["training_time_s"] = round(60 * float(model.state["wall_minutes"]), 1)
     if limit is None:
         model.card["validation_check"] = validation_check(model, zoo.training_corpus(corpus))
     path = model.save(out, force=force)
