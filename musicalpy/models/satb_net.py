@@ -62,6 +62,8 @@ __all__ = ["TRUNKS", "SatbNetSettings", "ReverseByLength", "build_satb_net", "Sa
 
 _OUTPUTS = ("fermata", *VOICES)
 _WEIGHTS = "weights.weights.h5"
+#: Scoring pads a batch to a multiple of this many steps.
+_SCORE_WIDTH = 128
 _SETTINGS = "satb_net.json"
 
 
@@ -396,8 +398,12 @@ class SatbNet:
         out: list[np.ndarray | None] = [None] * len(chorales)
         for begin in range(0, len(order), batch_size):
             rows = order[begin : begin + batch_size]
-            batch = [chorales[i] for i in rows]
-            inputs, mask = padded_inputs(batch, condition_on=given_soprano)
+            # Whole batches of widths in steps of 128: a handful of shapes, so the compiled
+            # call is traced a few times, not once per batch (empty rows pad the last batch).
+            empty = SatbSteps(np.zeros((0, len(VOICES)), np.int64), np.zeros(0, np.int64), np.zeros(0, bool))
+            batch = [chorales[i] for i in rows] + [empty] * (batch_size - len(rows))
+            width = _SCORE_WIDTH * max(1, math.ceil(max(c.n_steps for c in batch) / _SCORE_WIDTH))
+            inputs, mask = padded_inputs(batch, condition_on=given_soprano, width=width)
             logits = self._calls()["model"](inputs)
             table = self._gather(logits, inputs["current"], inputs["fermata"])
             if given_soprano:
@@ -502,11 +508,14 @@ class SatbNet:
                 state, states = calls["step"](previous, heard, prev_flag, position[:, t], condition[:, t], states)
                 state = np.asarray(state)[:, None]
             else:
-                prev_values = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), values[:, :t]], axis=1)
-                prev_heard = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), sounding[:, :t]], axis=1)
-                prev_flags = np.concatenate([np.zeros((n, 1), np.float32), flags[:, :t]], axis=1)
-                state = np.asarray(calls["core"]([prev_values, prev_heard, prev_flags, position[:, : t + 1],
-                                                  condition[:, : t + 1]]))[:, -1:]
+                # The prefix, padded to a multiple of 32 steps (a few traced shapes); the
+                # trunk is causal, so what stands after step t does not reach its state.
+                w = min(width, 32 * math.ceil((t + 1) / 32))
+                prev_values = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), values[:, : w - 1]], axis=1)
+                prev_heard = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), sounding[:, : w - 1]], axis=1)
+                prev_flags = np.concatenate([np.zeros((n, 1), np.float32), flags[:, : w - 1]], axis=1)
+                state = np.asarray(calls["core"]([prev_values, prev_heard, prev_flags, position[:, :w],
+                                                  condition[:, :w]]))[:, t : t + 1]
             step_values = values[:, t : t + 1].copy()
             step_heard = np.full((n, 1, len(VOICES)), REST_ID, dtype=np.int32)
             step_flag = flags[:, t : t + 1].copy()
