@@ -29,7 +29,7 @@ and bass note given the soprano.
 The network kinds train for a **budget** (``cpu_minutes`` of this process's CPU time,
 ``wall_minutes``, ``epochs``) in a run folder under ``models/runs/`` named by the kind
 and a hash of its network settings and data split, checkpointing after every epoch, so
-an interrupted ``musicalpy train satb_transformer --cpu-minutes 30`` resumes where it stopped.
+an interrupted ``musicalpy train satb_transformer --cpu-minutes 24`` resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class SatbTransformerSettings(SatbNetworkSettings):
     trunk: str = "transformer"
     units: int = 128
     n_layers: int = 3
-    cpu_minutes: float | None = 30.0
+    cpu_minutes: float | None = 24.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +141,7 @@ class SatbTransformerJSBSettings(SatbNetworkSettings):
     n_layers: int = 3
     fermatas: bool = False
     condition_share: float = 0.0
-    cpu_minutes: float | None = 20.0
+    cpu_minutes: float | None = 16.0
 
 
 # ------------------------------------------------------------------------ family
