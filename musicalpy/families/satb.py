@@ -170,6 +170,23 @@ class SatbFamily(Family):
     harmonizes: ClassVar[bool] = True
     supports_top_k: ClassVar[bool] = False
 
+    @staticmethod
+    def fitted_class() -> type:
+        """The class of ``model.fitted`` (with ``save(folder)`` and ``load(folder)``)."""
+        raise NotImplementedError
+
+    def wrap(self, fitted: Any, vocabulary: Any, corpus: Any, settings: Any) -> Trained:
+        kind = self.fitted_class()
+        if not isinstance(fitted, kind):
+            raise ValueError(f"fitted must be a {kind.__name__} for the {self.kind} kind, got {type(fitted).__name__}")
+        return Trained(fitted, list(VOICES), _state(corpus_steps(corpus.split("train").notes, corpus.pieces)))
+
+    def save(self, model: Any, folder: Path) -> dict[str, Any]:
+        return {self.fitted_class().__name__: model.fitted.save(folder)}
+
+    def load(self, folder: Path, card: Mapping[str, Any]) -> Any:
+        return self.fitted_class().load(folder)
+
     def representation(self, model: Any) -> dict[str, Any]:
         from ..representations.satb_steps import HIGHEST_PITCH, LOWEST_PITCH, N_VALUES
 
@@ -271,20 +288,11 @@ class SatbCountsFamily(SatbFamily):
         fitted = SatbCounts(fermatas=fermatas).fit(train, validation or None)
         return Trained(fitted, list(VOICES), _state(train))
 
-    def wrap(self, fitted: Any, vocabulary: Any, corpus: Any, settings: Any) -> Trained:
+    @staticmethod
+    def fitted_class() -> type:
         from ..satb_counts import SatbCounts
 
-        if not isinstance(fitted, SatbCounts):
-            raise ValueError(f"fitted must be a SatbCounts for the satb_counts kind, got {type(fitted).__name__}")
-        return Trained(fitted, list(VOICES), _state(corpus_steps(corpus.split("train").notes, corpus.pieces)))
-
-    def save(self, model: Any, folder: Path) -> dict[str, Any]:
-        return {"counts": model.fitted.save(folder)}
-
-    def load(self, folder: Path, card: Mapping[str, Any]) -> Any:
-        from ..satb_counts import SatbCounts
-
-        return SatbCounts.load(folder)
+        return SatbCounts
 
     def selection(self, settings: Any) -> dict[str, Any]:
         return {"split": "validation", "metric": "validation log-likelihood over the smoothing grid",
@@ -328,20 +336,11 @@ class SatbNetFamily(SatbFamily):
                       "curve": record["history"], "run_folder": run_dir.name})
         return Trained(net, list(VOICES), state)
 
-    def wrap(self, fitted: Any, vocabulary: Any, corpus: Any, settings: Any) -> Trained:
+    @staticmethod
+    def fitted_class() -> type:
         from ..models.satb_net import SatbNet
 
-        if not isinstance(fitted, SatbNet):
-            raise ValueError(f"fitted must be a SatbNet for the {self.kind} kind, got {type(fitted).__name__}")
-        return Trained(fitted, list(VOICES), _state(corpus_steps(corpus.split("train").notes, corpus.pieces)))
-
-    def save(self, model: Any, folder: Path) -> dict[str, Any]:
-        return {"network": model.fitted.save(folder)}
-
-    def load(self, folder: Path, card: Mapping[str, Any]) -> Any:
-        from ..models.satb_net import SatbNet
-
-        return SatbNet.load(folder)
+        return SatbNet
 
     def training_budget(self, settings: Any) -> int | None:
         return settings.epochs if settings.epochs is not None else 0
