@@ -48,7 +48,9 @@ def test_an_installation_from_the_wheel_loads_and_rescores_them(wheel, tmp_path)
         "out = {'file': musicalpy.__file__, 'names': p.names(), 'checks': {n: p.rescore(n) for n in p.names()}}\n"
         "print(json.dumps(out))\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(site), "MUSICALPY_CACHE_DIR": str(cache_dir()), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # The corpora stay outside the wheel: the parse cache and the JSB files of the checkout.
+    env = {**os.environ, "PYTHONPATH": str(site), "MUSICALPY_CACHE_DIR": str(cache_dir()),
+           "MUSICALPY_JSB_DIR": str(ROOT / "data" / "jsb"), "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                           check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
