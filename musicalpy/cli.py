@@ -248,14 +248,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{out} exists; pass --force to replace it or --out to choose another folder")
     _quiet_tensorflow()
     _train_and_save(args.kind, args.corpus, out, epochs=args.epochs, overrides=_budget_overrides(args, args.kind),
-                    limit=args.limit, smoke=args.smoke, force=args.force, command=_command_line())
+                    limit=args.limit, smoke=args.smoke, force=args.force, command=_command_line(args.argv))
     return 0
 
 
-def _command_line() -> str:
+def _command_line(argv: list[str]) -> str:
     import shlex
 
-    return "musicalpy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return "musicalpy " + " ".join(shlex.quote(a) for a in argv)
 
 
 def _cmd_pretrained(args: argparse.Namespace) -> int:
@@ -727,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     try:
         args = parser.parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given, for model cards
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
