@@ -665,7 +665,7 @@ def test_package_keeps_its_public_names():
 
     assert render.__all__ == [
         "TICKS_PER_QUARTER", "MAX_VOICES", "find_soundfont", "audio_backend", "synthesize", "play",
-        "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_chorale_grid", "plot_pianoroll",
+        "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_chorale_grid", "plot_time_to_quality", "plot_pianoroll",
         "save_fig",
         "EXPORT_FORMATS", "export", "AUDIO_FORMATS", "encode_audio", "write_audio", "write_musicxml",
         "choose_clef",
