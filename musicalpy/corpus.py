@@ -84,6 +84,7 @@ __all__ = [
     "Corpus",
     "CorpusError",
     "load_corpus",
+    "split_digest",
     "available_corpora",
     "split_pieces",
     "check_splits",
@@ -1038,6 +1039,18 @@ def _merge_identical_groups(notes: pd.DataFrame, pieces: pd.DataFrame) -> pd.Ser
     digests = pieces["piece"].map(_content_digests(notes))
     first_group = pieces.groupby(digests, sort=False)["group"].transform("first")
     return first_group.rename("group")
+
+
+def split_digest(corpus) -> str:
+    """A short fingerprint of which piece is in which split.
+
+    Two corpora with the same digest hold the same held-out pieces, so a model folder
+    whose card carries the digest of the corpus at hand was never trained on its test
+    split (:func:`musicalpy.zoo.load_for_comparison` checks this before reusing a saved model).
+    """
+    lines = sorted(f"{piece}\t{split}" for piece, split in zip(corpus.pieces["piece"].astype(str),
+                                                                corpus.pieces["split"].astype(str), strict=True))
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
 def check_splits(corpus: Corpus) -> dict[str, int]:

@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ._config import check_int, project_root, smoke_mode
+from .corpus import split_digest
 from .families.base import Budget, Family, ModelError, Settings, empty_notes_with_beats
 from .families.counting import HMMFamily, MarkovFamily, UnigramFamily
 from .families.frames import (
@@ -644,20 +645,6 @@ def representation_fingerprint(model: ZooModel) -> dict[str, str]:
         else:
             words.append(f"{key.replace('_', ' ')} {value}")
     return {"fingerprint": hashlib.sha256(text.encode()).hexdigest()[:12], "description": "; ".join(words)}
-
-
-def split_digest(corpus) -> str:
-    """A short fingerprint of which piece is in which split.
-
-    Two corpora with the same digest hold the same held-out pieces, so a model folder
-    whose card carries the digest of the corpus at hand was never trained on its test
-    split (:func:`load_for_comparison` checks this before reusing a saved model).
-    """
-    import hashlib
-
-    lines = sorted(f"{piece}\t{split}" for piece, split in zip(corpus.pieces["piece"].astype(str),
-                                                                corpus.pieces["split"].astype(str), strict=True))
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
 def _check_selection(selection: Any, where: str) -> dict[str, Any]:

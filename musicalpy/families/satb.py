@@ -322,7 +322,7 @@ class SatbNetFamily(SatbFamily):
 
         train = corpus_steps(corpus.split("train").notes, corpus.pieces)
         validation = corpus_steps(corpus.split("validation").notes, corpus.pieces)
-        from ..zoo import split_digest  # noqa: PLC0415  (zoo imports this module)
+        from ..corpus import split_digest
 
         network = settings.network()
         run_dir = run_folder(self.kind, network, split_digest(corpus))
