@@ -14,7 +14,7 @@ run: setup
 	$(VENV)/bin/musicalpy run --out outputs
 
 # Retrain the models that ship inside the package (musicalpy/pretrained/), each for its
-# budget of process CPU minutes (about 90 in all: roughly an hour on 2 quiet cores);
+# budget of process CPU minutes (102 in all: 12 + 12 + 55 + 23; on a shared 2-core machine that took about 3.7 hours of wall clock);
 # an interrupted run resumes from its last epoch.
 pretrained: setup
 	$(VENV)/bin/musicalpy pretrained

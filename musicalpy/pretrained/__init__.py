@@ -30,8 +30,8 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "satb_counts": ("bach", ""),
     "satb_lstm": ("bach", "--cpu-minutes 12"),
     "satb_wavenet": ("bach", "--cpu-minutes 12"),
-    "satb_transformer": ("bach", "--cpu-minutes 24"),
-    "satb_transformer_jsb": ("jsb_voices", "--cpu-minutes 16"),
+    "satb_transformer": ("bach", "--cpu-minutes 55"),
+    "satb_transformer_jsb": ("jsb_voices", "--cpu-minutes 23"),
 }
 
 
