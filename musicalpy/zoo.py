@@ -77,7 +77,6 @@ from .families.frames import (
     FrameWaveNetFamily,
 )
 from .families.harmonizer import HarmonizerFamily
-from .families.joint import LSTMJointFamily, TransformerJointFamily, WaveNetJointFamily
 from .families.satb import (
     SatbCountsFamily,
     SatbLSTMFamily,
@@ -409,11 +408,12 @@ class ZooModel:
 
     def harmonize_many(self, melodies: Sequence[Any], *, seed: int = 0, sample: bool = False,
                        temperature: float = 1.0) -> list[pd.DataFrame]:
-        """:meth:`harmonize` for many melodies at once; the joint kinds run them as one batch.
+        """:meth:`harmonize` for many melodies at once; the frame-wise SATB kinds run them
+        as one batch.
 
-        A joint network's harmonizations of a list cost about as much as its longest one
-        alone (one compiled loop, one row per melody), where one call per melody pays the
-        loop again for each. With ``sample=False`` each result equals :meth:`harmonize` of
+        A SATB network's harmonizations of a list cost about as much as its longest one
+        alone (one batch, one row per melody), where one call per melody pays the
+        network's pass again for each. With ``sample=False`` each result equals :meth:`harmonize` of
         that melody alone; with ``sample=True`` a batch draws its own samples (the same
         for the same list and ``seed``).
 
@@ -980,9 +980,6 @@ register(LSTMFamily())
 register(WaveNetFamily())
 register(VAEFamily())
 register(TransformerFamily())
-register(LSTMJointFamily())
-register(WaveNetJointFamily())
-register(TransformerJointFamily())
 register(HarmonizerFamily())
 register(BernoulliFrameFamily())
 register(FrameHMMFamily())

@@ -275,14 +275,13 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 def test_registry_holds_every_kind_once():
     satb = ("satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer")
-    series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "lstm_joint", "wavenet_joint",
-              "transformer_joint", "hmm_harmonizer")
+    series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
     assert zoo.KINDS == series + jsb + satb + ("satb_transformer_jsb",)
     assert zoo.kinds() == series + satb
     assert zoo.kinds("jsb") == jsb
     assert zoo.kinds("jsb16") == ("satb_transformer_jsb",)
-    assert zoo.kinds(harmonizes=True) == ("lstm_joint", "wavenet_joint", "transformer_joint", "hmm_harmonizer", *satb)
+    assert zoo.kinds(harmonizes=True) == ("hmm_harmonizer", *satb)
     with pytest.raises(ValueError, match="benchmark must be one of"):
         zoo.kinds("maestro")
     assert [zoo.family(kind).kind for kind in zoo.KINDS] == list(zoo.KINDS)
@@ -297,7 +296,7 @@ def test_registry_holds_every_kind_once():
 
 
 def test_top_k_is_refused_where_the_family_cannot_use_it(counting):
-    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet, transformer, lstm_joint, wavenet_joint and transformer_joint kinds"):
+    with pytest.raises(ValueError, match="top_k applies to the lstm, wavenet and transformer kinds"):
         counting["markov"].generate(n_notes=10, top_k=5)
 
 
@@ -403,7 +402,7 @@ def test_notebooks_take_their_model_settings_from_the_families(smoke, monkeypatc
 
 
 @pytest.mark.parametrize(("name", "kept_models"), [("03_lstm", 1), ("04_wavenet", 1), ("05_vae", 1),
-                                                  ("06_transformer", 2)])
+                                                  ("06_transformer", 1)])
 def test_notebooks_hand_zoo_their_settings_and_a_validation_choice(name, kept_models):
     code = ["".join(cell["source"]) for cell in _notebook_cells(name)]
     calls = [source for source in code if "zoo.from_trained(" in source]

@@ -27,7 +27,7 @@ import pandas as pd
 from .._config import MusicalPyError
 
 __all__ = ["Budget", "Family", "ModelError", "Settings", "Trained", "primer_parts", "concat_notes",
-           "empty_notes_with_beats", "voices_of"]
+           "empty_notes_with_beats", "voices_of", "keep_melody"]
 
 
 class ModelError(MusicalPyError, ValueError):
@@ -216,7 +216,7 @@ class Family(ABC):
     def harmonize_many(self, model: Any, melodies: Sequence[Any], *, seed: int, sample: bool,
                        temperature: float) -> list[pd.DataFrame]:
         """:meth:`harmonize` for each melody, in order; a family that can batch them
-        (the joint kinds, through one compiled loop) overrides it."""
+        (the frame-wise SATB kinds, one batch through the network) overrides it."""
         return [self.harmonize(model, melody, seed=seed, sample=sample, temperature=temperature) for melody in melodies]
 
     def soprano_range(self, model: Any) -> tuple[int, int]:
@@ -379,3 +379,30 @@ def empty_notes_with_beats() -> pd.DataFrame:
 def concat_notes(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """One note table from several (an empty one when there are none)."""
     return pd.concat(tables, ignore_index=True) if tables else empty_notes_with_beats()
+
+
+def keep_melody(notes: pd.DataFrame, soprano: pd.DataFrame, name: str, tempo: float) -> pd.DataFrame:
+    """A harmonization's decoded voices with the soprano replaced by the melody itself,
+    note for note (a sixteenth grid only rounds what it cannot hold).
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        The decoded four voices.
+    soprano : pd.DataFrame
+        The melody: ``pitch``, ``start_beat``, ``end_beat`` and ``fermata`` per note.
+    name : str
+        The piece name of the melody's notes.
+    tempo : float
+        Quarter notes per minute, for the melody's seconds.
+    """
+    from ..names import VOICES
+
+    seconds = 60.0 / tempo
+    exact = pd.concat([notes[notes["part"] == VOICES[0]].iloc[:0], pd.DataFrame({
+        "piece": name, "part": VOICES[0], "program": 0, "is_drum": False,
+        "pitch": soprano["pitch"], "start": soprano["start_beat"] * seconds, "end": soprano["end_beat"] * seconds,
+        "velocity": int(notes["velocity"].iloc[0]) if len(notes) else 80,
+        "start_beat": soprano["start_beat"], "end_beat": soprano["end_beat"], "fermata": soprano["fermata"]})],
+        ignore_index=True)
+    return pd.concat([exact, notes[notes["part"] != VOICES[0]]], ignore_index=True)

@@ -19,19 +19,6 @@ advances by one token is a *stepper*, chosen from the model by :func:`stepper_fo
 A new model kind that can step faster than a full window pass registers its stepper on
 its own layer type; nothing here changes.
 
-Guided sampling
----------------
-:func:`sample_ids` can also **force** tokens (``forced``: an id per sample and step,
-``-1`` where the model samples freely), restrict each slot of a periodic token stream
-to the ids it may hold (``grammar``), and feed a **condition**: a second integer input
-of the model, read whole by a bidirectional encoder (the joint chorale models'
-soprano, :mod:`musicalpy.families.joint`). A conditioned model has an input named
-:data:`CONDITION_INPUT` and a layer named :data:`CONDITION_ENCODING` whose output
-``(batch, time, channels)`` the model adds to its token embedding; the stepper runs
-that encoder once over the whole condition (``encode_condition``) and its ``advance``
-takes the encoding at each step (see :class:`RecurrentStepper` for the protocol).
-Steppers without conditioning are unchanged.
-
 Primer and unknown-token policy
 -------------------------------
 :func:`primer_ids` is the one policy, used by every sampler and front end:
@@ -60,9 +47,7 @@ The sampling filters (temperature, top-k, top-p) are those of
 
 from __future__ import annotations
 
-import math
 import os
-import time
 import warnings
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -79,9 +64,6 @@ from ..representations import Vocabulary, decode_token_ids
 from .sampling import check_sampling_options, salted_seed, sample_logits
 
 __all__ = [
-    "CONDITION_INPUT",
-    "CONDITION_ENCODING",
-    "condition_encoder",
     "RecurrentStepper",
     "WindowedStepper",
     "register_stepper",
@@ -97,16 +79,8 @@ __all__ = [
     "left_pad_sequences",
     "PieceLossCallback",
     "piece_loss_callback",
-    "WallClockBudget",
     "train_model",
 ]
-
-#: Name of the second (condition) input of a conditioned token model.
-CONDITION_INPUT = "condition"
-#: Name of the layer whose output, the condition's encoding ``(batch, time, channels)``,
-#: a conditioned model adds to its token embedding (through a layer named ``condition_add``).
-CONDITION_ENCODING = "condition_encoding"
-_CONDITION_ADD = "condition_add"
 
 # One compiled loop per (model, kind of draw, stepper); weak, so a dropped model frees it.
 _LOOPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -136,32 +110,6 @@ def _output_layers(model) -> dict[str, Any]:
     return {tensor._keras_history[0].name: tensor._keras_history[0] for tensor in tensors}
 
 
-def condition_encoder(model):
-    """The sub-model from a conditioned model's condition input to its encoding, or None
-    for a model without a :data:`CONDITION_INPUT` input.
-
-    Returns
-    -------
-    keras.Model or None
-        Input as the model's condition ``(batch, time, ...)`` ints; output
-        ``(batch, time, channels)``.
-    """
-    names = [tensor.name.split(":")[0] for tensor in model.inputs]
-    if CONDITION_INPUT not in names:
-        return None
-    try:
-        encoding = model.get_layer(CONDITION_ENCODING).output
-        model.get_layer(_CONDITION_ADD)
-    except ValueError:
-        raise ValueError(f"model {model.name!r} has a {CONDITION_INPUT!r} input but no {CONDITION_ENCODING!r} and "
-                         f"{_CONDITION_ADD!r} layers; a conditioned model adds its condition's encoding by name") from None
-    return keras.Model(model.inputs[names.index(CONDITION_INPUT)], encoding, name=f"{model.name}_condition")
-
-
-def _encoder_layer_ids(encoder) -> set[int]:
-    return set() if encoder is None else {id(layer) for layer in encoder.layers}
-
-
 class RecurrentStepper:
     """Run a recurrent Keras model one time step at a time, carrying its state.
 
@@ -173,18 +121,7 @@ class RecurrentStepper:
 
     The stepper protocol, shared by every stepper: ``initial_state(batch)``,
     ``advance(inputs, states) -> (hidden, states)``, ``heads_of(hidden) -> {name:
-    output}``, ``window`` and ``output_names``. A stepper of a conditioned model (see
-    "Guided sampling" in this module) also has ``conditioned = True``,
-    ``encode_condition(condition) -> (batch, time, channels)`` (the whole condition,
-    read at once, future included) and takes ``advance(inputs, states, condition)``
-    with the encoding at the fed token's position ``(batch, channels)``; ``condition``
-    None stands for a masked condition (an encoding of zeros). Steppers without the
-    attribute are unconditioned and keep the two-argument ``advance``.
-
-    A conditioned recurrent model: its condition encoder (every layer between the
-    :data:`CONDITION_INPUT` input and the :data:`CONDITION_ENCODING` layer, which may be
-    bidirectional) runs once per sample; at its ``condition_add`` layer the step adds
-    the encoding to the token path.
+    output}``, ``window`` and ``output_names``.
 
     Attributes
     ----------
@@ -196,11 +133,7 @@ class RecurrentStepper:
 
     def __init__(self, model):
         self.model = model
-        self.encoder = condition_encoder(model)
-        self.conditioned = self.encoder is not None
-        encoder_layers = _encoder_layer_ids(self.encoder)
-        layers = [layer for layer in model.layers
-                  if not isinstance(layer, keras.layers.InputLayer) and id(layer) not in encoder_layers]
+        layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
         recurrent = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.RNN)]
         if not recurrent:
             raise ValueError(f"model {model.name!r} has no recurrent layer; use WindowedStepper")
@@ -225,21 +158,13 @@ class RecurrentStepper:
                     states.append(tf.zeros((batch_size, size), dtype=tf.float32))
         return states
 
-    def encode_condition(self, condition):
-        """The condition's encoding ``(batch, time, channels)``, read whole (conditioned models)."""
-        return self.encoder(condition, training=False)
-
-    def advance(self, inputs, states, condition=None):
-        """Feed one time step ``(batch, ...)`` (with the condition's encoding at it,
-        ``(batch, channels)``, for a conditioned model); return the hidden output and
-        the new states."""
+    def advance(self, inputs, states):
+        """Feed one time step ``(batch, ...)``; return the hidden output and the new states."""
         hidden = inputs
         new_states = []
         position = 0
         for layer in self.trunk:
-            if layer.name == _CONDITION_ADD:
-                hidden = hidden if condition is None else hidden + tf.cast(condition, hidden.dtype)
-            elif hasattr(layer, "cell"):
+            if hasattr(layer, "cell"):
                 sizes = layer.cell.state_size
                 count = len(sizes) if isinstance(sizes, (list, tuple)) else 1
                 hidden, cell_states = layer.cell(hidden, states[position : position + count], training=False)
@@ -365,21 +290,16 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
     choose : callable
         ``choose(outputs, seed_pair, temperature, top_k, top_p, carry, limit)`` returns
         ``(value, finished, carry)``: the next element ``(batch, ...)``, whether each
-        sequence ended ``(batch,)`` and the carried value ``(batch,)``. When the loop
-        gets ``forced`` (``(batch, n_steps)``, -1 where free), ``choose`` also gets
-        ``position`` (the new element's index counting the primer from 0) and
-        ``forced`` (that step's column) and applies them itself.
+        sequence ended ``(batch,)`` and the carried value ``(batch,)``.
 
     Returns
     -------
     loop : tf.function
-        ``loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit[, forced,
-        condition])`` returns
+        ``loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit)`` returns
         the generated elements time first, ``(n_generated, batch, ...)`` (callers swap
         the axes in NumPy: oneDNN's transpose takes no int32 ids on this CPU build and
         logs an error line for them); it stops after ``n_steps`` or once every sequence
-        has finished. ``condition`` ``(batch, primer + n_steps, channels)``, for a
-        conditioned stepper: the encoding fed with the element at each position.
+        has finished.
     """
     per_model = _LOOPS.setdefault(stepper.model, {})
     key = (kind, type(stepper).__name__, getattr(stepper, "window", None))
@@ -387,32 +307,21 @@ def compiled_loop(stepper, kind: str, choose: Callable) -> Callable:
         return per_model[key]
 
     @tf.function(reduce_retracing=True)
-    def loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit, forced=None, condition=None):
+    def loop(primer, n_steps, seed, temperature, top_k, top_p, carry, limit):
         batch = tf.shape(primer)[0]
-        width = tf.shape(primer)[1]
-
-        def advance(value, states, position):
-            if condition is None:
-                return stepper.advance(value, states)
-            return stepper.advance(value, states, condition[:, position])
-
-        hidden, states = advance(primer[:, 0], stepper.initial_state(batch), 0)
-        for t in tf.range(1, width):
-            hidden, states = advance(primer[:, t], states, t)
+        hidden, states = stepper.advance(primer[:, 0], stepper.initial_state(batch))
+        for t in tf.range(1, tf.shape(primer)[1]):
+            hidden, states = stepper.advance(primer[:, t], states)
         generated = tf.TensorArray(primer.dtype, size=0, dynamic_size=True)
         done = tf.zeros([batch], dtype=tf.bool)
         i = tf.constant(0)
         while i < n_steps and not tf.reduce_all(done):
             outputs = stepper.heads_of(hidden)
             step_seed = tf.stack([seed, tf.cast(i, tf.int64)])
-            if forced is None:
-                value, finished, carry = choose(outputs, step_seed, temperature, top_k, top_p, carry, limit)
-            else:
-                value, finished, carry = choose(outputs, step_seed, temperature, top_k, top_p, carry, limit,
-                                                position=width + i, forced=forced[:, i])
+            value, finished, carry = choose(outputs, step_seed, temperature, top_k, top_p, carry, limit)
             generated = generated.write(i, value)
             done = done | finished
-            hidden, states = advance(value, states, width + i)
+            hidden, states = stepper.advance(value, states)
             i += 1
         return generated.stack()
 
@@ -535,9 +444,6 @@ def sample_ids(
     stop_at_end: bool = True,
     window: int | None = None,
     stepper: Any = None,
-    forced: Any = None,
-    grammar: np.ndarray | None = None,
-    condition: Any = None,
 ) -> np.ndarray:
     """Sample token ids from any token network, batched, in one compiled loop.
 
@@ -567,34 +473,11 @@ def sample_ids(
     stepper : stepper, optional
         Used instead of :func:`stepper_for`, e.g. ``WindowedStepper(wavenet, 64)`` to
         time the naive full-window WaveNet against its cache.
-    forced : array-like of int, shape=(n_samples, n_tokens) or (n_tokens,), optional
-        Ids written instead of sampled ones, ``-1`` where the model samples (a melody
-        kept exactly while the other voices are drawn). A forced END ends the sample.
-        Forced ids may be any id of the vocabulary; ``n_tokens`` must equal its width.
-    grammar : np.ndarray, shape=(period, len(vocabulary)), dtype=bool, optional
-        Which ids the token at position ``p`` may be (row ``(p - 1) % period``; the
-        primer's first id, START, is position 0), e.g.
-        :func:`musicalpy.representations.chorale_grid.grid_grammar`. Forced ids are not
-        checked against it.
-    condition : array-like of int, shape=(n_samples, n_primer + n_tokens, ...), optional
-        The condition input of a conditioned model (see "Guided sampling"), aligned
-        with the model's token input: one row per fed position. Read whole by the
-        model's encoder before sampling, each row on its own up to one position past its
-        last non-zero one, so rows of different lengths padded with zeros give what each
-        gives alone. None for an unconditioned model, or a masked condition of a
-        conditioned one.
 
     Returns
     -------
     ids : np.ndarray, shape=(n_samples, n_generated), dtype=int32
         The generated ids, without the primer.
-
-    Raises
-    ------
-    ValueError
-        For a ``forced`` or ``condition`` of the wrong shape or ids outside the
-        vocabulary, a ``grammar`` of the wrong width, and a ``condition`` for a model
-        whose stepper is not conditioned.
     """
     temperature, top_k, top_p = check_sampling_options(temperature, top_k, top_p)
     n_tokens = check_int("n_tokens", n_tokens)
@@ -614,94 +497,19 @@ def sample_ids(
     banned[[i for i in (vocabulary.pad_id, vocabulary.start_id, vocabulary.unk_id) if i is not None]] = True
     end_id = vocabulary.end_id if (stop_at_end and vocabulary.end_id is not None) else -1
     batch = ids.shape[0]
-    guided = forced is not None or grammar is not None or condition is not None
-    forced_ids = _check_forced(forced, batch, n_tokens, vocabulary) if guided else None
-    allowed = None
-    if grammar is not None:
-        allowed = np.asarray(grammar, dtype=bool)
-        if allowed.ndim != 2 or allowed.shape[1] != len(vocabulary) or not allowed.any(axis=1).all():
-            raise ValueError(f"grammar must have shape (period, {len(vocabulary)}) with an allowed id in every row, "
-                             f"got shape {allowed.shape}")
-    encoding = _encode_condition(stepper, condition, batch, ids.shape[1] + n_tokens, model)
 
-    def choose(outputs, seed_pair, temperature, top_k, top_p, carry, limit, position=None, forced=None):
+    def choose(outputs, seed_pair, temperature, top_k, top_p, carry, limit):
         logits = tf.cast(outputs[name], tf.float32)
         if logits.shape[-1] != len(banned):
             raise ValueError(f"model gives {logits.shape[-1]} logits but the vocabulary has {len(banned)} ids")
         logits = tf.where(tf.constant(banned)[None, :], -np.inf, logits)
-        if allowed is not None:
-            row = tf.gather(tf.constant(allowed), (position - 1) % allowed.shape[0])
-            logits = tf.where(row[None, :], logits, -np.inf)
         token = sample_logits(logits, salted_seed(seed_pair, 0), temperature, top_k, top_p)
-        if forced is not None:
-            token = tf.where(forced >= 0, tf.cast(forced, token.dtype), token)
         return token, tf.equal(token, end_id), carry
 
     # The key names everything ``choose`` closes over, so one trace serves one vocabulary layout.
-    key = f"tokens/{end_id}/{len(vocabulary)}/{np.flatnonzero(banned).tolist()}"
-    if guided:
-        key += f"/guided/{None if allowed is None else np.packbits(allowed).tobytes().hex()}/{encoding is not None}"
-    loop = compiled_loop(stepper, key, choose)
-    arguments = [tf.constant(ids), tf.constant(int(n_tokens)), tf.constant(int(seed), tf.int64), tf.constant(temperature),
-                 tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(0.0)]
-    if guided:
-        arguments += [tf.constant(forced_ids), encoding]
-    return loop(*arguments).numpy().swapaxes(0, 1)
-
-
-def _check_forced(forced: Any, batch: int, n_tokens: int, vocabulary: Vocabulary) -> np.ndarray:
-    """``forced`` as ``(batch, n_tokens)`` int32 ids, -1 where free (all -1 for None)."""
-    if forced is None:
-        return np.full((batch, n_tokens), -1, dtype=np.int32)
-    array = np.asarray(forced)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"forced must hold integer ids (-1 = free), got dtype {array.dtype}")
-    if array.ndim == 1:
-        array = np.repeat(array[None, :], batch, axis=0)
-    if array.shape != (batch, n_tokens):
-        raise ValueError(f"forced must have shape ({batch}, {n_tokens}) (n_samples, n_tokens), got {array.shape}")
-    if ((array < -1) | (array >= len(vocabulary))).any():
-        bad = int(array[(array < -1) | (array >= len(vocabulary))][0])
-        raise ValueError(f"forced holds id {bad}: ids run 0-{len(vocabulary) - 1}, -1 for free")
-    return array.astype(np.int32)
-
-
-def _encode_condition(stepper, condition: Any, batch: int, length: int, model):
-    """The encoding of a conditioned model's condition, ``(batch, length, channels)``
-    float32, or None (no condition: masked)."""
-    if condition is None:
-        return None
-    if not getattr(stepper, "conditioned", False):
-        raise ValueError(f"condition was given but model {model.name!r} has no {CONDITION_INPUT!r} input")
-    array = np.asarray(condition)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"condition must hold integer ids, got dtype {array.dtype}")
-    if array.shape[:2] != (batch, length):
-        raise ValueError(f"condition must have {batch} rows of {length} positions (primer + n_tokens), "
-                         f"got shape {array.shape}")
-    return tf.constant(_encode_rows(stepper, array))
-
-
-def _encode_rows(stepper, array: np.ndarray) -> np.ndarray:
-    """Each row's encoding, read up to one position past its last given (non-zero)
-    position, zeros after.
-
-    Rows are encoded in groups of equal extent, so a row's encoding never depends on the
-    rows batched with it: a bidirectional encoder reading a whole padded batch would
-    start its backward pass in the other rows' padding. One position past the last given
-    one is read because every training condition ends with the zero row of its END.
-    """
-    given = (array.reshape(array.shape[0], array.shape[1], -1) != 0).any(axis=-1)
-    extents = np.where(given.any(axis=1), array.shape[1] - np.argmax(given[:, ::-1], axis=1), 0)
-    extents = np.minimum(extents + 1, array.shape[1])
-    out = None
-    for extent in np.unique(extents):
-        rows = np.flatnonzero(extents == extent)
-        encoded = np.asarray(tf.cast(stepper.encode_condition(tf.constant(array[rows, :extent], tf.int32)), tf.float32))
-        if out is None:
-            out = np.zeros((array.shape[0], array.shape[1], encoded.shape[-1]), dtype=np.float32)
-        out[rows, :extent] = encoded
-    return out
+    loop = compiled_loop(stepper, f"tokens/{end_id}/{len(vocabulary)}/{np.flatnonzero(banned).tolist()}", choose)
+    return loop(tf.constant(ids), tf.constant(int(n_tokens)), tf.constant(int(seed), tf.int64), tf.constant(temperature),
+                tf.constant(top_k), tf.constant(top_p), tf.zeros([batch]), tf.constant(0.0)).numpy().swapaxes(0, 1)
 
 
 def generate_notes(
@@ -808,8 +616,6 @@ def score_ids(
     *,
     batch_size: int = 64,
     pad_id: int = 0,
-    condition: Mapping[Any, np.ndarray] | Sequence[np.ndarray] | None = None,
-    counted: Mapping[Any, np.ndarray] | Sequence[np.ndarray] | None = None,
 ) -> tuple[float, int]:
     """Total log-likelihood (nats) of whole pieces, every token after the first counted
     once, each predicted from its own past (the first token, START, is the context).
@@ -826,12 +632,6 @@ def score_ids(
         Pieces of ids; pieces of fewer than 2 ids have nothing to score.
     batch_size : int, default 64
     pad_id : int, default 0 (PAD)
-    condition : dict or list of np.ndarray, shape=(n - 1, ...), optional
-        For a conditioned model (see "Guided sampling"): each piece's condition input,
-        one row per fed position (keyed and ordered like ``sequences``); zeros mask it.
-    counted : dict or list of np.ndarray, shape=(n - 1,), dtype=bool, optional
-        Which predicted tokens (the piece's ids 1..n-1) count (e.g. only the alto, tenor
-        and bass of a chorale given its soprano); default all.
 
     Returns
     -------
@@ -842,42 +642,24 @@ def score_ids(
         Tokens scored.
     """
     batch_size = check_int("batch_size", batch_size)
-
-    def listed(values):
-        return None if values is None else list(values.values() if isinstance(values, Mapping) else values)
-
-    values = [np.asarray(v, dtype=np.int64) for v in listed(sequences)]
-    conditions, counts = listed(condition), listed(counted)
-    for name, extra in (("condition", conditions), ("counted", counts)):
-        if extra is not None and (len(extra) != len(values) or any(len(e) != len(v) - 1 for e, v in zip(extra, values, strict=True))):
-            raise ValueError(f"{name} must hold one array of n - 1 rows per piece of sequences")
-    keep = [i for i, v in enumerate(values) if len(v) >= 2]
-    if not keep:
+    values = [np.asarray(v, dtype=np.int64) for v in (sequences.values() if isinstance(sequences, Mapping) else sequences)]
+    values = [v for v in values if len(v) >= 2]
+    if not values:
         raise ValueError("sequences holds no piece of 2 or more tokens to score")
     window = fixed_input_length(model)
     if window is not None:
-        if conditions is not None or counts is not None:
-            raise ValueError("condition and counted need a free-length model; this one reads a fixed window")
-        return _score_fixed_window(model, [values[i] for i in keep], window, batch_size, pad_id)
+        return _score_fixed_window(model, values, window, batch_size, pad_id)
     total, count = 0.0, 0
-    order = [keep[i] for i in np.argsort([len(values[i]) for i in keep])]  # similar lengths together: less padding
-    for start in range(0, len(order), batch_size):
-        members = order[start : start + batch_size]
-        chunk = [values[i] for i in members]
+    values.sort(key=len)  # similar lengths together: less padding
+    for start in range(0, len(values), batch_size):
+        chunk = values[start : start + batch_size]
         longest = max(len(v) for v in chunk)
         batch = np.full((len(chunk), longest), pad_id, dtype=np.int64)
         mask = np.zeros((len(chunk), longest - 1), dtype=bool)
-        for row, (index, ids) in enumerate(zip(members, chunk, strict=True)):
+        for row, ids in enumerate(chunk):
             batch[row, : len(ids)] = ids
-            mask[row, : len(ids) - 1] = True if counts is None else np.asarray(counts[index], dtype=bool)
-        inputs = tf.constant(batch[:, :-1], tf.int32)
-        if conditions is not None:
-            shape = np.asarray(conditions[members[0]]).shape[1:]
-            padded = np.zeros((len(chunk), longest - 1, *shape), dtype=np.int64)
-            for row, index in enumerate(members):
-                padded[row, : len(values[index]) - 1] = conditions[index]
-            inputs = [inputs, tf.constant(padded, tf.int32)]
-        logits = model(inputs, training=False)
+            mask[row, : len(ids) - 1] = True
+        logits = model(tf.constant(batch[:, :-1], tf.int32), training=False)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1).numpy()
         picked = np.take_along_axis(log_probs, batch[:, 1:, None], axis=-1)[..., 0]
         total += float(picked[mask].sum())
@@ -945,47 +727,6 @@ def piece_loss_callback(sequences: Mapping[Any, np.ndarray] | Sequence[np.ndarra
 # ---------------------------------------------------------------------------- training
 
 
-class WallClockBudget(keras.callbacks.Callback):
-    """Stop training once ``seconds`` of wall-clock have passed since training began.
-
-    Checked after every training batch, so a run overshoots by at most one batch and
-    the closing validation pass (validation passes inside the budget count against
-    it): the budget of a comparison "trained for the same time". The epoch that
-    stopped is recorded in ``stopped_epoch``.
-
-    Parameters
-    ----------
-    seconds : float
-        Positive and finite.
-    clock : callable, default time.perf_counter
-        Returns seconds (a test passes a fake clock).
-    """
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter):
-        super().__init__()
-        seconds = float(seconds)
-        if not (math.isfinite(seconds) and seconds > 0):
-            raise ValueError(f"seconds must be a positive finite number, got {seconds!r}")
-        self.seconds = seconds
-        self.clock = clock
-        self.started = math.nan
-        self.stopped_epoch: int | None = None
-        self._epoch = 0
-
-    def on_train_begin(self, logs=None):
-        self.started = self.clock()
-        self.stopped_epoch = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.clock() - self.started >= self.seconds:
-            self.model.stop_training = True
-            if self.stopped_epoch is None:
-                self.stopped_epoch = self._epoch + 1
-
-
 def _has_tensorboard() -> bool:
     """TensorBoard logging needs the ``tensorboard`` package; without it, warn once."""
     try:
@@ -1009,7 +750,6 @@ def train_model(
     resume: bool = True,
     callbacks: Sequence[Any] = (),
     steps_per_epoch: int | None = None,
-    time_budget_s: float | None = None,
     verbose: int | str = "auto",
 ) -> tuple[Any, pd.DataFrame]:
     """Build a Keras model inside a distribution strategy and fit it, watching
@@ -1049,10 +789,6 @@ def train_model(
     steps_per_epoch : int, optional
         Batches per epoch (a fixed budget for fair comparisons); ``train`` is repeated,
         so an epoch may run past the end of one pass. Default: one pass per epoch.
-    time_budget_s : float, optional
-        Wall-clock seconds after which training stops (:class:`WallClockBudget`,
-        checked after every batch), whatever ``epochs`` still allows; the best
-        validation weights are kept as ever.
     verbose : int or "auto"
 
     Returns
@@ -1076,8 +812,6 @@ def train_model(
     our_callbacks: list[Any] = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=check_int("patience", patience), restore_best_weights=True),
     ]
-    if time_budget_s is not None:
-        our_callbacks.append(WallClockBudget(time_budget_s))
     if run_dir is not None:
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)

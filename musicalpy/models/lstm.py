@@ -10,11 +10,6 @@
   with :class:`BinnedCrossentropy`, so that sampling draws real rhythms.
 * :func:`build_token_lstm`: the token LSTM of the WaveNet/LSTM study: embedding, stacked
   LSTM layers with dropout, softmax over the vocabulary, trained sequence to sequence.
-* :func:`build_joint_lstm`: the token LSTM over the four-voice chorale grid, with a
-  second input, the soprano (and the bar frames), read whole by a bidirectional LSTM
-  (:func:`condition_encoding`, shared with the joint WaveNet) whose output is added to
-  the token embedding, so the same network generates freely (condition masked) or
-  harmonizes a melody (condition given).
 
 The custom layers and losses are defined at the top of this module and registered with
 Keras on import, so ``keras.models.load_model`` reads saved ``.keras`` files back without
@@ -44,11 +39,6 @@ __all__ = [
     "build_tutorial_lstm",
     "build_rhythm_lstm",
     "build_token_lstm",
-    "ConditionEmbedding",
-    "MaskedCondition",
-    "condition_encoding",
-    "build_joint_lstm",
-    "padded_token_loss",
     "custom_objects",
     "load_model",
 ]
@@ -168,130 +158,6 @@ class BinnedCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "class_values": self.class_values}
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class ConditionEmbedding(keras.layers.Embedding):
-    """Embed each of the ``k`` ids of a position and sum them: ``(batch, time, k)`` ids
-    to ``(batch, time, output_dim)`` (the joint models' frame and soprano ids)."""
-
-    def call(self, inputs):
-        return ops.sum(super().call(inputs), axis=-2)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.output_dim)
-
-
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class MaskedCondition(keras.layers.Layer):
-    """The condition's encoding, zero where the condition is masked (all its ids 0).
-
-    So a masked condition adds exactly nothing to the token path, whatever the
-    encoder's biases: an unconditioned sample needs no encoder pass at all.
-
-    Call on ``[encoding (batch, time, channels), condition ids (batch, time, k)]``.
-    """
-
-    def call(self, inputs):
-        encoding, condition = inputs
-        present = ops.cast(ops.any(ops.not_equal(condition, 0), axis=-1), encoding.dtype)
-        return encoding * present[..., None]
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
-
-
-def padded_token_loss():
-    """Sparse cross-entropy on logits that ignores PAD (id 0) targets: the joint
-    models train on whole chorales padded to the longest of a batch."""
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-
-
-def condition_encoding(condition, vocab_size: int, *, channels: int, units: int, dropout: float = 0.0):
-    """The bidirectional encoder of a condition input: embedding (summed over the ids of
-    a position), a bidirectional LSTM, a dense projection to ``channels``, masked.
-
-    Parameters
-    ----------
-    condition : keras tensor, shape=(batch, time, k), int
-        The input named :data:`musicalpy.models.engine.CONDITION_INPUT`.
-    vocab_size : int
-    channels : int
-        Width of the token path the encoding is added to.
-    units : int
-        LSTM units per direction.
-    dropout : float, default 0.0
-        On the encoder's output, during training.
-
-    Returns
-    -------
-    keras tensor, shape=(batch, time, channels)
-        The output of the layer :data:`musicalpy.models.engine.CONDITION_ENCODING`.
-    """
-    from .engine import CONDITION_ENCODING
-
-    embedded = ConditionEmbedding(vocab_size, channels, name="condition_embedding")(condition)
-    read = keras.layers.Bidirectional(keras.layers.LSTM(_check_int("units", units), return_sequences=True),
-                                      name="condition_bilstm")(embedded)
-    if dropout:
-        read = keras.layers.Dropout(dropout, name="condition_dropout")(read)
-    projected = keras.layers.Dense(_check_int("channels", channels), name="condition_projection")(read)
-    return MaskedCondition(name=CONDITION_ENCODING)([projected, condition])
-
-
-def build_joint_lstm(
-    vocab_size: int,
-    *,
-    embedding_dim: int = 128,
-    units: Sequence[int] = (256, 256),
-    condition_units: int = 64,
-    condition_width: int = 2,
-    dropout: float = 0.3,
-    learning_rate: float = 0.002,
-):
-    """The joint chorale LSTM: tokens plus a condition read whole by a BiLSTM.
-
-    Parameters
-    ----------
-    vocab_size : int
-    embedding_dim : int, default 128
-        Token embedding and the condition encoding's width.
-    units : sequence of int, default (256, 256)
-        One causal LSTM layer per entry.
-    condition_units : int, default 64
-        LSTM units per direction of the condition encoder.
-    condition_width : int, default 2
-        Ids per position of the condition (the frame and the soprano).
-    dropout : float, default 0.3
-        After every LSTM layer.
-    learning_rate : float, default 0.002
-
-    Returns
-    -------
-    model : keras.Model
-        Inputs ``tokens`` ``(batch, time)`` and ``condition`` ``(batch, time,
-        condition_width)`` ids (zeros: masked); output ``token`` logits ``(batch,
-        time, vocab_size)``. Trained with PAD targets ignored.
-    """
-    from .engine import CONDITION_INPUT
-
-    vocab_size = _check_int("vocab_size", vocab_size, 2)
-    if not units:
-        raise ValueError("units must name at least one LSTM layer size")
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    condition = keras.Input((None, _check_int("condition_width", condition_width)), dtype="int32", name=CONDITION_INPUT)
-    width = _check_int("embedding_dim", embedding_dim)
-    hidden = keras.layers.Embedding(vocab_size, width, name="embedding")(tokens)
-    encoded = condition_encoding(condition, vocab_size, channels=width, units=condition_units)
-    hidden = keras.layers.Add(name="condition_add")([hidden, encoded])
-    for index, size in enumerate(units):
-        hidden = keras.layers.LSTM(_check_int("units", size), return_sequences=True, name=f"lstm_{index + 1}")(hidden)
-        if dropout:
-            hidden = keras.layers.Dropout(dropout, name=f"dropout_{index + 1}")(hidden)
-    logits = keras.layers.Dense(vocab_size, name="token")(hidden)
-    model = keras.Model([tokens, condition], logits, name="joint_lstm")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=padded_token_loss())
-    return model
-
-
 def custom_objects() -> dict[str, Any]:
     """The custom layers and losses of these models, by registered name.
 
@@ -300,8 +166,7 @@ def custom_objects() -> dict[str, Any]:
     callers that pass them explicitly.
     """
     return {"FeatureScaling": FeatureScaling, "ClassHead": ClassHead,
-            "positive_pressure_mse": positive_pressure_mse, "BinnedCrossentropy": BinnedCrossentropy,
-            "ConditionEmbedding": ConditionEmbedding, "MaskedCondition": MaskedCondition}
+            "positive_pressure_mse": positive_pressure_mse, "BinnedCrossentropy": BinnedCrossentropy}
 
 
 def load_model(path: str | os.PathLike, *, compile: bool = True):

@@ -14,9 +14,6 @@ cached stepper.
   ids read by a non-causal encoder block (every position sees the whole condition, id 0
   masked out) whose output is added to the token stream position by position, for
   generating voices against a given melody.
-* :func:`build_joint_transformer`: the joint chorale kind ``transformer_joint`` on the
-  four-voice grid stream, conditioned on the whole soprano exactly as the joint LSTM is
-  (:mod:`musicalpy.families.joint`).
 * :func:`build_frame_transformer` and :class:`FrameTransformer`: the same blocks over
   88-key quarter-note frames with independent sigmoid outputs per key, the JSB Chorales
   benchmark's model shape (a :class:`musicalpy.models.frame_rnn.FrameRNN` whose LSTM is
@@ -65,7 +62,6 @@ __all__ = [
     "TransformerBlock",
     "ConditionEncoder",
     "build_transformer",
-    "build_joint_transformer",
     "CachedTransformerStepper",
     "attention_maps",
     "benchmark_generation",
@@ -642,79 +638,6 @@ def _decoder(hidden, vocab_size: int, *, num_layers: int, num_heads: int, ff_dim
     return keras.layers.Dense(vocab_size, name="token")(hidden)
 
 
-def build_joint_transformer(
-    vocab_size: int,
-    *,
-    dim: int = 64,
-    num_layers: int = 2,
-    num_heads: int = 4,
-    ff_dim: int | None = None,
-    dropout: float = 0.1,
-    max_distance: int = 256,
-    max_length: int = 4096,
-    condition_units: int = 64,
-    condition_width: int = 2,
-    learning_rate: float = 1e-3,
-):
-    """The joint chorale Transformer: relative attention over the four-voice grid tokens,
-    plus the condition (the whole soprano) read by the joint LSTM's bidirectional encoder.
-
-    The conditioning is the joint LSTM's and WaveNet's, layer for layer
-    (:func:`musicalpy.models.lstm.condition_encoding`, added to the token embedding by
-    ``condition_add``), so the three joint kinds differ only in the causal network, and
-    :class:`CachedTransformerStepper` follows the engine's conditioned-stepper protocol.
-    No absolute positions: the Music Transformer's scheme, relative attention alone.
-
-    Parameters
-    ----------
-    vocab_size : int
-        ``len(chorale_grid_vocabulary())``.
-    dim, num_layers, num_heads : int
-        Width (embedding, residual stream, condition encoding), blocks, heads.
-    ff_dim : int, optional
-        Feed-forward units (default ``4 * dim``).
-    dropout : float
-    max_distance : int
-        Distances with their own relative embedding (longer ones share the last); 256
-        tokens are 51 sixteenths, over three bars of 4/4 at five tokens per step.
-    max_length : int
-        The key/value cache of generation; it must hold a whole chorale for the cached
-        steps to equal the full model (the longest music21 chorale is under 4,096 tokens).
-    condition_units : int
-        LSTM units per direction of the condition encoder.
-    condition_width : int, default 2
-        Ids per position of the condition (frame and soprano).
-    learning_rate : float
-        Adam's.
-
-    Returns
-    -------
-    model : keras.Model
-        Inputs ``tokens`` ``(batch, time)`` and ``condition`` ``(batch, time,
-        condition_width)``; output ``token`` logits ``(batch, time, vocab_size)``,
-        position ``t`` seeing tokens ``0 .. t`` and the whole condition; loss
-        cross-entropy with PAD targets ignored.
-    """
-    from .lstm import condition_encoding, padded_token_loss
-
-    vocab_size = _check_int("vocab_size", vocab_size, 2)
-    dim = _check_int("dim", dim)
-    ff_dim = 4 * dim if ff_dim is None else _check_int("ff_dim", ff_dim)
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    condition = keras.Input((None, _check_int("condition_width", condition_width)), dtype="int32",
-                            name=engine.CONDITION_INPUT)
-    hidden = TokenPositionEmbedding(vocab_size, dim, "none", max_length, name="embedding")(tokens)
-    encoded = condition_encoding(condition, vocab_size, channels=dim, units=condition_units)
-    hidden = keras.layers.Add(name="condition_add")([hidden, encoded])
-    logits = _decoder(hidden, vocab_size, num_layers=_check_int("num_layers", num_layers), num_heads=num_heads,
-                      ff_dim=ff_dim, dropout=dropout, relative=True, max_distance=max_distance)
-    model = keras.Model([tokens, condition], logits, name="joint_transformer")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=padded_token_loss())
-    return model
-
-
 # -------------------------------------------------------------------- cached generation
 
 
@@ -737,10 +660,8 @@ class CachedTransformerStepper:
     Implements the stepper protocol of :mod:`musicalpy.models.engine`
     (``initial_state``, ``advance``, ``heads_of``, ``window``, ``output_names``) and is
     what :func:`musicalpy.models.engine.stepper_for` gives every model holding a
-    :class:`TransformerBlock`. For a joint model (:func:`build_joint_transformer`) it is
-    also a conditioned stepper (``conditioned`` is True): :meth:`encode_condition` runs
-    the bidirectional encoder once over the whole condition and :meth:`advance` adds the
-    encoding of each step, so harmonizing costs one step per token too.
+    :class:`TransformerBlock`. A model with a ``condition`` input keeps the encoded
+    condition in its states (:meth:`initial_state`).
 
     Parameters
     ----------
@@ -766,10 +687,6 @@ class CachedTransformerStepper:
             raise ValueError(f"model {model.name!r} lacks the layers of build_transformer ({exc})") from None
         names = [layer.name for layer in model.layers]
         self.condition_encoder = model.get_layer("condition_encoder") if "condition_encoder" in names else None
-        # A joint model (build_joint_transformer) is conditioned the engine's way: its
-        # encoding is computed once per melody and handed to advance step by step.
-        self.encoder = None if self.condition_encoder is not None else engine.condition_encoder(model)
-        self.conditioned = self.encoder is not None
         self.capacity = _check_int("capacity", capacity if capacity is not None else self.embedding.max_length)
         self.output_names = ["token"]
         self.heads = {"token": self.head}
@@ -777,8 +694,6 @@ class CachedTransformerStepper:
     def encode_condition(self, condition):
         """The condition encoder's output ``(batch, time, dim)`` for ids ``(batch, time)``,
         to pass to :meth:`initial_state`."""
-        if self.encoder is not None:
-            return self.encoder(tf.cast(condition, tf.int32), training=False)
         if self.condition_encoder is None:
             raise ValueError(f"model {self.model.name!r} has no condition input")
         return self.condition_encoder(tf.cast(condition, tf.int32), training=False)
@@ -806,14 +721,11 @@ class CachedTransformerStepper:
             states.extend([tf.zeros(shape, tf.float32), tf.zeros(shape, tf.float32)])
         return states
 
-    def advance(self, inputs, states, condition=None):
-        """Feed one id per sequence ``(batch,)`` (and, for a joint model, the condition's
-        encoding at it, ``(batch, dim)`` from :meth:`encode_condition`; None: masked);
-        return the last block's output ``(batch, dim)`` and the new states."""
+    def advance(self, inputs, states):
+        """Feed one id per sequence ``(batch,)``; return the last block's output
+        ``(batch, dim)`` and the new states."""
         position, memory = states[0], states[1]
         hidden = tf.cast(self.embedding.step(tf.cast(inputs, tf.int32), position), tf.float32)
-        if condition is not None:
-            hidden = hidden + tf.cast(condition, tf.float32)
         if self.condition_encoder is not None:
             # Past the condition's end the condition is masked: it adds zero.
             inside = tf.cast(position < tf.shape(memory)[1], tf.float32)
@@ -832,25 +744,20 @@ class CachedTransformerStepper:
     def logits_along(self, ids, condition=None) -> np.ndarray:
         """Next-token logits after every prefix of ``ids`` ``(batch, n)``, stepping with
         the cache in one compiled loop (for checks and tests); ``condition`` is the
-        model's condition input (``(batch, n, width)`` for a joint model).
+        model's condition input ``(batch, n)``, if it has one.
 
         Returns
         -------
         logits : np.ndarray, shape=(batch, n, vocab_size)
         """
         ids = tf.constant(np.asarray(ids, dtype=np.int32))
-        # A joint model's condition is its encoding, fed step by step; the older
-        # condition encoder is held in the states instead.
-        encoding = (tf.cast(self.encode_condition(tf.constant(np.asarray(condition, np.int32))), tf.float32)
-                    if self.conditioned and condition is not None else None)
-        memory = None if self.conditioned else condition
 
         @tf.function
         def run(ids):
-            states = self.initial_state(tf.shape(ids)[0], memory)
+            states = self.initial_state(tf.shape(ids)[0], condition)
             out = tf.TensorArray(tf.float32, size=tf.shape(ids)[1])
             for t in tf.range(tf.shape(ids)[1]):
-                hidden, states = self.advance(ids[:, t], states, None if encoding is None else encoding[:, t])
+                hidden, states = self.advance(ids[:, t], states)
                 out = out.write(t, tf.cast(self.heads_of(hidden)["token"], tf.float32))
             return out.stack()
 

@@ -6,9 +6,6 @@ and the WaveNet's fast cached stepper.
   1, 2, 4, ... repeated in cycles, 1x1 residual and skip convolutions, the sum of the
   skips through ReLU and two 1x1 convolutions to logits over the vocabulary **at every
   time step** (trained sequence to sequence, like the token LSTM).
-* :func:`build_joint_wavenet`: the WaveNet over the four-voice chorale grid, with the
-  joint LSTM's bidirectional condition encoder
-  (:func:`musicalpy.models.lstm.condition_encoding`) added to its token embedding.
 * :func:`build_baseline_cnn`: the model of the WaveNet/LSTM study, three dilated
   Conv1D layers with max-pooling and one softmax per window (trained on the token after
   each window).
@@ -59,7 +56,6 @@ __all__ = [
     "token_beats",
     "describe_receptive_field",
     "build_wavenet",
-    "build_joint_wavenet",
     "build_baseline_cnn",
     "CachedWaveNetStepper",
     "benchmark_generation",
@@ -382,59 +378,6 @@ def _wavenet_head(hidden, vocab_size: int, channels: int, skip_channels: int, di
     return keras.layers.Conv1D(vocab_size, 1, name="token")(hidden)
 
 
-def build_joint_wavenet(
-    vocab_size: int,
-    *,
-    channels: int = 96,
-    dilations: Sequence[int] = (1, 2, 4, 8, 16, 32, 64, 1, 2, 4, 8, 16, 32, 64),
-    kernel_size: int = 2,
-    condition_units: int = 64,
-    condition_width: int = 2,
-    dropout: float = 0.1,
-    learning_rate: float = 0.002,
-):
-    """The joint chorale WaveNet: gated causal blocks over the grid tokens, plus the
-    condition's bidirectional encoding added to the embedding.
-
-    Parameters
-    ----------
-    vocab_size : int
-    channels : int, default 96
-        Embedding, residual and skip channels, and the condition encoding's width.
-    dilations : sequence of int, default two cycles of 1 ... 64
-        A receptive field of 255 tokens: 3.2 bars of 4/4 at 5 tokens per sixteenth.
-    kernel_size : int, default 2
-    condition_units : int, default 64
-        LSTM units per direction of the condition encoder.
-    condition_width : int, default 2
-    dropout : float, default 0.1
-    learning_rate : float, default 0.002
-
-    Returns
-    -------
-    model : keras.Model
-        Inputs ``tokens`` ``(batch, time)`` and ``condition`` ``(batch, time,
-        condition_width)``; output ``token`` logits ``(batch, time, vocab_size)``.
-    """
-    from .engine import CONDITION_INPUT
-    from .lstm import condition_encoding, padded_token_loss
-
-    vocab_size = _check_int("vocab_size", vocab_size, 2)
-    channels = _check_int("channels", channels)
-    dilations = _check_dilations(dilations)
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    condition = keras.Input((None, _check_int("condition_width", condition_width)), dtype="int32", name=CONDITION_INPUT)
-    hidden = keras.layers.Embedding(vocab_size, channels, name="embedding")(tokens)
-    encoded = condition_encoding(condition, vocab_size, channels=channels, units=condition_units)
-    hidden = keras.layers.Add(name="condition_add")([hidden, encoded])
-    logits = _wavenet_head(hidden, vocab_size, channels, channels, dilations, _check_int("kernel_size", kernel_size), dropout)
-    model = keras.Model([tokens, condition], logits, name="joint_wavenet")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=padded_token_loss())
-    return model
-
-
 def build_baseline_cnn(
     vocab_size: int,
     window: int = 32,
@@ -531,25 +474,14 @@ class CachedWaveNetStepper:
         self.receptive_field = model_receptive_field(model)
         self.output_names = ["token"]
         self.heads = {"token": self.head[-1]}
-        # A joint WaveNet (build_joint_wavenet) adds its condition's encoding to the embedding.
-        self.encoder = engine.condition_encoder(model)
-        self.conditioned = self.encoder is not None
-
-    def encode_condition(self, condition):
-        """The condition's encoding ``(batch, time, channels)``, read whole (joint WaveNets)."""
-        return self.encoder(condition, training=False)
 
     def initial_state(self, batch_size):
         """One zero queue per block, shape ``(batch, queue_length, channels)``."""
         return [tf.zeros((batch_size, b.queue_length, b.channels), dtype=tf.float32) for b in self.blocks]
 
-    def advance(self, inputs, states, condition=None):
-        """Feed one id per sequence ``(batch,)`` (and, for a joint WaveNet, the
-        condition's encoding at it, ``(batch, channels)``; None: masked); return the
-        summed skips and new queues."""
+    def advance(self, inputs, states):
+        """Feed one id per sequence ``(batch,)``; return the summed skips and new queues."""
         hidden = tf.cast(self.embedding(inputs), tf.float32)
-        if condition is not None:
-            hidden = hidden + tf.cast(condition, tf.float32)
         total = None
         new_states = []
         for block, queue in zip(self.blocks, states, strict=True):

@@ -21,8 +21,7 @@ Why this order: a chord is written from the top down, so every lower voice is
 predicted knowing the voices above it at the same instant (the alto knows the
 soprano's note, the bass the whole upper chord), which is how a harmonizer reads a
 melody, and the soprano comes right after the frame, so forcing the frame and soprano
-tokens of a given melody (:meth:`musicalpy.families.joint.JointFamily.harmonize`)
-leaves exactly the alto, tenor and bass to sample. The frame token carries the step's
+tokens of a given melody leaves exactly the alto, tenor and bass to sample. The frame token carries the step's
 beat position and fermata *in the stream*, so the per-step inputs need no second
 channel when sampling: an unconditioned model writes its own bar lines and fermatas
 and a harmonizer has them forced from the melody. END after a complete step lets a
@@ -369,8 +368,8 @@ def _value_token(value: int) -> Hashable:
 @cache
 def chorale_grid_vocabulary() -> Vocabulary:
     """The fixed vocabulary: PAD, START, END, UNK, pitches 0-127, HOLD, REST, then the
-    frame tokens ``"|0"``, ``"|0F"``, ... ``"|31F"`` (198 ids). One vocabulary for every
-    joint model, so their bits per token compare directly."""
+    frame tokens ``"|0"``, ``"|0F"``, ... ``"|31F"`` (198 ids). One fixed vocabulary, so
+    the bits per token of any model of the grid stream compare directly."""
     frames = [_frame_token(p, f) for p in range(MAX_STEPS_PER_BAR) for f in (False, True)]
     return Vocabulary([*range(128), _HOLD_TOKEN, _REST_TOKEN, *frames])
 
@@ -480,6 +479,6 @@ ENCODING = Encoding(
     per_part=False,
     vocabulary=chorale_grid_vocabulary,
     transpose_token=transpose_chorale_grid_token,
-    # Not a token encoding of token_sequences (its pieces are ChoraleGrid objects and
-    # joint models frame them themselves): the joint family calls grid_to_tokens.
+    # Not a token encoding of token_sequences: its pieces are ChoraleGrid objects, turned
+    # into tokens by grid_to_tokens or into SATB steps by representations.satb_steps.
 )
