@@ -49,6 +49,10 @@ _LAZY = {
     "plot_pianoroll": "render",
     "save_fig": "render",
     "export": "render",
+    "harmonize": "harmonization",
+    "Harmonization": "harmonization",
+    "load_melody": "melody",
+    "Melody": "melody",
 }
 
 __all__ = [
@@ -70,7 +74,7 @@ def __getattr__(name: str) -> Any:
         return getattr(module, name)
     if name in {"corpus", "midi", "representations", "render", "metrics", "markov", "hmm",
                 "analysis", "pipelines", "models", "cli", "names", "leaderboard", "notebook", "zoo", "runner",
-                "jsb", "frame_models"}:
+                "jsb", "frame_models", "harmonization", "melody", "pretrained"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'musicalpy' has no attribute {name!r}")
 

@@ -173,8 +173,10 @@ def _cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def _safe_stem(name: str) -> str:
-    """A piece id as a file name: folders and odd characters become underscores."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)).strip("._") or "piece"
+    """A piece id as a file name (:func:`musicalpy.names.file_stem`)."""
+    from .names import file_stem
+
+    return file_stem(name)
 
 
 def _check_free(paths: list[Path], force: bool) -> None:
@@ -325,26 +327,46 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_harmonize(args: argparse.Namespace) -> int:
+    from .harmonization import harmonization_stems, harmonize, ranking_table
     from .melody import load_melody
-    from .render import export
 
     _quiet_tensorflow()
     melodies = [load_melody(m) for m in args.melody]  # a bad melody fails here, before anything is written
     model = _model_or_shipped(args.model, harmonizes=True)
-    how = f"sampled (seed {args.seed}, temperature {args.temperature:g})" if args.sample else "most likely"
-    formats = ["mid", "wav" if args.wav else "ogg", "svg"]
-    stems = [Path(args.out) / f"{_safe_stem(m.name)}_{_safe_stem(model.name)}{'_sampled' if args.sample else ''}"
-             for m in melodies]
+    formats = ["mid", "musicxml", "wav" if args.wav else "ogg", "svg"]
+    stems = [stem for m in melodies for stem in harmonization_stems(m.name, model.name, args.n, sample=args.sample,
+                                                                      out=args.out)]
     if len(set(stems)) < len(stems):
         raise ValueError("two melodies have the same name, so their files would overwrite each other; "
-                       "give them one at a time or rename a file")
+                         "give them one at a time or rename a file")
     _check_free([stem.with_name(f"{stem.name}.{f}") for stem in stems for f in formats], args.force)
-    harmonized = model.harmonize_many(melodies, seed=args.seed, sample=args.sample, temperature=args.temperature)
-    for melody, stem, notes in zip(melodies, stems, harmonized, strict=True):
-        written = export(notes, stem, formats, title=f"{melody.name}, harmonized by {model.name}")
-        print(f"{melody.name}: {how} harmonization by {model.name}, {len(notes)} notes in four voices, "
-              f"{notes['end'].max():.1f} s -> " + ", ".join(str(p) for p in written.values()))
+    for melody in melodies:
+        results = harmonize(melody, model=model, n=args.n, out=args.out, sample=args.sample, seed=args.seed,
+                            temperature=args.temperature, formats=formats, force=args.force)
+        print(f"{melody.name}: {_melody_summary(results[0].melody)}")
+        for h in results:
+            how = h.draw if h.draw == "most likely" else f"sampled ({h.draw.removeprefix('sampled: ')}, " \
+                                                         f"temperature {args.temperature:g})"
+            print(f"{melody.name}: {how} harmonization by {model.name}, {len(h.notes)} notes in four voices, "
+                  f"{h.notes['end'].max():.1f} s -> " + ", ".join(str(p) for p in h.files.values()))
+        if len(results) < args.n:
+            print(f"{melody.name}: only {len(results)} different harmonizations of {args.n} asked for")
+        print(f"ranked by {results[0].ranked_by}:")
+        print(ranking_table(results).to_string(index=False))
     return 0
+
+
+def _melody_summary(melody) -> str:
+    """Key, meter, pickup and cadences of a melody, as ``harmonize`` reads them."""
+    from .names import key_signature_sharps
+
+    sharps = key_signature_sharps(melody.key) if melody.key else 0
+    signature = "no sharps or flats" if not sharps else f"{abs(sharps)} {'sharp' if sharps > 0 else 'flat'}" \
+        + ("s" if abs(sharps) > 1 else "")
+    pickup = f", pickup of {melody.pickup_beats:g} beat(s)" if melody.pickup_beats else ""
+    cadences = (f"{len(melody.fermatas)} cadence(s) at its phrase ends (inferred: it marks no fermatas)"
+                if melody.fermatas_inferred else f"{len(melody.fermatas)} fermata(s) as marked")
+    return f"{melody.key or 'key unknown'} ({signature}), {melody.time_signature}{pickup}, {cadences}"
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
@@ -639,22 +661,35 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-score", action="store_true", help="skip the .svg scores")
     generate.add_argument("--force", action="store_true", help="overwrite existing files")
 
-    harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .ogg and .svg",
+    harmonize = _sub(sub, "harmonize", "write alto, tenor and bass under a melody: .mid, .musicxml, .ogg and .svg",
+                     "  musicalpy harmonize tune.mid --out harmonized/          # the shipped harmonizer\n"
+                     "  musicalpy harmonize \"tinyNotation: 4/4 e4 e f g g f e d c c d e e4. d8 d2\" --n 3 "
+                     "--out harmonized/\n"
+                     "  musicalpy harmonize song.mxl tune.abc chorale.krn --model satb_lstm --out harmonized/\n"
                      "  musicalpy harmonize tune.mid --model models/hmm_harmonizer --out harmonized/\n"
                      "  musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/\n"
-                     "  musicalpy harmonize a.mid b.musicxml --model models/wavenet_joint --out harmonized/\n"
+                     "  musicalpy harmonize a.mid b.musicxml --model satb_transformer --out harmonized/\n"
                      "  musicalpy harmonize \"Das Hildebrandslied\" --model models/hmm_harmonizer --sample --seed 2 "
                      "--out harmonized/", _cmd_harmonize)
     harmonize.add_argument("melody", metavar="MELODY", nargs="+",
-                           help="a MIDI or MusicXML file, or an Essen tune of music21's corpus by name or title; "
-                                "several are harmonized in one batch")
+                           help="a MIDI, MusicXML (.musicxml, .xml, .mxl), ABC or Humdrum (.krn) file, a music21 "
+                                "corpus path (essenFolksong/altdeu10, an Essen tune's id or title, bach/bwv66.6), or a "
+                                "melody in quotes in tinyNotation (\"tinyNotation: 3/4 g4 a b c'2.\"); several are "
+                                "harmonized one after the other. Its key signature, meter, pickup and fermatas are "
+                                "kept; without fermatas, cadences go at its phrase ends (the last note, notes before a "
+                                "rest, else every 2 bars of 4/4 or 4 bars of 2/4, 3/4, 6/8)")
     harmonize.add_argument("--model", default=None,
                            help="a folder of a kind that harmonizes, or a shipped model's name "
                                 "(default: the best shipped harmonizing model)")
     harmonize.add_argument("--out", required=True, help="output folder")
+    harmonize.add_argument("--n", type=_positive_int, default=1, metavar="K",
+                           help="write K different harmonizations (the most likely and K-1 drawn), ranked by the "
+                                "model's probability of alto, tenor and bass given the melody, files named _rank1, "
+                                "_rank2, ...; the ranking is printed")
     harmonize.add_argument("--sample", action="store_true", help="draw a harmonization instead of the most likely one")
-    harmonize.add_argument("--seed", type=int, default=0, help="random seed for --sample")
-    harmonize.add_argument("--temperature", type=_positive_float, default=1.0, help="for --sample: below 1 safer")
+    harmonize.add_argument("--seed", type=int, default=0, help="random seed for --sample and --n")
+    harmonize.add_argument("--temperature", type=_positive_float, default=1.0,
+                           help="for --sample and --n: below 1 safer")
     harmonize.add_argument("--wav", action="store_true", help="write uncompressed .wav instead of Ogg Vorbis .ogg")
     harmonize.add_argument("--force", action="store_true", help="overwrite existing files")
 

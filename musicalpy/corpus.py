@@ -90,6 +90,7 @@ __all__ = [
     "check_splits",
     "download_maestro",
     "parse_score",
+    "pickup_beats",
     "SPLITS",
     "CACHE_VERSION",
     "SCORE_COLUMNS",
@@ -663,7 +664,7 @@ def parse_score(source: str | os.PathLike, *, work: int | None = None):
 
 def _score_parts(score: Any) -> list:
     """The streams that :func:`mark_fermatas`, :func:`mark_bars` and
-    :func:`_pickup_beats` read a score's notes and measures from, shape ``[n_parts]``:
+    :func:`pickup_beats` read a score's notes and measures from, shape ``[n_parts]``:
     a Score's parts, or ``[score]`` for a Score without parts or any other Stream (a
     single part, or a flat stream as some MIDI and ABC files parse to). Never empty,
     so the first part's measures can always be asked for."""
@@ -839,11 +840,11 @@ def _music21_info(score) -> dict:
         "key_signature": signature,
         "time_signature": times[0].ratioString if times else "",
         "tempo": float(first_tempo) if first_tempo else 120.0,
-        "pickup_beats": _pickup_beats(score),
+        "pickup_beats": pickup_beats(score),
     }
 
 
-def _pickup_beats(score) -> float:
+def pickup_beats(score) -> float:
     """Quarter notes of the opening anacrusis: the first bar's length when it is shorter
     than its time signature's bar (most chorales start on an upbeat), else 0. With it,
     a note's place in the bar is ``(start_beat - pickup_beats) mod bar``."""

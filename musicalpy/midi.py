@@ -340,17 +340,19 @@ def write_midi(
     *,
     programs: Mapping[str, int] | None = None,
     tempo: float | None = None,
+    notation: Any = None,
 ) -> Path:
     """Write a note table to a MIDI file; return the path.
 
     ``programs`` maps part names to General MIDI programs, overriding the table's
     ``program`` column; ``tempo`` (quarter notes per minute) sets the file's tempo,
     which changes how notes sit on the beat grid in a notation program, never their
-    times in seconds.
+    times in seconds; ``notation`` (see :func:`to_pretty_midi`) its key and time
+    signatures.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pretty_midi(notes, programs=programs, tempo=tempo).write(str(path))
+    to_pretty_midi(notes, programs=programs, tempo=tempo, notation=notation).write(str(path))
     return path
 
 
@@ -430,12 +432,16 @@ def to_pretty_midi(
     *,
     programs: Mapping[str, int] | None = None,
     tempo: float | None = None,
+    notation: Any = None,
 ):
     """Build a :class:`pretty_midi.PrettyMIDI` with one instrument per part.
 
     ``programs`` overrides the ``program`` column per part name; ``tempo`` (quarter
     notes per minute) defaults to the tempo implied by the table's beat columns, else
-    :data:`DEFAULT_TEMPO`.
+    :data:`DEFAULT_TEMPO`. ``notation`` (a :class:`musicalpy.render.score.Notation`,
+    or anything with its ``key``, ``time_signature`` and ``pickup_beats``) gives the
+    file a key signature and a time signature; a pickup becomes a short first bar (a
+    pickup of one quarter: 1/4, then the meter), which is how MIDI marks one.
     """
     import pretty_midi
 
@@ -455,7 +461,29 @@ def to_pretty_midi(
         for pitch, start, end, velocity in rows[["pitch", "start", "end", "velocity"]].itertuples(index=False):
             inst.notes.append(pretty_midi.Note(int(velocity), int(pitch), float(start), float(end)))
         pm.instruments.append(inst)
+    if notation is not None:
+        _add_signatures(pm, notation, tempo)
     return pm
+
+
+def _add_signatures(pm, notation: Any, tempo: float) -> None:
+    from fractions import Fraction
+
+    import pretty_midi
+
+    if getattr(notation, "key", None):
+        from .names import parse_key_name
+
+        tonic_pc, mode = parse_key_name(notation.key)
+        pm.key_signature_changes.append(pretty_midi.KeySignature(tonic_pc + (12 if mode == "minor" else 0), 0.0))
+    numerator, denominator = (int(x) for x in str(notation.time_signature).split("/"))
+    pickup = Fraction(float(getattr(notation, "pickup_beats", 0.0) or 0.0)).limit_denominator(64)
+    short = pickup / 4  # quarter notes -> whole notes
+    downbeat = 0.0
+    if pickup and short.denominator & (short.denominator - 1) == 0:  # MIDI denominators are powers of two
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(short.numerator, short.denominator, 0.0))
+        downbeat = float(pickup) * 60.0 / tempo
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(numerator, denominator, downbeat))
 
 
 def implied_tempo(table: pd.DataFrame) -> float:

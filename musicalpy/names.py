@@ -30,6 +30,7 @@ __all__ = [
     "parse_key_name",
     "key_signature_sharps",
     "key_spelling",
+    "file_stem",
 ]
 
 #: The four voices of a chorale, top to bottom, as music21's corpus names its parts.
@@ -221,3 +222,9 @@ def key_spelling(name: str) -> tuple[str, ...]:
 # Black keys as sharps or as flats, for the non-scale tones of sharp and flat keys.
 _SHARP_PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLAT_PITCH_CLASS_NAMES = ("C", "D-", "D", "E-", "E", "F", "G-", "G", "A-", "A", "B-", "B")
+
+
+def file_stem(name: str) -> str:
+    """A name (a piece id, a tune's title) as a file name: folders and odd characters
+    become underscores; ``"piece"`` when nothing is left."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(name)).strip("._") or "piece"

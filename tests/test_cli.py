@@ -349,6 +349,25 @@ def test_harmonize_bad_melodies_get_one_line(harmonizer_dir, env, tmp_path, melo
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_harmonize_ranks_n_harmonizations_of_a_typed_melody(env, tmp_path):
+    from musicalpy import pretrained
+
+    if "satb_counts" not in pretrained.names():
+        pytest.skip("the shipped satb_counts model is not here")
+    tune = "tinyNotation: 4/4 e4 e f g g f e d c c d e e4. d8 d2"
+    result = _run("harmonize", tune, "--model", "satb_counts", "--n", "2", "--out", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "melody: C major (no sharps or flats), 4/4, 2 cadence(s) at its phrase ends (inferred" in result.stdout
+    assert "ranked by the model's exact log P(alto, tenor, bass | soprano, fermatas)" in result.stdout
+    table = result.stdout.split("fermatas), every sixteenth of the three voices priced:\n")[1].splitlines()
+    assert table[0].split() == ["rank", "file", "draw", "log2_p", "bits_per_atb_note"]
+    assert table[1].split()[:2] == ["1", "melody_satb_counts_rank1"]
+    assert table[2].split()[:2] == ["2", "melody_satb_counts_rank2"]
+    for rank in (1, 2):
+        for suffix in ("mid", "musicxml", "ogg", "svg"):
+            assert (tmp_path / f"melody_satb_counts_rank{rank}.{suffix}").stat().st_size > 500
+
+
 def test_harmonize_refuses_a_kind_that_cannot(markov_dir, env, tmp_path):
     result = _run("harmonize", "essenFolksong/altdeu10", "--model", str(markov_dir), "--out", str(tmp_path), env=env)
     assert result.returncode == 1

@@ -125,10 +125,12 @@ class HarmonizerFamily(Family):
                 ("per beat: notes between beats and durations are not modelled, so its bits per note are not "
                  "comparable with other kinds'; keys by Krumhansl analysis"))
 
-    def score_given_soprano(self, model: Any, notes: pd.DataFrame) -> dict[str, Any]:
-        """Bits per alto, tenor and bass note of Bach's beat chords given the whole soprano.
+    def score_given_soprano(self, model: Any, notes: pd.DataFrame,
+                            pieces: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Bits per alto, tenor and bass note of Bach's beat chords given the whole soprano
+        (``pieces`` is not read: the HMM sees quarter-note beats, not bars).
 
-        The joint kinds' keys (``log_likelihood``, ``n_tokens``, ``n_notes``,
+        The frame-wise SATB kinds' keys (``log_likelihood``, ``n_tokens``, ``n_notes``,
         ``bits_per_note``) plus ``n_unseen``; see
         :meth:`musicalpy.harmonizer.ChoraleHarmonizer.score_given_soprano` for what is
         counted and what this number leaves out (notes between beats cost nothing, so

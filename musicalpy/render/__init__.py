@@ -41,6 +41,7 @@ from .figures import plot_chorale_grid, plot_pianoroll, plot_time_to_quality, sa
 from .score import (
     MAX_VOICES,
     TICKS_PER_QUARTER,
+    Notation,
     choose_clef,
     prepare_score,
     show_score,
@@ -71,4 +72,5 @@ __all__ = [
     "write_audio",
     "write_musicxml",
     "choose_clef",
+    "Notation",
 ]

@@ -11,6 +11,7 @@ music21, verovio and IPython are imported inside the functions that need them.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import re
 import warnings
@@ -27,6 +28,7 @@ from ..midi import BEAT_COLUMNS, DEFAULT_TEMPO, as_note_table, from_music21
 from ..names import key_spelling
 
 __all__ = [
+    "Notation",
     "TICKS_PER_QUARTER",
     "MAX_VOICES",
     "prepare_score",
@@ -43,7 +45,78 @@ TICKS_PER_QUARTER = 12
 #: A part never gets more voices than this; a note that would need another voice cuts
 #: short the voice whose note ends first (see :func:`prepare_score`).
 MAX_VOICES = 4
-_BAR_QUARTERS = 4  # note tables carry no meter; they are engraved in 4/4
+_BAR_QUARTERS = 4  # a note table without a Notation is engraved in 4/4
+
+
+@dataclasses.dataclass(frozen=True)
+class Notation:
+    """How to write a note table that carries no notation of its own: key, meter, pickup.
+
+    A harmonization is written in its melody's notation
+    (:attr:`musicalpy.melody.Melody.notation`); without one, a note table is engraved in
+    4/4 from a downbeat with the key :func:`musicalpy.analysis.find_key` finds.
+
+    Attributes
+    ----------
+    key : str or None
+        ``"B- major"``, ``"F# minor"`` (any name :func:`musicalpy.names.parse_key_name`
+        reads): the key signature, and the spelling of every pitch
+        (:func:`musicalpy.names.key_spelling`). None: found by analysis.
+    time_signature : str
+        ``"3/4"``, ``"6/8"``, ...
+    pickup_beats : float
+        Quarter notes of the opening anacrusis: the first bar holds only these, as a
+        pickup measure (numbered 0) of the score.
+    spelling : tuple of 12 str or None
+        Names of pitch classes 0-11 (``"B-"`` or ``"A#"`` for 10) replacing the key's
+        spelling, e.g. the melody's own.
+    """
+
+    key: str | None = None
+    time_signature: str = "4/4"
+    pickup_beats: float = 0.0
+    spelling: tuple[str, ...] | None = None
+
+    def __post_init__(self):
+        from ..analysis import bar_length
+        from ..names import parse_key_name
+
+        if self.key is not None:
+            parse_key_name(self.key)  # a ValueError quoting the name
+        bar = bar_length(self.time_signature, default=None)
+        if not 0 <= float(self.pickup_beats) < bar:
+            raise ValueError(f"pickup_beats must be at least 0 and shorter than a bar of {self.time_signature} "
+                             f"({bar:g} quarter notes), got {self.pickup_beats!r}")
+        if self.spelling is not None and len(self.spelling) != 12:
+            raise ValueError(f"spelling must name the 12 pitch classes, got {len(self.spelling)} names")
+
+    def bar_ticks(self) -> int:
+        """One bar in :data:`TICKS_PER_QUARTER` units."""
+        from ..analysis import bar_length
+
+        return int(round(bar_length(self.time_signature) * TICKS_PER_QUARTER))
+
+    def lead_ticks(self) -> int:
+        """How far (ticks) the first bar line moves the music: the part of the first bar
+        before the pickup (0 without one)."""
+        pickup = int(round(float(self.pickup_beats) * TICKS_PER_QUARTER))
+        return (self.bar_ticks() - pickup) % self.bar_ticks()
+
+    def music21_key(self, table: pd.DataFrame):
+        """The music21 Key: this key, or the key :func:`_analyze_key` finds in ``table``."""
+        if self.key is None:
+            return _analyze_key(table)
+        from music21 import key
+
+        tonic, _, mode = self.key.strip().rpartition(" ")
+        return key.Key(tonic[0].upper() + tonic[1:].replace("b", "-"), mode.lower())
+
+    def pitch_names(self, key_obj) -> tuple[str, ...]:
+        """The twelve pitch-class names the score spells with."""
+        names = list(key_spelling(f"{key_obj.tonic.name} {key_obj.mode}"))
+        if self.spelling is not None:
+            names = [str(n) for n in self.spelling]
+        return tuple(names)
 
 
 def _check_tempo(tempo: float | None) -> None:
@@ -173,13 +246,17 @@ def _split_span(start: int, end: int, bar: int) -> list[tuple[int, int]]:
 
 
 def _voice_pieces(
-    voice: list[tuple[int, int, tuple[int, ...]]], window: tuple[int, int], bar: int
+    voice: list[tuple[int, int, tuple[int, ...]]], window: tuple[int, int], bar: int, lead: int = 0
 ) -> list[tuple[int, int, tuple[int, ...] | None, str | None]]:
     """A voice's chords inside ``window``, gaps filled with rests (pitches None), cut
     into expressible pieces: ``(start, end, pitches, tie)`` in ticks from the window
-    start, ``tie`` being None or a music21 tie type."""
+    start, ``tie`` being None or a music21 tie type. The first ``lead`` ticks (before
+    a pickup) are one rest of their own, which the pickup measure leaves out."""
     timeline: list[tuple[int, int, tuple[int, ...] | None]] = []
     cursor = window[0]
+    if window[0] < lead:
+        timeline.append((window[0], lead, None))
+        cursor = lead
     for start, end, pitches in voice:
         start, end = max(start, window[0]), min(end, window[1])
         if end <= start:
@@ -297,15 +374,20 @@ def _score_from_table(
     tempo: float | None = None,
     divisors: Sequence[int] = (4, 3),
     max_voices: int = MAX_VOICES,
+    notation: Notation | None = None,
 ):
     from music21 import chord, clef, instrument, key, meter, note, stream, tie
     from music21 import tempo as m21tempo
 
-    bar = _BAR_QUARTERS * TICKS_PER_QUARTER
+    notation = notation or Notation(time_signature=f"{_BAR_QUARTERS}/4")
+    bar, lead = notation.bar_ticks(), notation.lead_ticks()
     layout, tempo = _notation_events(table, tempo=tempo, divisors=divisors, max_voices=max_voices)
-    key_obj = _analyze_key(table)
+    # A pickup: the music moves right by the part of the first bar it leaves empty.
+    layout = {part: [[(a + lead, b + lead, pitches) for a, b, pitches in voice] for voice in voices]
+              for part, voices in layout.items()}
+    key_obj = notation.music21_key(table)
     # Scale tones as the key spells them, other tones with its kind of accidental.
-    names = key_spelling(f"{key_obj.tonic.name} {key_obj.mode}")
+    names = notation.pitch_names(key_obj)
     last_tick = max((voice[-1][1] for voices in layout.values() for voice in voices), default=0)
     n_total = max(1, -(-last_tick // bar))
     first, last = _measure_range(measures)
@@ -329,14 +411,14 @@ def _score_from_table(
             inst.midiChannel = 9
         measure_objects = []
         for index in range(n_measures):
-            measure = stream.Measure(number=first + index)
+            measure = stream.Measure(number=first + index - (1 if lead else 0))
             if index == 0:
                 if is_drum:
                     measure.insert(0, clef.PercussionClef())
                 else:
                     measure.insert(0, _clef_object(choose_clef(rows["pitch"].to_numpy(), part_name)))
                     measure.insert(0, key.KeySignature(key_obj.sharps))
-                measure.insert(0, meter.TimeSignature(f"{_BAR_QUARTERS}/4"))
+                measure.insert(0, meter.TimeSignature(notation.time_signature))
                 if part_index == 0:
                     measure.insert(0, m21tempo.MetronomeMark(number=round(tempo, 2)))
             measure_objects.append(measure)
@@ -344,7 +426,7 @@ def _score_from_table(
         voices = layout.get(part_name) or [[]]
         slots: dict[tuple[int, int], list[tuple[Fraction, Any]]] = {}
         for voice_index, voice in enumerate(voices):
-            pieces = _voice_pieces(voice, window, bar)
+            pieces = _voice_pieces(voice, window, bar, lead)
             # Secondary voices appear only in measures where they sound, and there
             # their rests are hidden: they would clutter the staff.
             sounding = {a // bar for a, _, pitches, _ in pieces if pitches is not None}
@@ -352,6 +434,8 @@ def _score_from_table(
                 measure_index = a // bar
                 if voice_index > 0 and measure_index not in sounding:
                     continue
+                if pitches is None and window[0] + b <= lead:
+                    continue  # before the pickup: not part of the pickup measure
                 length = Fraction(b - a, TICKS_PER_QUARTER)
                 if pitches is None:
                     element = note.Rest(quarterLength=length)
@@ -362,7 +446,7 @@ def _score_from_table(
                     element = chord.Chord([_pitch(p, names) for p in pitches], quarterLength=length)
                 if tie_kind:
                     element.tie = tie.Tie(tie_kind)
-                offset = Fraction(a - measure_index * bar, TICKS_PER_QUARTER)
+                offset = Fraction(a - measure_index * bar - (lead if window[0] + a < bar else 0), TICKS_PER_QUARTER)
                 slots.setdefault((measure_index, voice_index), []).append((offset, element))
         for (measure_index, voice_index), elements in sorted(slots.items(), key=lambda item: item[0]):
             measure = measure_objects[measure_index]
@@ -372,8 +456,10 @@ def _score_from_table(
             if target is not measure:
                 measure.insert(0, target)
         part.insert(0, inst)
+        if lead and first == 1:
+            measure_objects[0].paddingLeft = lead / TICKS_PER_QUARTER
         for index, measure in enumerate(measure_objects):
-            part.insert(index * _BAR_QUARTERS, measure)
+            part.insert(Fraction(index * bar - (lead if index and first == 1 else 0), TICKS_PER_QUARTER), measure)
         _make_beams(part)
         _show_accidentals(part, key.KeySignature(key_obj.sharps))
         score.insert(0, part)
@@ -432,6 +518,7 @@ def prepare_score(
     *,
     measures: int | tuple[int, int] | None = None,
     tempo: float | None = None,
+    notation: Notation | None = None,
 ):
     """Build an engraving-ready music21 score from a note table or a music21 stream.
 
@@ -451,14 +538,17 @@ def prepare_score(
         table's ``start_beat``/``end_beat`` when present, else its implied tempo (120
         when it has no beats). Generated music in seconds lines up with the barlines
         only when this matches the tempo it was made at.
+    notation : Notation, optional
+        For a note table: the key signature, spelling, meter and pickup to write it in
+        (a harmonization gets its melody's). Default: 4/4 from a downbeat, the key
+        :func:`musicalpy.analysis.find_key` finds.
 
     Returns
     -------
     score : music21.stream.Score
-        For a note table: one part per part, 4/4, a tempo mark, a clef per part
-        (:func:`choose_clef`: treble, treble-8 for a tenor, or bass; percussion for
-        drums), the key signature of the key :func:`musicalpy.analysis.find_key`
-        finds, and notes spelled in that key.
+        For a note table: one part per part, the meter (4/4 by default), a tempo mark,
+        a clef per part (:func:`choose_clef`: treble, treble-8 for a tenor, or bass;
+        percussion for drums), the key signature, and notes spelled in that key.
 
     Notes
     -----
@@ -477,10 +567,10 @@ def prepare_score(
     from music21 import stream
 
     if isinstance(source, pd.DataFrame):
-        return _score_from_table(as_note_table(source), measures, tempo=tempo)
+        return _score_from_table(as_note_table(source), measures, tempo=tempo, notation=notation)
     if isinstance(source, stream.Stream):
         if not _has_measures(source):
-            return _score_from_table(from_music21(source), measures, tempo=tempo)
+            return _score_from_table(from_music21(source), measures, tempo=tempo, notation=notation)
         score = source if isinstance(source, stream.Score) else stream.Score([source])
         first, last = _measure_range(measures)
         if measures is not None:
@@ -512,7 +602,7 @@ def _musicxml(score, *, make_notation: bool = True) -> str:
     return data.decode("utf-8") if isinstance(data, bytes) else str(data)
 
 
-def _safe_musicxml(source: Any, measures, tempo: float | None = None) -> str:
+def _safe_musicxml(source: Any, measures, tempo: float | None = None, notation: Notation | None = None) -> str:
     """MusicXML for ``source``, never failing on a valid note table: a stream that
     music21 cannot export is re-notated from its notes, and if the fine grid still
     fails, the table is engraved on a plain sixteenth grid in one voice."""
@@ -533,10 +623,11 @@ def _safe_musicxml(source: Any, measures, tempo: float | None = None) -> str:
         raise TypeError(f"source must be a note table (DataFrame) or a music21 stream, got {type(source).__name__}")
     table = as_note_table(source)
     try:
-        return _musicxml(_score_from_table(table, measures, tempo=tempo), make_notation=False)
+        return _musicxml(_score_from_table(table, measures, tempo=tempo, notation=notation), make_notation=False)
     except Exception as exc:
         warnings.warn(f"engraving on the fine grid failed ({exc}); using sixteenths in one voice", stacklevel=3)
-        return _musicxml(_score_from_table(table, measures, tempo=tempo, divisors=(4,), max_voices=1))
+        return _musicxml(_score_from_table(table, measures, tempo=tempo, divisors=(4,), max_voices=1,
+                                          notation=notation))
 
 
 _VEROVIO_OPTIONS = {
@@ -584,8 +675,9 @@ def _stack_pages(pages: list[str]) -> str:
     )
 
 
-def _score_svg(source: Any, measures, tempo: float | None = None, page: int | None = None) -> str:
-    return _stack_pages(_engrave(_safe_musicxml(source, measures, tempo), page))
+def _score_svg(source: Any, measures, tempo: float | None = None, page: int | None = None,
+               notation: Notation | None = None) -> str:
+    return _stack_pages(_engrave(_safe_musicxml(source, measures, tempo, notation), page))
 
 
 def show_score(
@@ -595,6 +687,7 @@ def show_score(
     engine: str = "verovio",
     page: int | None = None,
     tempo: float | None = None,
+    notation: Notation | None = None,
 ):
     """Engrave sheet music for a note table or music21 stream, for inline display.
 
@@ -613,6 +706,8 @@ def show_score(
     tempo : float, optional
         Quarter notes per minute at which to read a note table's seconds (see
         :func:`prepare_score`).
+    notation : Notation, optional
+        A note table's key, meter and pickup (see :func:`prepare_score`).
 
     Returns
     -------
@@ -624,7 +719,7 @@ def show_score(
     from IPython.display import HTML, Image
 
     if engine == "verovio":
-        return HTML(_score_svg(source, measures, tempo, page))
+        return HTML(_score_svg(source, measures, tempo, page, notation))
     if engine == "musescore":
         from music21 import environment
 
@@ -635,7 +730,7 @@ def show_score(
                 "music21.environment.set('musescoreDirectPNGPath', '/path/to/mscore'); "
                 "engine='verovio' needs nothing"
             )
-        score = prepare_score(source, measures=measures, tempo=tempo)
+        score = prepare_score(source, measures=measures, tempo=tempo, notation=notation)
         return Image(filename=str(score.write("musicxml.png")))
     raise ValueError(f"engine must be 'verovio' or 'musescore', got {engine!r}")
 
@@ -646,10 +741,12 @@ def write_score_svg(
     *,
     measures: int | tuple[int, int] | None = None,
     tempo: float | None = None,
+    notation: Notation | None = None,
 ) -> Path:
     """Engrave ``source`` with verovio (see :func:`show_score`) into one SVG file,
-    pages one below the other; return the path (parent folders are created)."""
-    svg = _score_svg(source, measures, tempo)
+    pages one below the other; return the path (parent folders are created).
+    ``notation`` writes a note table in a given key, meter and pickup (:class:`Notation`)."""
+    svg = _score_svg(source, measures, tempo, notation=notation)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(svg, encoding="utf-8")
@@ -663,10 +760,12 @@ def write_musicxml(
     *,
     measures: int | tuple[int, int] | None = None,
     tempo: float | None = None,
+    notation: Notation | None = None,
 ) -> Path:
     """Write the MusicXML that :func:`write_score_svg` engraves (open it in MuseScore
-    to edit the notation); return the path (parent folders are created)."""
-    musicxml = _safe_musicxml(source, measures, tempo)
+    to edit the notation); return the path (parent folders are created).
+    ``notation`` as for :func:`write_score_svg`."""
+    musicxml = _safe_musicxml(source, measures, tempo, notation)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(musicxml, encoding="utf-8")

@@ -32,6 +32,7 @@ def export(
     seconds: float | None = None,
     title: str | None = None,
     tempo: float | None = None,
+    notation: Any = None,
 ) -> dict[str, Path]:
     """Write one piece of music in several formats next to each other.
 
@@ -54,6 +55,11 @@ def export(
     measures, seconds, title, tempo
         Passed on: ``measures`` and ``tempo`` to the engraver, ``seconds`` to the
         synthesizer (crop), ``title`` to the piano roll.
+    notation : musicalpy.render.score.Notation, optional
+        The key signature, spelling, meter and pickup to write a note table in: the
+        score (``"svg"``, ``"musicxml"``) and the MIDI file's key and time signatures
+        (a harmonization is written in its melody's, ``melody.notation``). Default:
+        4/4 from a downbeat in the key found by analysis.
 
     Returns
     -------
@@ -70,15 +76,15 @@ def export(
     paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in dict.fromkeys(formats)}
     for fmt, path in paths.items():
         if fmt == "mid":
-            midi.write_midi(notes, path)
+            midi.write_midi(notes, path, notation=notation)
         elif fmt == "wav":
             audio.write_wav(notes, path, seconds=seconds)
         elif fmt == "ogg":
             audio.write_audio(notes, path, seconds=seconds)
         elif fmt == "svg":
-            score.write_score_svg(notes, path, measures=measures, tempo=tempo)
+            score.write_score_svg(notes, path, measures=measures, tempo=tempo, notation=notation)
         elif fmt == "musicxml":
-            score.write_musicxml(notes, path, measures=measures, tempo=tempo)
+            score.write_musicxml(notes, path, measures=measures, tempo=tempo, notation=notation)
         else:
             import matplotlib.pyplot as plt
 

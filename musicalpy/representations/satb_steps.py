@@ -234,8 +234,9 @@ def decode_steps(steps: SatbSteps, *, piece: str = "", tempo: float | None = Non
 def melody_steps(melody) -> SatbSteps:
     """A :class:`~musicalpy.melody.Melody` as steps: its soprano and fermatas, the lower voices resting.
 
-    Positions follow the melody's time signature from beat 0; a fermata covers the
-    steps of every note whose start is in ``melody.fermatas``.
+    Positions follow the melody's time signature and pickup (``pickup_beats``: the
+    first downbeat's beat); a fermata covers the steps of every note whose start is in
+    ``melody.fermatas``.
     """
     line = melody.notes
     if line.empty:
@@ -244,4 +245,6 @@ def melody_steps(melody) -> SatbSteps:
     soprano = pd.DataFrame({"part": VOICES[0], "pitch": line["pitch"].to_numpy(np.int64),
                             "start_beat": line["start_beat"].to_numpy(float),
                             "end_beat": line["end_beat"].to_numpy(float), "fermata": fermatas})
-    return grid_to_steps(encode_chorale_grid(soprano, time_signature=melody.time_signature), where=str(melody.name))
+    grid = encode_chorale_grid(soprano, time_signature=melody.time_signature,
+                               pickup_beats=float(getattr(melody, "pickup_beats", 0.0)))
+    return grid_to_steps(grid, where=str(melody.name))
