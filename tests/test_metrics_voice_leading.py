@@ -283,3 +283,34 @@ def test_leaderboard_rows_carry_voice_leading_columns(tmp_path, chorale_phrase):
         {f"vl_{k}": v for k, v in M.voice_leading_summary(chorale_phrase).items()}, nan_ok=True)
     with pytest.raises(ValueError, match="non-empty note table"):
         board.add_reference(reference.iloc[0:0])
+
+
+# ------------------------------------------------------------------ how much each voice moves
+
+
+def test_voice_motion_counts_pitch_changes_between_sounding_beats():
+    # Soprano changes at every step (2 of 2); Alto holds a half note then repeats it (0 of 2);
+    # Tenor rests on beat 1, so none of its steps has both beats sounding; Bass never sounds.
+    one = voices("a", Soprano=quarters(72, 74, 76), Alto=[(67, 0, 2), (67, 2, 3)], Tenor=[(60, 0, 1), (62, 2, 3)])
+    # Second piece: Soprano repeats (0 of 1 steps), Alto moves (1 of 1), Tenor moves (1 of 1).
+    two = voices("b", Soprano=quarters(72, 72), Alto=quarters(65, 64), Tenor=quarters(55, 57))
+    motion = M.voice_motion(pd.concat([one, two], ignore_index=True))
+    assert list(motion.index) == list(VOICES)
+    assert motion.loc["Soprano", ["changes", "steps"]].tolist() == [2, 3]
+    assert motion.loc["Soprano", "beats_changing"] == pytest.approx(100 * 2 / 3)
+    assert motion.loc["Alto", "beats_changing"] == pytest.approx(100 * 1 / 3)
+    assert motion.loc["Tenor", ["changes", "steps"]].tolist() == [1, 1]
+    assert math.isnan(motion.loc["Bass", "beats_changing"])
+    # Distinct pitches: mean over the two pieces (Soprano 3 and 1; Bass silent in both).
+    assert motion.loc["Soprano", "distinct_pitches"] == pytest.approx(2.0)
+    assert motion.loc["Alto", "distinct_pitches"] == pytest.approx(1.5)
+    assert motion.loc["Bass", "distinct_pitches"] == 0.0
+
+
+def test_voice_motion_of_a_drone_is_zero_and_refuses_other_input():
+    drone = voices(Soprano=quarters(72, 74, 72, 71), Bass=[(48, 0, 1), (48, 1, 2), (48, 2, 4)])
+    motion = M.voice_motion(drone)
+    assert motion.loc["Bass", "beats_changing"] == 0.0 and motion.loc["Bass", "distinct_pitches"] == 1
+    assert motion.loc["Soprano", "beats_changing"] == 100.0
+    with pytest.raises(TypeError, match="note table"):
+        M.voice_motion([72, 74])

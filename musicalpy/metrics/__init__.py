@@ -244,6 +244,7 @@ from .voice_leading import (
     voice_crossing,
     voice_grid,
     voice_leading_summary,
+    voice_motion,
     voice_overlap,
     voice_pair_transitions,
     wide_spacing,
@@ -326,4 +327,5 @@ __all__ = [
     "piece_voice_leading",
     "corpus_voice_leading",
     "voice_leading_summary",
+    "voice_motion",
 ]

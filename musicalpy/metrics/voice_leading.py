@@ -63,6 +63,14 @@ Measures on onsets and on beats
   :func:`chord_type_overlap` gives the overlapping area (``sum_c min(p_c, q_c)``, 1
   for equal distributions, 0 for disjoint ones) of two sets' normalized counts.
 
+How much each voice moves
+-------------------------
+Few parallels mean little when the voices barely move (a bass on one pitch writes
+none). :func:`voice_motion` gives, per voice of a set of pieces, the share (%) of
+steps between consecutive whole beats, among those at which the voice sounds on both
+beats, where its pitch changes, and the mean number of distinct pitches it uses per
+piece (set by the length too: compare sets of equal lengths).
+
 A measure without anything to count (no transition, no onset, fewer than two voices)
 is NaN, never 0, so a one-part texture (a piano roll) is "not applicable", not
 perfect.
@@ -104,6 +112,7 @@ __all__ = [
     "piece_voice_leading",
     "corpus_voice_leading",
     "voice_leading_summary",
+    "voice_motion",
 ]
 
 #: The range (lowest, highest MIDI pitch) of each voice: soprano C4-G5, alto G3-D5,
@@ -613,3 +622,41 @@ def voice_leading_summary(
         ref_chords = np.sum(np.stack(ref["chord_types"].to_list()), axis=0) if len(ref) else np.zeros(len(CHORD_TYPES))
         summary["chord_type_overlap"] = chord_type_overlap(chords, ref_chords)
     return summary
+
+
+def voice_motion(notes: pd.DataFrame, *, tempo: float = DEFAULT_TEMPO) -> pd.DataFrame:
+    """How much each of the four voices moves, pooled over the pieces of a set.
+
+    Parameters
+    ----------
+    notes : pd.DataFrame
+        Many pieces, told apart by ``piece`` (a table without it is one piece).
+    tempo : float
+        For tables without beat columns.
+
+    Returns
+    -------
+    pd.DataFrame
+        Index :data:`musicalpy.names.VOICES`; columns ``beats_changing`` (% of the steps
+        from one whole beat to the next, both sounding in that voice, at which its pitch
+        changes; pooled: changes summed over the pieces, then divided by the steps),
+        ``distinct_pitches`` (mean over the pieces of the pitches the voice uses; 0 for a
+        piece where it is silent), and the counts ``changes`` and ``steps``. A voice that
+        never sounds on two consecutive beats has ``beats_changing`` NaN.
+    """
+    if not isinstance(notes, pd.DataFrame):
+        raise TypeError(f"notes must be a note table (pandas DataFrame), got {type(notes).__name__}")
+    if "piece" not in notes.columns:
+        notes = notes.assign(piece="0")
+    changes, steps, distinct = np.zeros(len(VOICES)), np.zeros(len(VOICES)), []
+    for _, group in notes.groupby(notes["piece"].astype(str), sort=False):
+        grid = voice_grid(group, tempo=tempo)
+        before, after = grid.beat_pitch[:-1], grid.beat_pitch[1:]
+        both = np.isfinite(before) & np.isfinite(after)
+        steps += both.sum(axis=0)
+        changes += (both & (before != after)).sum(axis=0)
+        distinct.append([len(np.unique(grid.notes_pitch[v])) if v in grid.notes_pitch else 0 for v in VOICES])
+    share = np.divide(100.0 * changes, steps, out=np.full(len(VOICES), np.nan), where=steps > 0)
+    mean_distinct = np.mean(distinct, axis=0) if distinct else np.full(len(VOICES), np.nan)
+    return pd.DataFrame({"beats_changing": share, "distinct_pitches": mean_distinct, "changes": changes.astype(int),
+                         "steps": steps.astype(int)}, index=pd.Index(list(VOICES), name="voice"))
