@@ -668,12 +668,12 @@ def test_package_keeps_its_public_names():
         "write_wav", "prepare_score", "show_score", "write_score_svg", "plot_chorale_grid", "plot_time_to_quality", "plot_pianoroll",
         "save_fig",
         "EXPORT_FORMATS", "export", "AUDIO_FORMATS", "encode_audio", "write_audio", "write_musicxml",
-        "choose_clef",
+        "choose_clef", "Notation",
     ]
     # Each public name is the one its module defines, and the top-level lazy names agree.
     assert render.play is audio.play and render.prepare_score is score.prepare_score
     assert render.plot_pianoroll is figures.plot_pianoroll and render.export is writing.export
-    assert render.plot_chorale_grid is figures.plot_chorale_grid
+    assert render.plot_chorale_grid is figures.plot_chorale_grid and render.Notation is score.Notation
     assert musicalpy.play is audio.play and musicalpy.save_fig is figures.save_fig
     assert render.EXPORT_FORMATS == ("mid", "wav", "ogg", "svg", "musicxml", "png")
 
