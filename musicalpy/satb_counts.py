@@ -372,21 +372,22 @@ class SatbCounts:
         discounts = [float(self.discount)] if self.discount is not None else (
             [float(d) for d in self.discounts] if validation else [0.8])
         self.selection_ = [] if validation else None
+        held = _features(validation, self.fermatas) if validation else None  # the same for every candidate
         best = None
         for keys in key_options:
-            tables = self._count(_transposed(chorales, keys))
+            counted = _transposed(chorales, keys)
+            tables = self._count(counted)
             for discount in discounts:
                 if validation:
-                    nats = -float(self._log_prob_table(tables, discount, _features(validation, self.fermatas)).sum())
+                    nats = -float(self._log_prob_table(tables, discount, held).sum())
                     steps = sum(s.n_steps for s in validation)
                     self.selection_.append({"discount": discount, "transpositions": list(keys), "nats": nats,
                                             "nats_per_step": nats / max(steps, 1)})
                 else:
                     nats = 0.0
                 if best is None or nats < best[0]:
-                    best = (nats, discount, keys, tables)
-        _, self.discount_, self.transpositions_, self.tables_ = best
-        counted = _transposed(chorales, self.transpositions_)
+                    best = (nats, discount, keys, tables, counted)
+        _, self.discount_, self.transpositions_, self.tables_, counted = best
         self.n_chorales_ = len(counted)
         self.n_steps_ = sum(steps.n_steps for steps in counted)
         return self

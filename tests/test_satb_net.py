@@ -30,9 +30,23 @@ def _chorale(n_steps: int, seed: int) -> SatbSteps:
     return SatbSteps(values, np.arange(n_steps) % 16, fermata)
 
 
+@pytest.fixture(scope="module")
+def untrained():
+    """One untrained network per trunk, built (and its calls compiled) once for the
+    module: the tests only read it."""
+    built: dict[str, SatbNet] = {}
+
+    def get(trunk: str) -> SatbNet:
+        if trunk not in built:
+            built[trunk] = SatbNet(SatbNetSettings(trunk=trunk, **TINY))
+        return built[trunk]
+
+    return get
+
+
 @pytest.fixture(scope="module", params=["lstm", "wavenet", "transformer"])
-def net(request):
-    return SatbNet(SatbNetSettings(trunk=request.param, **TINY))
+def net(request, untrained):
+    return untrained(request.param)
 
 
 def test_a_batch_scores_what_each_chorale_scores_alone(net):
@@ -89,8 +103,8 @@ def test_harmonizing_keeps_the_soprano_and_a_batch_writes_what_one_writes(net):
         assert not after_rest.any()
 
 
-def test_sampling_is_seeded():
-    net = SatbNet(SatbNetSettings(**TINY))
+def test_sampling_is_seeded(untrained):
+    net = untrained(SatbNetSettings().trunk)
     positions = [np.arange(24) % 16] * 2
     first, again = net.sample(positions, seed=3), net.sample(positions, seed=3)
     np.testing.assert_array_equal(first[0].values, again[0].values)
@@ -130,9 +144,9 @@ def test_training_checkpoints_every_epoch_and_resumes(tmp_path):
 
 
 @pytest.mark.parametrize("trunk", ["lstm", "gru"])
-def test_a_recurrent_trunk_steps_to_the_states_it_computes_whole(trunk):
+def test_a_recurrent_trunk_steps_to_the_states_it_computes_whole(trunk, untrained):
     """The sampler's one-cell-per-step path gives the trunk states the scorer computes."""
-    net = SatbNet(SatbNetSettings(trunk=trunk, **TINY))
+    net = untrained(trunk)
     chorale = _chorale(20, 5)
     inputs, _ = padded_inputs([chorale])
     calls = net._calls()

@@ -642,14 +642,14 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     record_file = run_dir / "run.json"
-    net = SatbNet(settings)
-    optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm)
     record = {"settings": settings.to_dict(), "history": [], "cpu_s": 0.0, "wall_s": 0.0, "best_epoch": None,
               "learning_rate": settings.learning_rate, "seed": seed}
-    if record_file.is_file():
-        stored = json.loads(record_file.read_text(encoding="utf-8"))
-        if stored["settings"] != record["settings"]:
-            raise ValueError(f"{run_dir} holds a run of other settings; choose another run folder")
+    stored = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else None
+    if stored is not None and stored["settings"] != record["settings"]:  # refused before building anything
+        raise ValueError(f"{run_dir} holds a run of other settings; choose another run folder")
+    net = SatbNet(settings)
+    optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm)
+    if stored is not None:
         record = stored
         net.model.load_weights(run_dir / "last" / _WEIGHTS)
         _load_optimizer(optimizer, net.model, run_dir / "last" / "optimizer.npz")
@@ -699,4 +699,8 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
                   f"A/T/B given S {scores['atb_bits_per_note']:.3f} bits/note; "
                   f"{record['cpu_s'] / 60:.1f} CPU min, {record['wall_s'] / 60:.1f} wall min"
                   f"{' (best)' if improved else ''}", flush=True)
+    if record["best_epoch"] == len(record["history"]):
+        # The network at hand holds the weights just written to best/ (and its compiled
+        # calls are traced already): reading them back would rebuild it for nothing.
+        return net, record
     return SatbNet.load(run_dir / "best"), record

@@ -250,10 +250,11 @@ def _table(
     velocity: np.ndarray | int = DEFAULT_VELOCITY,
     tempo: float | None = None,
     piece: str = "",
-    part: str = "0",
+    part: str | np.ndarray = "0",
     program: int = 0,
 ) -> pd.DataFrame:
-    """A note table from decoded arrays; seconds come from beats at ``tempo`` if absent."""
+    """A note table from decoded arrays; seconds come from beats at ``tempo`` if absent
+    (``part``: one name, or one per note)."""
     pitch = np.asarray(pitch, dtype=np.int64)
     columns: dict[str, Any] = {"piece": piece, "part": part, "program": program, "is_drum": False}
     columns["pitch"] = pitch

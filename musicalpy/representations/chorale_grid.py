@@ -287,20 +287,24 @@ def decode_chorale_grid(grid: ChoraleGrid, *, piece: str = "", tempo: float | No
         is read as a rest.
     """
     _check_tempo(tempo)
-    tables = []
+    onsets, ends, parts = [], [], []
     for column, voice in enumerate(voices):
         values = grid.voices[:, column]
-        onsets = np.flatnonzero(values < HOLD)
+        starts = np.flatnonzero(values < HOLD)
         # A note lasts until the next step that is not HOLD.
         not_hold = np.flatnonzero(values != HOLD)
-        following = np.searchsorted(not_hold, onsets, side="right")
-        ends = np.where(following < len(not_hold), not_hold[np.minimum(following, len(not_hold) - 1)], len(values))
-        spq = grid.steps_per_quarter
-        table = _table(values[onsets], start_beat=onsets / spq, end_beat=ends / spq, velocity=velocity, tempo=tempo,
-                       piece=piece, part=voice)
-        cumulative = np.concatenate([[0], np.cumsum(grid.fermata)])
-        tables.append(table.assign(fermata=(cumulative[ends] - cumulative[onsets]) > 0))
-    return pd.concat(tables, ignore_index=True)
+        following = np.searchsorted(not_hold, starts, side="right")
+        onsets.append(starts)
+        ends.append(np.where(following < len(not_hold), not_hold[np.minimum(following, len(not_hold) - 1)], len(values)))
+        parts.append(np.full(len(starts), voice, dtype=object))
+    # One table for the four voices (the voices in order, each by start, as the note table sorts them).
+    onset, end = np.concatenate(onsets), np.concatenate(ends)
+    pitch = np.concatenate([grid.voices[starts, column] for column, starts in enumerate(onsets)])
+    spq = grid.steps_per_quarter
+    table = _table(pitch, start_beat=onset / spq, end_beat=end / spq, velocity=velocity, tempo=tempo, piece=piece,
+                   part=np.concatenate(parts))
+    cumulative = np.concatenate([[0], np.cumsum(grid.fermata)])
+    return table.assign(fermata=(cumulative[end] - cumulative[onset]) > 0)
 
 
 def encode_chorales(notes: pd.DataFrame, pieces: pd.DataFrame | None = None, *,
