@@ -168,3 +168,25 @@ def test_sounding_carries_the_held_pitch_and_a_crops_past():
                                   [[10, REST_ID], [10, 12], [10, 12], [11, REST_ID], [11, REST_ID]])
     # A crop starting on a hold hears the note struck before it.
     np.testing.assert_array_equal(sounding_of(values[2:], first=np.array([10, 12])), sounding_of(values)[2:])
+
+
+def test_the_retracing_notice_is_dropped_and_other_warnings_pass():
+    import logging
+
+    from musicalpy.models.satb_net import _quiet_retracing
+
+    logger = logging.getLogger("musicalpy-test-retracing")
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    logger.propagate = False
+    _quiet_retracing(logger)
+    _quiet_retracing(logger)  # once only
+    assert len(logger.filters) == 1
+    logger.warning("5 out of the last 28 calls to <function f> triggered tf.function retracing. Tracing is expensive")
+    logger.warning("something else went wrong")
+    assert seen == ["something else went wrong"]

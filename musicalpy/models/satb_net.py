@@ -40,6 +40,7 @@ and resumes from it, keeping the weights of the best validation epoch.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -364,6 +365,24 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -x)
 
 
+
+class _RetracingNotice(logging.Filter):
+    """Drops TensorFlow's notice that a compiled call was traced again for new shapes.
+
+    :class:`SatbNet` traces each compiled call once per padded width (multiples of 128
+    when scoring, of 32 when sampling) and batch size, by design, so the notice tells a
+    user nothing they could act on; every other TensorFlow message passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_retracing(logger: logging.Logger) -> None:
+    """Add :class:`_RetracingNotice` to ``logger`` once."""
+    if not any(isinstance(f, _RetracingNotice) for f in logger.filters):
+        logger.addFilter(_RetracingNotice())
+
 class SatbNet:
     """A frame-wise joint network with the interface the ``satb_*`` kinds share.
 
@@ -429,6 +448,8 @@ class SatbNet:
         """Compiled calls (eager Keras runs a recurrent layer's loop step by step in Python)."""
         if not self._compiled:
             import tensorflow as tf
+
+            _quiet_retracing(tf.get_logger())
 
             def call(network):
                 return tf.function(lambda x: network(x, training=False), reduce_retracing=True)
