@@ -559,6 +559,15 @@ def piece_voice_leading(notes: pd.DataFrame | VoiceGrid, *, tempo: float = DEFAU
     return {**_rates(counts), **renamed}
 
 
+
+def _pieces_of(notes: pd.DataFrame):
+    """``(piece, table)`` of each piece of a note table, in order (no ``piece`` column: one piece)."""
+    if not isinstance(notes, pd.DataFrame):
+        raise TypeError(f"notes must be a note table (pandas DataFrame), got {type(notes).__name__}")
+    if "piece" not in notes.columns:
+        notes = notes.assign(piece="0")
+    return ((str(piece), group) for piece, group in notes.groupby(notes["piece"].astype(str), sort=False))
+
 def corpus_voice_leading(notes: pd.DataFrame, *, tempo: float = DEFAULT_TEMPO) -> pd.DataFrame:
     """:func:`piece_voice_leading` of every piece of a note table.
 
@@ -574,12 +583,7 @@ def corpus_voice_leading(notes: pd.DataFrame, *, tempo: float = DEFAULT_TEMPO) -
     pd.DataFrame
         One row per piece, index ``piece``.
     """
-    if not isinstance(notes, pd.DataFrame):
-        raise TypeError(f"notes must be a note table (pandas DataFrame), got {type(notes).__name__}")
-    if "piece" not in notes.columns:
-        notes = notes.assign(piece="0")
-    rows = {str(piece): piece_voice_leading(group, tempo=tempo)
-            for piece, group in notes.groupby(notes["piece"].astype(str), sort=False)}
+    rows = {piece: piece_voice_leading(group, tempo=tempo) for piece, group in _pieces_of(notes)}
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "piece"
     return frame
@@ -644,12 +648,8 @@ def voice_motion(notes: pd.DataFrame, *, tempo: float = DEFAULT_TEMPO) -> pd.Dat
         piece where it is silent), and the counts ``changes`` and ``steps``. A voice that
         never sounds on two consecutive beats has ``beats_changing`` NaN.
     """
-    if not isinstance(notes, pd.DataFrame):
-        raise TypeError(f"notes must be a note table (pandas DataFrame), got {type(notes).__name__}")
-    if "piece" not in notes.columns:
-        notes = notes.assign(piece="0")
     changes, steps, distinct = np.zeros(len(VOICES)), np.zeros(len(VOICES)), []
-    for _, group in notes.groupby(notes["piece"].astype(str), sort=False):
+    for _, group in _pieces_of(notes):
         grid = voice_grid(group, tempo=tempo)
         before, after = grid.beat_pitch[:-1], grid.beat_pitch[1:]
         both = np.isfinite(before) & np.isfinite(after)
