@@ -38,7 +38,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # libfluidsynth and a General MIDI soundfont via apt when available; otherwise
-# the script says what is missing and MusicalPy falls back (see README).
+# the script says what is missing and MusicalPy falls back (see docs/troubleshooting.md).
 system-audio:
 	@bash scripts/install_system_audio.sh
 

@@ -1,4 +1,4 @@
-"""Print the README's "results at a glance" table from one run's leaderboard CSV.
+"""Print one run's "results at a glance" table (docs/results.md) from its leaderboard CSV.
 
 Every number in the box comes from the file given (the leaderboard that one `make run`
 wrote), so the box and the leaderboard never disagree: the floor (the unigram), the

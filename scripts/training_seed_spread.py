@@ -1,6 +1,6 @@
 """How much do the LSTM's and the WaveNet's validation scores move with the training seed?
 
-Notebook 07 and the README compare models whose scores differ by a few hundredths of a
+Notebook 07 and docs/results.md compare models whose scores differ by a few hundredths of a
 bit; that difference means something only if it is larger than what retraining the
 same model with another seed changes. This script trains each token network three
 times on the full chorale corpus, with its family's full defaults (architecture,

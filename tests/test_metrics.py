@@ -642,7 +642,7 @@ def test_evaluation_row_scores_from_raw_counts():
 @pytest.fixture(scope="module")
 def bach_evaluation():
     """Chorale splits, an order-1 Markov chain per voice over quantized tokens, its
-    samples, and the comparisons (as in the README's evaluation section)."""
+    samples, and the comparisons (as in docs/evaluation.md's sanity checks)."""
     from musicalpy.corpus import load_corpus
     from musicalpy.markov import MarkovChain, UnigramModel
     from musicalpy.representations import decode_quantized_tokens, encode_pieces

@@ -1,4 +1,4 @@
-"""The README's results box, printed from a leaderboard CSV."""
+"""A run's results-at-a-glance table (docs/results.md), printed from its leaderboard CSV."""
 
 import importlib.util
 from pathlib import Path
