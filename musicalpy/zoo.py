@@ -80,6 +80,7 @@ from .families.harmonizer import HarmonizerFamily
 from .families.satb import (
     SatbCountsFamily,
     SatbLSTMFamily,
+    SatbOrderlessFamily,
     SatbTransformerFamily,
     SatbTransformerJSBFamily,
     SatbWaveNetFamily,
@@ -993,3 +994,4 @@ register(SatbLSTMFamily())
 register(SatbWaveNetFamily())
 register(SatbTransformerFamily())
 register(SatbTransformerJSBFamily())
+register(SatbOrderlessFamily())

@@ -17,6 +17,10 @@ kind                      what it is
 ``satb_transformer``      a Transformer trunk with relative attention
 ``satb_transformer_jsb``  ``satb_transformer`` for JSB Chorales' sixteenth-note file (no
                           fermatas, no meter, no harmonizing), on JSB's own training split
+``satb_orderless``        an orderless, Coconet-style network that reads both ways in time
+                          and predicts any hidden voice-step from the rest
+                          (:mod:`musicalpy.models.satb_orderless`): it writes by Gibbs
+                          sampling and **rewrites** any voices and bars of a chorale
 ========================  ==============================================================
 
 All of them score (bits per note over the four voices, fermatas paid), generate
@@ -24,7 +28,8 @@ All of them score (bits per note over the four voices, fermatas paid), generate
 soprano and its fermatas are forced, alto, tenor and bass are written (the networks
 read the whole melody backwards first, so they see its future; the counting floor does
 not) and :meth:`SatbFamily.score_given_soprano` gives the exact bits per alto, tenor
-and bass note given the soprano.
+and bass note given the soprano. The orderless kind's probabilities are those of one
+ordering of the variables (chronological, S to B within a step), exact for that ordering.
 
 The network kinds train for a **budget** (``cpu_minutes`` of this process's CPU time,
 ``wall_minutes``, ``epochs``) in a run folder under ``models/runs/`` named by the kind
@@ -47,14 +52,14 @@ import numpy as np
 import pandas as pd
 
 from .._config import project_root
-from ..models.satb_settings import SatbNetSettings
+from ..models.satb_settings import SatbNetSettings, SatbOrderlessSettings
 from ..names import VOICES
 from .base import Budget, Family, Settings, Trained, concat_notes
 
 __all__ = ["SatbCountsSettings", "SatbNetworkSettings", "SatbLSTMSettings", "SatbWaveNetSettings",
            "SatbTransformerSettings", "SatbTransformerJSBSettings", "SatbFamily", "SatbCountsFamily", "SatbNetFamily",
-           "SatbLSTMFamily", "SatbWaveNetFamily", "SatbTransformerFamily", "SatbTransformerJSBFamily", "corpus_steps",
-           "run_folder"]
+           "SatbLSTMFamily", "SatbWaveNetFamily", "SatbTransformerFamily", "SatbTransformerJSBFamily",
+           "SatbOrderlessKindSettings", "SatbOrderlessFamily", "corpus_steps", "run_folder"]
 
 _REPRESENTATION = "SATB steps: S, A, T, B (pitch, hold or rest) per sixteenth, bar position given, fermata predicted"
 
@@ -121,7 +126,7 @@ class SatbWaveNetSettings(SatbNetworkSettings):
 class SatbTransformerSettings(SatbNetworkSettings):
     """``satb_transformer``: three relative-attention blocks of width 128, four heads; the
     shipped model with the longest budget, since it learned fastest of the three trunks at an
-    equal 12 CPU minutes on validation (see the README)."""
+    equal 12 CPU minutes on validation (see docs/four_voices.md)."""
 
     kind: ClassVar[str] = "satb_transformer"
     trunk: str = "transformer"
@@ -144,10 +149,30 @@ class SatbTransformerJSBSettings(SatbNetworkSettings):
     cpu_minutes: float | None = 16.0
 
 
+@dataclasses.dataclass(frozen=True)
+class SatbOrderlessKindSettings(Settings, SatbOrderlessSettings):
+    """``satb_orderless``: ten residual blocks of 96 channels reading 62 steps (almost four
+    bars of 4/4) each way, and its budget (as :class:`SatbNetworkSettings`)."""
+
+    kind: ClassVar[str] = "satb_orderless"
+    cpu_minutes: float | None = 30.0
+    wall_minutes: float | None = None
+    epochs: int | None = None
+    tempo: float = 100.0
+    SMOKE: ClassVar[Mapping[str, Any]] = {"units": 16, "embedding": 8, "dilations": (1, 2), "crop_steps": 32,
+                                          "crops_per_epoch": 32, "batch_size": 16, "epochs": 1, "gibbs_steps": 4,
+                                          "cpu_minutes": None}
+
+    def network(self) -> SatbOrderlessSettings:
+        """The network's part of these settings."""
+        names = {f.name for f in dataclasses.fields(SatbOrderlessSettings)}
+        return SatbOrderlessSettings(**{k: getattr(self, k) for k in names})
+
+
 # ------------------------------------------------------------------------ family
 
 
-def run_folder(kind: str, settings: SatbNetSettings, split: str) -> Path:
+def run_folder(kind: str, settings: SatbNetSettings | SatbOrderlessSettings, split: str) -> Path:
     """Where a network kind's training run lives: ``models/runs/<kind>-<hash>``, the hash
     of the network settings and the data split, so the same run resumes and another starts anew
     (``MUSICALPY_RUNS_DIR`` moves the ``runs`` folder, as the tests do)."""
@@ -334,7 +359,8 @@ class SatbNetFamily(SatbFamily):
         if progress:
             print(f"run folder {run_dir} (resumed when it holds a run of these settings)", flush=True)
         net, record = train_satb_net(network, train, validation, run_dir=run_dir, cpu_minutes=settings.cpu_minutes,
-                                     wall_minutes=settings.wall_minutes, max_epochs=settings.epochs, progress=progress)
+                                     wall_minutes=settings.wall_minutes, max_epochs=settings.epochs, progress=progress,
+                                     net_class=self.fitted_class())
         state = _state(train)
         state.update({"epochs_run": len(record["history"]), "best_epoch": record["best_epoch"],
                       "cpu_minutes": round(record["cpu_s"] / 60, 2), "wall_minutes": round(record["wall_s"] / 60, 2),
@@ -388,3 +414,26 @@ class SatbTransformerJSBFamily(SatbNetFamily):
 
     def harmonize_many(self, model, melodies, *, seed, sample, temperature):
         return Family.harmonize_many(self, model, melodies, seed=seed, sample=sample, temperature=temperature)
+
+
+class SatbOrderlessFamily(SatbNetFamily):
+    """The orderless network (:class:`musicalpy.models.satb_orderless.SatbOrderless`):
+    it generates and harmonizes by Gibbs sampling and rewrites any part of a chorale
+    (:func:`musicalpy.rewrite`)."""
+
+    kind = "satb_orderless"
+    settings_class = SatbOrderlessKindSettings
+    fitted_description: ClassVar[str] = "SatbOrderless"
+    #: Rewrites any voices and steps of a chorale (the causal kinds cannot).
+    rewrites: ClassVar[bool] = True
+
+    @staticmethod
+    def fitted_class() -> type:
+        from ..models.satb_orderless import SatbOrderless
+
+        return SatbOrderless
+
+    def selection(self, settings: Any) -> dict[str, Any]:
+        return {"split": "validation", "metric": "the epoch of lowest validation NLL of hidden voice-steps (fixed "
+                f"crops and masks); learning rate halved after {settings.patience} epochs without one",
+                "candidates": []}

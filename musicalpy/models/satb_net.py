@@ -575,6 +575,39 @@ class SatbNet:
             return (logit > 0).astype(np.float32)
         return (rng.random(len(logit)) < 1 / (1 + np.exp(-logit / temperature))).astype(np.float32)
 
+    # --------------------------------------------------------------- training
+
+    #: The validation score :func:`train_satb_net` keeps the best epoch by.
+    selection_key = "bits_per_note"
+
+    def loss_functions(self) -> dict[str, Any]:
+        """The losses :func:`train_satb_net` compiles, one per output."""
+        return {"fermata": keras.losses.BinaryCrossentropy(from_logits=True),
+                **{voice: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for voice in VOICES}}
+
+    def training_batch(self, train: Sequence[SatbSteps], ranges: np.ndarray, rng: np.random.Generator,
+                       n_crops: int) -> tuple[dict, dict, dict]:
+        """An epoch's training crops (:func:`crop_batch`)."""
+        return crop_batch(train, ranges, self.settings, rng, n_crops)
+
+    def validation_scores(self, chorales: Sequence[SatbSteps]) -> dict[str, float]:
+        """Validation numbers: bits per note over all four voices (fermatas paid), nats per
+        voice-token, and bits per alto, tenor and bass note given the soprano."""
+        free = self.log_probs(chorales)
+        given = self.log_probs(chorales, given_soprano=True)
+        n_notes = sum(int((c.values >= 2).sum()) for c in chorales)
+        lower_notes = sum(int((c.values[:, 1:] >= 2).sum()) for c in chorales)
+        n_steps = sum(c.n_steps for c in chorales)
+        return {"bits_per_note": -sum(t.sum() for t in free) / math.log(2) / max(n_notes, 1),
+                "nats_per_voice_token": -sum(t[:, 1:].sum() for t in free) / (len(VOICES) * max(n_steps, 1)),
+                "atb_bits_per_note": -sum(t.sum() for t in given) / math.log(2) / max(lower_notes, 1)}
+
+    @staticmethod
+    def describe_scores(scores: Mapping[str, float]) -> str:
+        """One progress line's account of :meth:`validation_scores`."""
+        return (f"validation {scores['bits_per_note']:.3f} bits/note, {scores['nats_per_voice_token']:.4f} "
+                f"nats/voice-token, A/T/B given S {scores['atb_bits_per_note']:.3f} bits/note")
+
     # ------------------------------------------------------------------ files
 
     def save(self, folder: str | os.PathLike) -> list[str]:
@@ -599,19 +632,6 @@ class SatbNet:
 # --------------------------------------------------------------------- training
 
 
-def _scores(net: SatbNet, chorales: Sequence[SatbSteps]) -> dict[str, float]:
-    """Validation numbers: bits per note over all four voices (fermatas paid), nats per
-    voice-token, and bits per alto, tenor and bass note given the soprano."""
-    free = net.log_probs(chorales)
-    given = net.log_probs(chorales, given_soprano=True)
-    n_notes = sum(int((c.values >= 2).sum()) for c in chorales)
-    lower_notes = sum(int((c.values[:, 1:] >= 2).sum()) for c in chorales)
-    n_steps = sum(c.n_steps for c in chorales)
-    return {"bits_per_note": -sum(t.sum() for t in free) / math.log(2) / max(n_notes, 1),
-            "nats_per_voice_token": -sum(t[:, 1:].sum() for t in free) / (len(VOICES) * max(n_steps, 1)),
-            "atb_bits_per_note": -sum(t.sum() for t in given) / math.log(2) / max(lower_notes, 1)}
-
-
 def _save_optimizer(optimizer, path: Path) -> None:
     np.savez(path, *[np.asarray(v) for v in optimizer.variables])
 
@@ -626,14 +646,16 @@ def _load_optimizer(optimizer, model, path: Path) -> None:
         variable.assign(value)
 
 
-def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], validation: Sequence[SatbSteps], *,
+def train_satb_net(settings: Any, train: Sequence[SatbSteps], validation: Sequence[SatbSteps], *,
                    run_dir: str | os.PathLike, cpu_minutes: float | None = None, wall_minutes: float | None = None,
-                   max_epochs: int | None = None, seed: int = 0, progress: bool = True) -> tuple[SatbNet, dict]:
+                   max_epochs: int | None = None, seed: int = 0, progress: bool = True,
+                   net_class: type | None = None) -> tuple[Any, dict]:
     """Train for a budget, checkpointing every epoch into ``run_dir`` and resuming from it.
 
     Parameters
     ----------
     settings : SatbNetSettings
+        Or the settings of ``net_class``.
     train, validation : sequence of SatbSteps
     run_dir : path-like
         Holds ``last/`` (weights and optimizer after the last epoch), ``best/`` (the
@@ -650,10 +672,16 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
         uninterrupted one would.
     progress : bool
         Keras' progress bar per epoch and one line per epoch.
+    net_class : type, optional
+        The network class (default :class:`SatbNet`; the orderless network of
+        :mod:`musicalpy.models.satb_orderless` trains here too): built from ``settings``,
+        with ``model``, ``loss_functions()``, ``training_batch(...)``,
+        ``validation_scores(...)``, ``selection_key``, ``describe_scores(...)``, ``save``
+        and ``load``.
 
     Returns
     -------
-    (SatbNet, dict)
+    (network, dict)
         The best validation epoch's network and the run record (``run.json``).
     """
     if cpu_minutes is None and wall_minutes is None and max_epochs is None:
@@ -668,7 +696,8 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
     stored = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else None
     if stored is not None and stored["settings"] != record["settings"]:  # refused before building anything
         raise ValueError(f"{run_dir} holds a run of other settings; choose another run folder")
-    net = SatbNet(settings)
+    net_class = SatbNet if net_class is None else net_class
+    net = net_class(settings)
     optimizer = keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm)
     if stored is not None:
         record = stored
@@ -678,9 +707,8 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
         if progress:
             print(f"resuming {run_dir} after epoch {len(record['history'])} "
                   f"({record['cpu_s'] / 60:.1f} CPU min, {record['wall_s'] / 60:.1f} wall min)", flush=True)
-    losses = {"fermata": keras.losses.BinaryCrossentropy(from_logits=True),
-              **{voice: keras.losses.SparseCategoricalCrossentropy(from_logits=True) for voice in VOICES}}
-    net.model.compile(optimizer=optimizer, loss=losses)
+    net.model.compile(optimizer=optimizer, loss=net.loss_functions())
+    key = net.selection_key
     ranges = voice_ranges(train)
     n_batches = max(1, settings.crops_per_epoch // settings.batch_size)
 
@@ -693,14 +721,14 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
         epoch = len(record["history"]) + 1
         cpu0, wall0 = time.process_time(), time.perf_counter()
         rng = np.random.default_rng(seed + epoch)
-        inputs, targets, weights = crop_batch(train, ranges, settings, rng, n_batches * settings.batch_size)
+        inputs, targets, weights = net.training_batch(train, ranges, rng, n_batches * settings.batch_size)
         fitted = net.model.fit(inputs, targets, sample_weight=weights, batch_size=settings.batch_size, epochs=1,
                                shuffle=False, verbose=2 if progress else 0)
-        scores = _scores(net, validation)
+        scores = net.validation_scores(validation)
         record["cpu_s"] += time.process_time() - cpu0
         record["wall_s"] += time.perf_counter() - wall0
         best = record["best_epoch"]
-        improved = best is None or scores["bits_per_note"] < record["history"][best - 1]["bits_per_note"]
+        improved = best is None or scores[key] < record["history"][best - 1][key]
         record["history"].append({"epoch": epoch, "cpu_s": round(record["cpu_s"], 1),
                                   "wall_s": round(record["wall_s"], 1), "train_loss": float(fitted.history["loss"][-1]),
                                   "learning_rate": float(record["learning_rate"]),
@@ -715,13 +743,11 @@ def train_satb_net(settings: SatbNetSettings, train: Sequence[SatbSteps], valida
         _save_optimizer(optimizer, run_dir / "last" / "optimizer.npz")
         record_file.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         if progress:
-            print(f"epoch {epoch}: validation {scores['bits_per_note']:.3f} bits/note, "
-                  f"{scores['nats_per_voice_token']:.4f} nats/voice-token, "
-                  f"A/T/B given S {scores['atb_bits_per_note']:.3f} bits/note; "
+            print(f"epoch {epoch}: {net.describe_scores(scores)}; "
                   f"{record['cpu_s'] / 60:.1f} CPU min, {record['wall_s'] / 60:.1f} wall min"
                   f"{' (best)' if improved else ''}", flush=True)
     if record["best_epoch"] == len(record["history"]):
         # The network at hand holds the weights just written to best/ (and its compiled
         # calls are traced already): reading them back would rebuild it for nothing.
         return net, record
-    return SatbNet.load(run_dir / "best"), record
+    return net_class.load(run_dir / "best"), record

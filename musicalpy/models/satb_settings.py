@@ -1,4 +1,5 @@
-"""The settings of the frame-wise joint networks (:mod:`musicalpy.models.satb_net`).
+"""The settings of the frame-wise joint networks (:mod:`musicalpy.models.satb_net` and
+:mod:`musicalpy.models.satb_orderless`).
 
 Apart from the network so that the families (:mod:`musicalpy.families.satb`) and the
 command read and check them without importing TensorFlow.
@@ -7,12 +8,13 @@ command read and check them without importing TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TRUNKS", "SatbNetSettings"]
+__all__ = ["TRUNKS", "SatbNetSettings", "MASK_KINDS", "SatbOrderlessSettings"]
 
 #: The trunks :func:`musicalpy.models.satb_net.build_satb_net` offers.
 TRUNKS = ("lstm", "gru", "wavenet", "transformer")
@@ -100,3 +102,77 @@ class SatbNetSettings:
     def from_dict(cls, values: Mapping[str, Any]) -> SatbNetSettings:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: (tuple(v) if k == "dilations" else v) for k, v in values.items() if k in known})
+
+
+#: The kinds of mask the orderless network trains on, in the order of
+#: :attr:`SatbOrderlessSettings.mask_shares` (see :mod:`musicalpy.models.satb_orderless`).
+MASK_KINDS = ("orderless", "chronological", "span")
+
+
+@dataclasses.dataclass(frozen=True)
+class SatbOrderlessSettings:
+    """Everything that defines the orderless (Coconet-style) network and its training.
+
+    Attributes
+    ----------
+    units : int
+        Channels of the convolutions.
+    embedding : int
+        Width of each voice's value embedding and of the position embedding.
+    dilations : tuple of int
+        One residual block of a width-3 convolution per rate, reading both ways in time;
+        a step's output sees ``sum(dilations)`` steps on either side.
+    dropout : float
+    fermatas : bool
+        Fermatas are variables of the chorale (masked and predicted like the voices).
+    mask_shares : tuple of float
+        Share of training crops masked each way of :data:`MASK_KINDS`.
+    crop_steps, crops_per_epoch, batch_size, learning_rate, clipnorm, patience, max_transpose
+        As for :class:`SatbNetSettings`.
+    gibbs_steps : int
+        Blocked-Gibbs rounds when writing (each one network pass).
+    """
+
+    units: int = 96
+    embedding: int = 32
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 1, 2, 4, 8, 16)
+    dropout: float = 0.1
+    fermatas: bool = True
+    mask_shares: tuple[float, ...] = (0.5, 0.25, 0.25)
+    crop_steps: int = 128
+    crops_per_epoch: int = 1024
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    clipnorm: float = 1.0
+    patience: int = 3
+    max_transpose: int = 6
+    gibbs_steps: int = 96
+
+    def __post_init__(self):
+        for name in ("units", "embedding", "crop_steps", "crops_per_epoch", "batch_size", "patience", "gibbs_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        shares = tuple(float(x) for x in self.mask_shares)
+        if len(shares) != len(MASK_KINDS) or min(shares) < 0 or not math.isclose(sum(shares), 1.0):
+            raise ValueError(f"mask_shares must be {len(MASK_KINDS)} non-negative shares of {MASK_KINDS} "
+                             f"summing to 1, got {self.mask_shares!r}")
+        if not self.dilations or min(self.dilations) < 1:
+            raise ValueError(f"dilations must be positive rates, got {self.dilations!r}")
+        object.__setattr__(self, "dilations", tuple(int(d) for d in self.dilations))
+        object.__setattr__(self, "mask_shares", shares)
+
+    @property
+    def radius(self) -> int:
+        """Steps on either side of a step that its output reads."""
+        return int(sum(self.dilations))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "dilations": list(self.dilations), "mask_shares": list(self.mask_shares)}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> SatbOrderlessSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: (tuple(v) if k in ("dilations", "mask_shares") else v) for k, v in values.items() if k in known})
