@@ -51,6 +51,9 @@ _LAZY = {
     "export": "render",
     "harmonize": "harmonization",
     "Harmonization": "harmonization",
+    "rewrite": "rewriting",
+    "Rewrite": "rewriting",
+    "load_chorale": "rewriting",
     "load_melody": "melody",
     "Melody": "melody",
 }

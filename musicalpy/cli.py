@@ -14,6 +14,7 @@ Examples
     musicalpy pretrained                               # retrain the shipped models (make pretrained)
     musicalpy generate models/hmm --notes 200 --n-samples 4 --out samples/
     musicalpy harmonize essenFolksong/altdeu10 --model models/hmm_harmonizer --out harmonized/
+    musicalpy rewrite bach/bwv66.6 --voices A,T --bars 3-4 --out rewritten/   # new alto and tenor, the rest kept
     musicalpy render samples/hmm_sample_0.mid --ogg --svg --pianoroll
     musicalpy analyze samples/hmm_sample_0.mid         # key, keys per window, features
     musicalpy evaluate models/markov models/hmm --corpus bach --out results/  # -> results/leaderboard.csv
@@ -356,6 +357,23 @@ def _cmd_harmonize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rewrite(args: argparse.Namespace) -> int:
+    from .rewriting import load_chorale, load_rewriter, parse_voices, rewrite
+
+    _quiet_tensorflow()
+    parse_voices(args.voices)  # a bad voice list fails before anything is read
+    chorale = load_chorale(args.chorale)
+    model = load_rewriter(args.model)
+    formats = ["mid", "musicxml", "wav" if args.wav else "ogg", "svg"]
+    result = rewrite(chorale, voices=args.voices, bars=args.bars, model=model, seed=args.seed,
+                     temperature=args.temperature, out=args.out, formats=formats, force=args.force)
+    print(f"{chorale.name}: {', '.join(result.voices)} of bars {result.bars[0]}-{result.bars[1]} rewritten by "
+          f"{model.name} (Gibbs sampling, seed {args.seed}, temperature {args.temperature:g}): {result.n_rewritten} "
+          f"notes written, {100 * result.share_changed:.0f}% of them not Bach's; every other note kept -> "
+          + ", ".join(str(p) for p in result.files.values()))
+    return 0
+
+
 def _melody_summary(melody) -> str:
     """Key, meter, pickup and cadences of a melody, as ``harmonize`` reads them."""
     from .names import key_signature_sharps
@@ -692,6 +710,28 @@ def _parser() -> argparse.ArgumentParser:
                            help="for --sample and --n: below 1 safer")
     harmonize.add_argument("--wav", action="store_true", help="write uncompressed .wav instead of Ogg Vorbis .ogg")
     harmonize.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    rewrite = _sub(sub, "rewrite", "rewrite some voices of some bars of a chorale, keeping every other note",
+                   "  musicalpy rewrite bach/bwv66.6 --voices A,T --bars 3-4 --out rewritten/   # new alto and tenor\n"
+                   "  musicalpy rewrite chorale.musicxml --voices B --out rewritten/          # a new bass throughout\n"
+                   "  musicalpy rewrite bach/bwv66.6 --voices S,A,T,B --bars 5- --out rewritten/  # finish from bar 5",
+                   _cmd_rewrite)
+    rewrite.add_argument("chorale", metavar="CHORALE",
+                         help="a four-voice MusicXML (.musicxml, .xml, .mxl), Humdrum (.krn), ABC or MIDI file, or a "
+                              "music21 corpus path (bach/bwv66.6); parts named Soprano, Alto, Tenor, Bass, or exactly "
+                              "four parts read top to bottom")
+    rewrite.add_argument("--voices", default="A,T", help="the voices to rewrite: letters or names, comma-separated "
+                                                         "(default A,T)")
+    rewrite.add_argument("--bars", default=None, help="the bars to rewrite: 3-4, 5- (to the end) or 3, numbered as in "
+                                                      "the score (a pickup is bar 0); default the whole chorale")
+    rewrite.add_argument("--model", default=None, help="a folder or shipped name of a kind that rewrites "
+                                                       "(default: the shipped satb_orderless)")
+    rewrite.add_argument("--out", required=True, help="output folder")
+    rewrite.add_argument("--seed", type=int, default=0, help="the Gibbs sampler's random seed")
+    rewrite.add_argument("--temperature", type=float, default=1.0,
+                         help="divides the log-probabilities (below 1 safer; 0 the most probable value at each draw)")
+    rewrite.add_argument("--wav", action="store_true", help="write uncompressed .wav instead of Ogg Vorbis .ogg")
+    rewrite.add_argument("--force", action="store_true", help="overwrite existing files")
 
     render = _sub(sub, "render", "render a MIDI file as audio, sheet music and a piano roll",
                   "  musicalpy render piece.mid                 # all three, next to the file\n"

@@ -90,6 +90,7 @@ __all__ = [
     "check_splits",
     "download_maestro",
     "parse_score",
+    "read_piece",
     "pickup_beats",
     "SPLITS",
     "CACHE_VERSION",
@@ -601,6 +602,53 @@ def _parse_job(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None]:
     if not pieces:
         return [], f"{job['source']}: no notes"
     return pieces, None
+
+
+def read_piece(source: str | os.PathLike, *, name: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """One piece read as :func:`load_corpus` reads each of its files: ``(notes, piece row)``.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A MIDI or score file (MusicXML, ``.mxl``, Humdrum, ABC), or a path inside
+        music21's corpus such as ``"bach/bwv66.6"``.
+    name : str, optional
+        The piece id (default: the file's stem, or the corpus path).
+
+    Returns
+    -------
+    (pd.DataFrame, dict)
+        The note table (``fermata`` and ``bar_start`` marked from the score, a Bach
+        chorale's voices named Soprano .. Bass) and its ``pieces`` row (time signature,
+        key, pickup, title, ...).
+
+    Raises
+    ------
+    CorpusError
+        Naming the source and why it cannot be read (a file holding several works too).
+    """
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    if path.is_file():
+        if path.suffix.lower() not in _MIDI_SUFFIXES | _MUSIC21_SUFFIXES:
+            raise CorpusError(f"{path}: not a MIDI or score file (expected one of "
+                              f"{', '.join(sorted(_MIDI_SUFFIXES | _MUSIC21_SUFFIXES))})")
+        job = {**_file_job(path.resolve(), path.resolve().parent), "piece": name or path.stem}
+        if "bwv" in path.stem.lower():
+            job["composer"], job["bwv"] = "Bach", path.stem
+    elif os.path.isabs(text) or text.endswith(tuple(_MIDI_SUFFIXES)):
+        raise CorpusError(f"{text}: no such file")
+    else:
+        piece = name or text.replace("/", "_")
+        job = {"kind": "music21", "source": text, "piece": piece, "group": piece, "title": "", "composer": ""}
+        if text.startswith("bach/"):
+            job["composer"], job["bwv"] = "Bach", text.split("/", 1)[1]
+    pieces, reason = _parse_job(job)
+    if reason is not None:
+        raise CorpusError(reason)
+    if len(pieces) != 1:
+        raise CorpusError(f"{text}: holds {len(pieces)} works; give one work's file")
+    return pieces[0]
 
 
 def _parse_job_quietly(job: dict) -> tuple[list[tuple[pd.DataFrame, dict]], str | None, list[tuple[type, str]]]:
