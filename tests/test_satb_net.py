@@ -190,3 +190,21 @@ def test_the_retracing_notice_is_dropped_and_other_warnings_pass():
     logger.warning("5 out of the last 28 calls to <function f> triggered tf.function retracing. Tracing is expensive")
     logger.warning("something else went wrong")
     assert seen == ["something else went wrong"]
+
+
+@pytest.mark.parametrize("trunk", ["wavenet", "transformer"])
+def test_the_cached_stepper_writes_what_the_full_prefix_writes(untrained, trunk):
+    """The Transformer's key/value caches and the WaveNet's receptive-field window give
+    each step the state a pass over the whole prefix gives: the same greedy chorales,
+    free and under a soprano, for chorales longer than the WaveNet's receptive field."""
+    net = untrained(trunk)
+    chorales = [_chorale(n, seed) for seed, n in enumerate((41, 23))]
+    if trunk == "wavenet":
+        assert net._receptive_field() < 23  # so the window starts inside the chorale
+    positions = [c.position for c in chorales]
+    for given in (None, [c.values[:, 0] for c in chorales]):
+        fast = net.sample(positions, soprano=given, temperature=0, seed=3)
+        slow = net.sample(positions, soprano=given, temperature=0, seed=3, cached=False)
+        for a, b in zip(fast, slow, strict=True):
+            np.testing.assert_array_equal(a.values, b.values)
+            np.testing.assert_array_equal(a.fermata, b.fermata)

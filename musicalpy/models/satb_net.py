@@ -455,7 +455,8 @@ class SatbNet:
                 return tf.function(lambda x: network(x, training=False), reduce_retracing=True)
 
             self._compiled = {"model": call(self.model), "condition": call(self.condition), "core": call(self.core),
-                              "heads": call(self.heads), "step": tf.function(self._recurrent_step)}
+                              "heads": call(self.heads), "step": tf.function(self._recurrent_step),
+                              "attend": tf.function(self._transformer_step, reduce_retracing=True)}
         return self._compiled
 
     def _recurrent_step(self, previous, prev_sounding, prev_fermata, position, condition, states):
@@ -468,6 +469,29 @@ class SatbNet:
             new_states.append(carried)
         return x, new_states
 
+    def _transformer_step(self, previous, prev_sounding, prev_fermata, position, condition, caches, seen):
+        """One step of the Transformer trunk through each block's key/value cache:
+        ``(state, caches)``; ``seen`` is the number of steps before this one."""
+        x = _step_inputs(previous, prev_sounding, prev_fermata, position, condition, self.settings, self._layers)
+        x = self._layers.made["trunk_in"](x)
+        new_caches = []
+        for index in range(self.settings.n_layers):
+            keys, values = caches[index]
+            x, keys, values = self._layers.made[f"block_{index + 1}"].step(x, keys, values, seen)
+            new_caches.append((keys, values))
+        return self._layers.made["final_norm"](x), new_caches
+
+    def _empty_caches(self, n: int, capacity: int) -> list:
+        import tensorflow as tf
+
+        head_dim = self.settings.units // self.settings.num_heads
+        shape = (n, self.settings.num_heads, capacity, head_dim)
+        return [(tf.zeros(shape), tf.zeros(shape)) for _ in range(self.settings.n_layers)]
+
+    def _receptive_field(self) -> int:
+        """Steps back a WaveNet trunk's state at a step reads, that step included."""
+        return 1 + sum(self.settings.dilations)
+
     def _initial_states(self, n: int) -> list:
         import tensorflow as tf
 
@@ -477,11 +501,13 @@ class SatbNet:
 
     def sample(self, positions: Sequence[np.ndarray], *, soprano: Sequence[np.ndarray] | None = None,
                fermata: Sequence[np.ndarray] | None = None, temperature: float = 1.0, seed: int = 0,
-               top_k: int | None = None) -> list[SatbSteps]:
+               top_k: int | None = None, cached: bool = True) -> list[SatbSteps]:
         """Write one chorale per ``positions`` array, step by step, S to B within a step.
 
-        A recurrent trunk steps through its cells (one step's work per step); the
-        WaveNet and Transformer trunks read the prefix written so far at each step.
+        A recurrent trunk steps through its cells and a Transformer through its blocks'
+        key/value caches (one step's work per step); a WaveNet reads the window of its
+        receptive field before each step. All give the states of a full pass
+        (``tests/test_satb_net.py``).
 
         Parameters
         ----------
@@ -497,6 +523,9 @@ class SatbNet:
         seed : int
         top_k : int, optional
             Sample among the ``top_k`` most probable values only.
+        cached : bool
+            False: a Transformer or WaveNet reads the whole prefix again at each step
+            instead of its caches or its receptive field (slower; the tests compare them).
         """
         n = len(positions)
         lengths = np.array([len(p) for p in positions], dtype=np.int64)
@@ -520,6 +549,10 @@ class SatbNet:
             "soprano", "soprano_sounding", "given_fermata", "position", "condition_on", "length")]))
         recurrent = self.settings.trunk in ("lstm", "gru")
         states = self._initial_states(n) if recurrent else None
+        attending = self.settings.trunk == "transformer" and cached
+        # The cache holds every step written so far, so a step attends to all of them, as the full pass does.
+        caches = self._empty_caches(n, 32 * max(1, math.ceil(width / 32))) if attending else None
+        field = self._receptive_field() if self.settings.trunk == "wavenet" and cached else None
         rng = np.random.default_rng(seed)
         previous = np.full((n, len(VOICES)), REST_ID, dtype=np.int32)
         heard = np.full((n, len(VOICES)), REST_ID, dtype=np.int32)
@@ -528,15 +561,26 @@ class SatbNet:
             if recurrent:
                 state, states = calls["step"](previous, heard, prev_flag, position[:, t], condition[:, t], states)
                 state = np.asarray(state)[:, None]
+            elif attending:
+                state, caches = calls["attend"](previous, heard, prev_flag, position[:, t], condition[:, t], caches,
+                                                np.int32(t))
+                state = np.asarray(state)[:, None]
             else:
-                # The prefix, padded to a multiple of 32 steps (a few traced shapes); the
-                # trunk is causal, so what stands after step t does not reach its state.
-                w = min(width, 32 * math.ceil((t + 1) / 32))
-                prev_values = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), values[:, : w - 1]], axis=1)
-                prev_heard = np.concatenate([np.full((n, 1, len(VOICES)), REST_ID, np.int32), sounding[:, : w - 1]], axis=1)
-                prev_flags = np.concatenate([np.zeros((n, 1), np.float32), flags[:, : w - 1]], axis=1)
-                state = np.asarray(calls["core"]([prev_values, prev_heard, prev_flags, position[:, :w],
-                                                  condition[:, :w]]))[:, t : t + 1]
+                # The steps the state at t reads, padded to a multiple of 32 (a few traced
+                # shapes): the whole prefix, or for a WaveNet only its receptive field (a
+                # causal convolution's output at t reads no further back, so a window that
+                # starts there gives the same state). What stands after t does not reach it.
+                first = 0 if field is None else max(0, t + 1 - field)
+                w = min(width, first + 32 * math.ceil((t + 1 - first) / 32))
+                before = (np.full((n, 1, len(VOICES)), REST_ID, np.int32) if first == 0 else values[:, first - 1 : first])
+                heard_before = (np.full((n, 1, len(VOICES)), REST_ID, np.int32) if first == 0
+                                else sounding[:, first - 1 : first])
+                flag_before = np.zeros((n, 1), np.float32) if first == 0 else flags[:, first - 1 : first]
+                prev_values = np.concatenate([before, values[:, first : w - 1]], axis=1)
+                prev_heard = np.concatenate([heard_before, sounding[:, first : w - 1]], axis=1)
+                prev_flags = np.concatenate([flag_before, flags[:, first : w - 1]], axis=1)
+                state = np.asarray(calls["core"]([prev_values, prev_heard, prev_flags, position[:, first:w],
+                                                  condition[:, first:w]]))[:, t - first : t - first + 1]
             step_values = values[:, t : t + 1].copy()
             step_heard = np.full((n, 1, len(VOICES)), REST_ID, dtype=np.int32)
             step_flag = flags[:, t : t + 1].copy()
