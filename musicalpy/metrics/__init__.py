@@ -249,6 +249,8 @@ from .voice_leading import (
     voice_pair_transitions,
     wide_spacing,
 )
+from .harmonizing import GOALS as HARMONIZING_GOALS
+from .harmonizing import fang_parallels, judge_against_bach, meets_goals
 
 __all__ = [
     "SCALAR_FEATURES",
@@ -328,4 +330,8 @@ __all__ = [
     "corpus_voice_leading",
     "voice_leading_summary",
     "voice_motion",
+    "HARMONIZING_GOALS",
+    "fang_parallels",
+    "judge_against_bach",
+    "meets_goals",
 ]
