@@ -227,7 +227,7 @@ def _budget_overrides(args: argparse.Namespace, kind: str) -> dict:
 def _train_and_save(kind: str, corpus: str | None, out: Path, *, epochs, overrides: dict, limit, smoke: bool,
                     force: bool, command: str):
     from . import zoo
-    from .pretrained import provenance, validation_check
+    from .pretrained import harmonizing_check, provenance, validation_check
 
     fam = zoo.family(kind)
     corpus = corpus or getattr(fam, "default_corpus", "bach")
@@ -238,6 +238,10 @@ def _train_and_save(kind: str, corpus: str | None, out: Path, *, epochs, overrid
         model.card["training_time_s"] = round(60 * float(model.state["wall_minutes"]), 1)
     if limit is None:
         model.card["validation_check"] = validation_check(model, zoo.training_corpus(corpus))
+        if fam.harmonizes and not fam.benchmark and not smoke:
+            print(f"{kind}: harmonizing the validation sopranos for its card (how the default harmonizer is chosen)",
+                  flush=True)
+            model.card["harmonizing"] = harmonizing_check(model, zoo.training_corpus(corpus))
     path = model.save(out, force=force)
     print(f"saved {kind} model to {path} (card: {path / 'card.json'})")
     return path
@@ -264,6 +268,20 @@ def _command_line(argv: list[str]) -> str:
 def _cmd_pretrained(args: argparse.Namespace) -> int:
     from . import pretrained
 
+    if args.check_harmonizing:
+        _quiet_tensorflow()
+        from . import zoo
+
+        for name in pretrained.names():
+            fam = zoo.family(pretrained.card(name)["kind"])
+            if fam.harmonizes and not fam.benchmark and (not args.kinds or name in args.kinds):
+                check = pretrained.write_harmonizing_check(name)
+                print(f"{name}: {check['atb_bits_per_note']:.3f} validation bits per A/T/B note given S; parallels "
+                      f"{check['row']['parallels per 100']:.2f} per 100 (Bach {check['bach']['parallels per 100']:.2f}); "
+                      f"goals {check['goals']}", flush=True)
+        chosen, why = pretrained.choose_harmonizer()
+        print(f"default harmonizer: {chosen} ({why})")
+        return 0
     kinds = args.kinds or list(pretrained.SHIPPED)
     unknown = [k for k in kinds if k not in pretrained.SHIPPED]
     if unknown:
@@ -289,9 +307,13 @@ def _model_or_shipped(where: str | None, *, harmonizes: bool):
     from . import pretrained, zoo
 
     if where is None:
-        name = pretrained.best(harmonizes=harmonizes or None)
-        print(f"using the shipped model {name} (lowest validation bits per note of the shipped four-voice models; "
-              "--model to choose another)")
+        if harmonizes:
+            name, why = pretrained.choose_harmonizer()
+            print(f"using the shipped harmonizer {name}: {why}; --model to choose another")
+        else:
+            name = pretrained.best()
+            print(f"using the shipped model {name} (lowest validation bits per note of the shipped four-voice models; "
+                  "--model to choose another)")
         return pretrained.load(name)
     if not Path(where).exists() and where in pretrained.names():
         return pretrained.load(where)
@@ -656,6 +678,9 @@ def _parser() -> argparse.ArgumentParser:
                    "  musicalpy pretrained                       # every shipped kind, for its budget\n"
                    "  musicalpy pretrained --kinds satb_counts   # just the counting floor (seconds)", _cmd_pretrained)
     shipped.add_argument("--kinds", nargs="*", help="shipped kinds to retrain (default: all)")
+    shipped.add_argument("--check-harmonizing", action="store_true",
+                         help="retrain nothing: harmonize the validation sopranos with each shipped harmonizer, store "
+                              "the result in its card and print which one harmonize uses by default")
 
     generate = _sub(sub, "generate", "generate music with a trained model: .mid, .ogg and .svg per sample",
                     "  musicalpy generate models/hmm --notes 200 --out samples/\n"
