@@ -14,7 +14,8 @@ run: setup
 	$(VENV)/bin/musicalpy run --out outputs
 
 # Retrain the models that ship inside the package (musicalpy/pretrained/), each for its
-# budget of process CPU minutes (102 in all: 12 + 12 + 55 + 23; on a shared 2-core machine that took about 3.7 hours of wall clock);
+# budget of process CPU minutes (124 in all: 12 + 12 + 55 + 22 + 23; on a shared 2-core machine the first 102 took
+# about 3.7 hours of wall clock); then each harmonizer is judged on the validation sopranos for its card;
 # an interrupted run resumes from its last epoch.
 pretrained: setup
 	$(VENV)/bin/musicalpy pretrained
