@@ -15,9 +15,11 @@ from musicalpy.rewriting import load_chorale, parse_bars, parse_voices, rewrite,
 
 @pytest.fixture(scope="module")
 def rewriter(tmp_path_factory):
-    """A smoke-sized orderless model, trained and saved once for the module."""
+    """A smoke-sized orderless model, trained (in a run folder of its own) and saved once for the module."""
     corpus = zoo.training_corpus("bach", limit=12)
-    model = zoo.train("satb_orderless", corpus, smoke=True, progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MUSICALPY_RUNS_DIR", str(tmp_path_factory.mktemp("runs")))
+        model = zoo.train("satb_orderless", corpus, smoke=True, progress=False)
     folder = tmp_path_factory.mktemp("orderless") / "model"
     model.save(folder)
     return zoo.load(folder), folder
@@ -101,8 +103,7 @@ def test_the_region_follows_notes_not_bar_lines():
 
 
 def test_a_causal_model_is_refused(rewriter, tmp_path):
-    corpus = zoo.training_corpus("bach", limit=12)
-    counts = zoo.train("satb_counts", corpus, smoke=True, progress=False)
+    counts = zoo.train("satb_counts", zoo.training_corpus("bach", limit=12), smoke=True, progress=False)
     with pytest.raises(ValueError, match="cannot rewrite part of a chorale.*satb_orderless"):
         rewrite("bach/bwv66.6", voices="A", bars="2", model=counts)
     with pytest.raises(ValueError, match="bars: '40-41' lies outside the chorale's bars 0-"):

@@ -32,7 +32,7 @@ def runs(tmp_path_factory):
         yield folder
 
 
-@pytest.mark.parametrize("kind", ["satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer"])
+@pytest.mark.parametrize("kind", ["satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer", "satb_orderless"])
 def test_each_kind_trains_scores_generates_harmonizes_and_reloads(kind, corpus, runs, tmp_path):
     model = zoo.train(kind, corpus, smoke=True, progress=False)
     test = corpus.split("test").notes

@@ -274,7 +274,7 @@ def test_a_newer_card_version_names_the_folder_and_the_fix(counting, tmp_path):
 
 
 def test_registry_holds_every_kind_once():
-    satb = ("satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer")
+    satb = ("satb_counts", "satb_lstm", "satb_wavenet", "satb_transformer", "satb_orderless")
     series = ("unigram", "markov", "hmm", "lstm", "wavenet", "vae", "transformer", "hmm_harmonizer")
     jsb = ("jsb_bernoulli", "jsb_hmm", "jsb_lstm", "jsb_lstm_nade", "jsb_wavenet", "jsb_vae", "jsb_transformer")
     assert zoo.KINDS == series + jsb + satb + ("satb_transformer_jsb",)
