@@ -4,7 +4,6 @@ transposition and range errors."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest

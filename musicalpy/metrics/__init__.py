@@ -221,6 +221,8 @@ from .features import (
     polyphony_rate,
     scale_consistency,
 )
+from .harmonizing import GOALS as HARMONIZING_GOALS
+from .harmonizing import fang_parallels, judge_against_bach, meets_goals
 from .harmony import DISSONANT_INTERVALS, vertical_dissonance
 from .likelihood import bits_per_note, bits_per_token, evaluation_row
 from .spread import mean_oa, seed_spread, spread_verdict
@@ -249,8 +251,6 @@ from .voice_leading import (
     voice_pair_transitions,
     wide_spacing,
 )
-from .harmonizing import GOALS as HARMONIZING_GOALS
-from .harmonizing import fang_parallels, judge_against_bach, meets_goals
 
 __all__ = [
     "SCALAR_FEATURES",

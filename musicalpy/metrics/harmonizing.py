@@ -96,10 +96,10 @@ def fang_parallels(notes: pd.DataFrame, *, tempo: float = DEFAULT_TEMPO) -> pd.D
             voices[voice] = (np.round(start[mine][order], 6), np.round(end[mine][order], 6),
                              group["pitch"].to_numpy(int)[mine][order], fermata[order])
         fifths = octaves = 0
-        for u in range(len(VOICES)):
-            for l in range(u + 1, len(VOICES)):
-                us, ue, up, uf = voices[VOICES[u]]
-                ls, le, lp, lf = voices[VOICES[l]]
+        for upper in range(len(VOICES)):
+            for lower in range(upper + 1, len(VOICES)):
+                us, ue, up, uf = voices[VOICES[upper]]
+                ls, le, lp, lf = voices[VOICES[lower]]
                 starts = {s: i for i, s in enumerate(ls)}
                 for i in range(1, len(us)):
                     if ue[i - 1] != us[i] or us[i] not in starts:
