@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_satb_net import _chorale  # the same random chorales as the causal network's tests
 
 from musicalpy.models.satb_net import train_satb_net
 from musicalpy.models.satb_orderless import (
@@ -14,20 +15,10 @@ from musicalpy.models.satb_orderless import (
     orderless_batch,
     training_masks,
 )
-from musicalpy.representations.satb_steps import HOLD_ID, REST_ID, SatbSteps
+from musicalpy.representations.satb_steps import HOLD_ID, REST_ID
 
 TINY = dict(units=16, embedding=8, dilations=(1, 2), crop_steps=16, crops_per_epoch=32, batch_size=8, dropout=0.0,
             gibbs_steps=6)
-
-
-def _chorale(n_steps: int, seed: int) -> SatbSteps:
-    rng = np.random.default_rng(seed)
-    values = rng.integers(20, 60, size=(n_steps, 4))
-    values[rng.random((n_steps, 4)) < 0.4] = HOLD_ID
-    values[0] = rng.integers(20, 60, size=4)
-    fermata = np.zeros(n_steps, dtype=bool)
-    fermata[n_steps // 2 : n_steps // 2 + 3] = True
-    return SatbSteps(values, np.arange(n_steps) % 16, fermata)
 
 
 @pytest.fixture(scope="module")

@@ -654,21 +654,29 @@ class SatbNet:
 
     # ------------------------------------------------------------------ files
 
+    #: The settings file, its class and what a folder without it is not (the orderless
+    #: network reuses :meth:`save` and :meth:`load` with its own).
+    settings_file: str = _SETTINGS
+    settings_class: type = SatbNetSettings
+    folder_kind: str = "a frame-wise joint network folder"
+
     def save(self, folder: str | os.PathLike) -> list[str]:
-        """Write ``satb_net.json`` (the settings) and the weights (HDF5); no pickle."""
+        """Write the settings (JSON) and the weights (HDF5); no pickle."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_weights(folder / _WEIGHTS)
-        (folder / _SETTINGS).write_text(json.dumps(self.settings.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return [_SETTINGS, _WEIGHTS]
+        (folder / self.settings_file).write_text(json.dumps(self.settings.to_dict(), indent=2) + "\n",
+                                                 encoding="utf-8")
+        return [self.settings_file, _WEIGHTS]
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> SatbNet:
+    def load(cls, folder: str | os.PathLike):
+        """The network :meth:`save` wrote into ``folder``."""
         folder = Path(folder)
-        settings_file = folder / _SETTINGS
+        settings_file = folder / cls.settings_file
         if not settings_file.is_file():
-            raise FileNotFoundError(f"{folder}: no {_SETTINGS}; not a frame-wise joint network folder")
-        net = cls(SatbNetSettings.from_dict(json.loads(settings_file.read_text(encoding="utf-8"))))
+            raise FileNotFoundError(f"{folder}: no {cls.settings_file}; not {cls.folder_kind}")
+        net = cls(cls.settings_class.from_dict(json.loads(settings_file.read_text(encoding="utf-8"))))
         net.model.load_weights(folder / _WEIGHTS)
         return net
 

@@ -60,11 +60,8 @@ chorales or harmonizes a soprano with it; :meth:`~SatbOrderless.rewrite` any par
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -82,7 +79,6 @@ __all__ = ["SatbOrderlessSettings", "MASK_KINDS", "build_orderless_net", "traini
 N_COLUMNS = 1 + len(VOICES)
 _OUTPUTS = ("fermata", *VOICES)
 _SETTINGS = "satb_orderless.json"
-_WEIGHTS = "weights.weights.h5"
 #: The annealed masking rate of Gibbs sampling: from the first to the last over the
 #: first three quarters of the rounds.
 _GIBBS_FIRST, _GIBBS_LAST, _GIBBS_ANNEAL = 0.9, 0.05, 0.75
@@ -485,23 +481,12 @@ class SatbOrderless:
 
     # ------------------------------------------------------------------ files
 
-    def save(self, folder: str | os.PathLike) -> list[str]:
-        """Write ``satb_orderless.json`` (the settings) and the weights (HDF5); no pickle."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_weights(folder / _WEIGHTS)
-        (folder / _SETTINGS).write_text(json.dumps(self.settings.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return [_SETTINGS, _WEIGHTS]
-
-    @classmethod
-    def load(cls, folder: str | os.PathLike) -> SatbOrderless:
-        folder = Path(folder)
-        settings_file = folder / _SETTINGS
-        if not settings_file.is_file():
-            raise FileNotFoundError(f"{folder}: no {_SETTINGS}; not an orderless network folder")
-        net = cls(SatbOrderlessSettings.from_dict(json.loads(settings_file.read_text(encoding="utf-8"))))
-        net.model.load_weights(folder / _WEIGHTS)
-        return net
+    settings_file = _SETTINGS
+    settings_class = SatbOrderlessSettings
+    folder_kind = "an orderless network folder"
+    #: ``satb_orderless.json`` and the weights (HDF5), as :meth:`SatbNet.save` writes them.
+    save = SatbNet.save
+    load = classmethod(SatbNet.load.__func__)
 
 
 def _may_hold(values: np.ndarray) -> np.ndarray:
