@@ -124,7 +124,13 @@ class FrameLSTMSettings(Settings):
     units, n_layers, dropout, learning_rate, batch_size
         Network and training (see :func:`~musicalpy.models.frame_rnn.build_frame_rnn`).
     epochs, patience
-        At most ``epochs``; stop after ``patience`` epochs without a better validation NLL.
+        At most ``epochs`` (None: no cap); stop after ``patience`` epochs without a better
+        validation NLL.
+    cpu_minutes, wall_minutes
+        Budgets (None: none): no epoch starts once training has used this much process CPU
+        time or wall-clock time. ``musicalpy train jsb_lstm --cpu-minutes 30`` sets one;
+        the shipped models (:data:`musicalpy.pretrained.SHIPPED`) have a cap that early
+        stopping reaches first.
     lr_patience, lr_factor
         Multiply the learning rate by ``lr_factor`` after every ``lr_patience`` epochs
         without a better validation NLL (0: constant).
@@ -147,8 +153,10 @@ class FrameLSTMSettings(Settings):
     dropout: float = 0.3
     learning_rate: float = 5e-3
     batch_size: int = 8
-    epochs: int = 100
+    epochs: int | None = 100
     patience: int = 8
+    cpu_minutes: float | None = None
+    wall_minutes: float | None = None
     lr_patience: int = 0
     lr_factor: float = 0.5
     transpose: int = 0
@@ -376,12 +384,26 @@ class FrameLSTMFamily(FrameFamily):
                         dilations=getattr(settings, "dilations", DEFAULT_DILATIONS),
                         learning_rate=settings.learning_rate, epochs=settings.epochs, batch_size=settings.batch_size,
                         patience=settings.patience, lr_patience=settings.lr_patience, lr_factor=settings.lr_factor,
-                        transpose=settings.transpose, seed=settings.seed, verbose=progress)
+                        transpose=settings.transpose, seed=settings.seed, cpu_minutes=settings.cpu_minutes,
+                        wall_minutes=settings.wall_minutes, verbose=progress)
 
     def fit(self, train, valid, settings, progress):
         if not valid:
             raise ValueError(f"the {self.kind} kind stops early on the validation split, and it has no notes")
         return self.network(settings, progress).fit(train, valid)
+
+    def train(self, corpus: Any, settings: Any, progress: bool) -> Trained:
+        """Fit, and keep the training's record for the card (``state``): epochs run, the
+        kept epoch, CPU and wall-clock minutes, and the validation curve per epoch."""
+        trained = super().train(corpus, settings, progress)
+        history = trained.fitted.history_
+        curve = [{"epoch": int(row.epoch), "nats_per_frame": round(float(row.valid_nll), 5),
+                  "cpu_s": round(float(row.cpu_s), 1), "learning_rate": float(row.learning_rate)}
+                 for row in history.itertuples()]
+        state = {"epochs_run": len(history), "best_epoch": int(trained.fitted.best_epoch_),
+                 "cpu_minutes": round(float(history["cpu_s"].iloc[-1]) / 60, 2),
+                 "wall_minutes": round(float(history["seconds"].sum()) / 60, 2), "curve": curve}
+        return trained._replace(state=state)
 
     def load_fitted(self, folder):
         from ..models.frame_rnn import FrameRNN
@@ -390,6 +412,9 @@ class FrameLSTMFamily(FrameFamily):
 
     def sample(self, fitted, n_frames, *, temperature, seed):
         return fitted.sample(n_frames, seed=seed, temperature=temperature)
+
+    def training_budget(self, settings: Any) -> int | None:
+        return settings.epochs if settings.epochs is not None else 0  # trained by epochs, even when uncapped
 
     def selection(self, settings: Any) -> dict[str, Any]:
         return {"split": "validation", "metric": "frame NLL (nats/frame): the epoch with the lowest is kept",

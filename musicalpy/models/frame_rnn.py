@@ -24,6 +24,7 @@ probability 0 or 1 (the test split sounds a key the training split never does).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -257,8 +258,11 @@ class FrameRNN:
     trunk : {"lstm", "gru", "wavenet"}
     dilations : sequence of int
         The WaveNet trunk's (:data:`DEFAULT_DILATIONS`).
-    epochs : int
-        At most this many passes over the training chorales.
+    epochs : int or None
+        At most this many passes over the training chorales (None: no cap on epochs).
+    cpu_minutes, wall_minutes : float, optional
+        Budgets: no new epoch starts once this fit has used this much process CPU time
+        (both cores count) or wall-clock time; early stopping usually ends it first.
     batch_size : int
         Chorales per step.
     patience : int
@@ -288,8 +292,9 @@ class FrameRNN:
 
     def __init__(self, output: str = "independent", *, trunk: str = "lstm", units: int = 256, n_layers: int = 1,
                  dropout: float = 0.3, hidden: int = 0, dilations: Sequence[int] = DEFAULT_DILATIONS,
-                 learning_rate: float = 1e-3, epochs: int = 100, batch_size: int = 16, patience: int = 8,
+                 learning_rate: float = 1e-3, epochs: int | None = 100, batch_size: int = 16, patience: int = 8,
                  lr_patience: int = 0, lr_factor: float = 0.5, transpose: int = 0, seed: int = 0,
+                 cpu_minutes: float | None = None, wall_minutes: float | None = None,
                  verbose: bool = False) -> None:
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
@@ -301,10 +306,18 @@ class FrameRNN:
             raise ValueError(f"lr_factor must be in (0, 1), got {lr_factor!r}")
         if lr_patience < 0:
             raise ValueError(f"lr_patience must be >= 0 (0: a constant learning rate), got {lr_patience!r}")
+        for name, budget in (("cpu_minutes", cpu_minutes), ("wall_minutes", wall_minutes)):
+            if budget is not None and not budget > 0:
+                raise ValueError(f"{name} must be above 0 (or None: no budget), got {budget!r}")
+        if epochs is None and cpu_minutes is None and wall_minutes is None:
+            raise ValueError("give epochs, cpu_minutes or wall_minutes: training needs a bound besides patience")
+        self.cpu_minutes = None if cpu_minutes is None else float(cpu_minutes)
+        self.wall_minutes = None if wall_minutes is None else float(wall_minutes)
         self.output, self.trunk, self.dilations = output, trunk, tuple(int(d) for d in dilations)
         self.lr_patience, self.lr_factor = int(lr_patience), float(lr_factor)
         self.units, self.n_layers, self.dropout, self.hidden = int(units), int(n_layers), float(dropout), int(hidden)
-        self.learning_rate, self.epochs, self.batch_size = float(learning_rate), int(epochs), int(batch_size)
+        self.learning_rate, self.batch_size = float(learning_rate), int(batch_size)
+        self.epochs = None if epochs is None else int(epochs)
         self.patience, self.transpose, self.seed, self.verbose = int(patience), int(transpose), int(seed), verbose
 
     def __repr__(self) -> str:
@@ -315,7 +328,7 @@ class FrameRNN:
                 "lr_patience": self.lr_patience, "lr_factor": self.lr_factor, "units": self.units, "n_layers": self.n_layers, "dropout": self.dropout,
                 "hidden": self.hidden, "learning_rate": self.learning_rate, "epochs": self.epochs,
                 "batch_size": self.batch_size, "patience": self.patience, "transpose": self.transpose,
-                "seed": self.seed}
+                "seed": self.seed, "cpu_minutes": self.cpu_minutes, "wall_minutes": self.wall_minutes}
 
     def fit(self, train: Any, valid: Any) -> FrameRNN:
         """Train on ``train``, keeping the weights of the epoch best on ``valid``.
@@ -340,7 +353,10 @@ class FrameRNN:
         learning_rate = self.learning_rate
         valid_arrays = padded_frames(valid_list)
         rows, best, best_weights, waited = [], np.inf, None, 0
-        for epoch in range(1, self.epochs + 1):
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for epoch in itertools.count(1) if self.epochs is None else range(1, self.epochs + 1):
+            if rows and self._over_budget(time.process_time() - cpu0, time.perf_counter() - wall0):
+                break
             started = time.perf_counter()
             shifts = rng.integers(-self.transpose, self.transpose + 1, len(train_list)) if self.transpose else None
             chorales = transpose_chorales(train_list, shifts) if shifts is not None else train_list
@@ -349,7 +365,8 @@ class FrameRNN:
                                        epochs=1, shuffle=True, verbose=0)
             valid_nll = self._batch_nll(*valid_arrays)
             rows.append({"epoch": epoch, "train_loss": float(fitted.history["loss"][-1]), "valid_nll": valid_nll,
-                         "learning_rate": learning_rate, "seconds": time.perf_counter() - started})
+                         "learning_rate": learning_rate, "seconds": time.perf_counter() - started,
+                         "cpu_s": time.process_time() - cpu0})
             if self.verbose:
                 print(f"epoch {epoch}: valid {valid_nll:.4f} nats/frame ({rows[-1]['seconds']:.1f} s)", flush=True)
             if valid_nll < best - 1e-4:
@@ -364,6 +381,10 @@ class FrameRNN:
         self.network_.set_weights(best_weights)
         self.history_ = pd.DataFrame(rows)
         return self
+
+    def _over_budget(self, cpu_s: float, wall_s: float) -> bool:
+        return ((self.cpu_minutes is not None and cpu_s >= 60 * self.cpu_minutes)
+                or (self.wall_minutes is not None and wall_s >= 60 * self.wall_minutes))
 
     def _logits(self, previous: np.ndarray, current: np.ndarray) -> np.ndarray:
         logits = self.network_.predict_on_batch([previous, current])

@@ -27,7 +27,8 @@ __all__ = ["FOLDER", "SHIPPED", "names", "path", "load", "card", "best", "choose
 #: Where the shipped model folders are: this package's folder.
 FOLDER = Path(__file__).resolve().parent
 #: Kind -> (corpus, budget flag of ``musicalpy train``) of every shipped model, as
-#: ``musicalpy pretrained`` trains them. The counting floor needs no budget.
+#: ``musicalpy pretrained`` trains them. The counting floor needs no budget; the JSB frame
+#: networks stop early on the validation split, their budget is a cap.
 SHIPPED: dict[str, tuple[str, str]] = {
     "satb_counts": ("bach", ""),
     "satb_lstm": ("bach", "--cpu-minutes 12"),
@@ -35,6 +36,11 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "satb_transformer": ("bach", "--cpu-minutes 55"),
     "satb_orderless": ("bach", "--cpu-minutes 22"),
     "satb_transformer_jsb": ("jsb_voices", "--cpu-minutes 23"),
+    # JSB's quarter-note frame networks (notebook 08): early stopping on validation ends them
+    # well inside these caps.
+    "jsb_lstm_nade": ("jsb", "--cpu-minutes 40"),
+    "jsb_lstm": ("jsb", "--cpu-minutes 30"),
+    "jsb_wavenet": ("jsb", "--cpu-minutes 20"),
 }
 
 
