@@ -13,10 +13,11 @@ STAMP  := $(VENV)/.musicalpy-installed
 run: setup
 	$(VENV)/bin/musicalpy run --out outputs
 
-# Retrain the models that ship inside the package (musicalpy/pretrained/), each for its
-# budget of process CPU minutes (124 in all: 12 + 12 + 55 + 22 + 23; on a shared 2-core machine the first 102 took
-# about 3.7 hours of wall clock); then each harmonizer is judged on the validation sopranos for its card;
-# an interrupted run resumes from its last epoch.
+# Retrain the models that ship inside the package (musicalpy/pretrained/): the four-voice
+# networks each for its budget of process CPU minutes (124 in all: 12 + 12 + 55 + 22 + 23; on
+# a shared 2-core machine the first 102 took about 3.7 hours of wall clock; an interrupted run
+# resumes from its last epoch), then the JSB frame networks until they stop early (about 27
+# CPU minutes); each harmonizer is then judged on the validation sopranos for its card.
 pretrained: setup
 	$(VENV)/bin/musicalpy pretrained
 

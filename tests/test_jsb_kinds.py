@@ -118,3 +118,27 @@ def test_gru_trunk_and_the_learning_rate_schedule():
         FrameRNN(trunk="rnn")
     with pytest.raises(ValueError, match="lr_factor must be in"):
         FrameRNN(lr_factor=1.5)
+
+
+def test_a_budget_ends_training_after_the_epoch_that_passes_it():
+    from musicalpy.models.frame_rnn import FrameRNN
+
+    train, valid = jsb.read_frames("train")[:4], jsb.read_frames("valid")[:2]
+    # No cap on epochs and a patience that never runs out: only the budget stops it. A
+    # budget of one CPU second is passed within the first epoch, so exactly one is run.
+    model = FrameRNN("independent", units=8, epochs=None, patience=100, cpu_minutes=1 / 60).fit(train, valid)
+    assert len(model.history_) == 1
+    assert model.history_["cpu_s"].iloc[0] >= 1.0
+    with pytest.raises(ValueError, match="give epochs, cpu_minutes or wall_minutes"):
+        FrameRNN(epochs=None)
+    with pytest.raises(ValueError, match="wall_minutes must be above 0"):
+        FrameRNN(wall_minutes=0)
+
+
+def test_a_frame_kind_trained_by_the_command_records_its_curve(corpus):
+    model = zoo.train("jsb_lstm", corpus, smoke=True, progress=False, epochs=3)
+    state, history = model.state, model.fitted.history_
+    assert state["epochs_run"] == len(history) == len(state["curve"]) == 3
+    assert [point["nats_per_frame"] for point in state["curve"]] == pytest.approx(history["valid_nll"].round(5))
+    assert state["curve"][state["best_epoch"] - 1]["nats_per_frame"] == min(p["nats_per_frame"] for p in state["curve"])
+    assert state["cpu_minutes"] == pytest.approx(history["cpu_s"].iloc[-1] / 60, abs=0.01)

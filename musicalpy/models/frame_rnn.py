@@ -447,13 +447,17 @@ class FrameRNN:
         return frames
 
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Write ``model.keras`` and ``frame_model.json`` (settings, history) into ``path``."""
+        """Write ``model.keras`` (the network, without the optimizer's state) and
+        ``frame_model.json`` (settings, history) into ``path``."""
         self._check_fitted()
         folder = Path(path).expanduser()
         if (folder / _MODEL_FILE).exists() and not overwrite:
             raise FileExistsError(f"{folder / _MODEL_FILE} exists; pass overwrite=True to replace it")
         folder.mkdir(parents=True, exist_ok=True)
-        self.network_.save(folder / _KERAS_FILE)
+        # The weights without the optimizer's state (a third of the file): a loaded model
+        # scores and samples; fit() builds a new network.
+        bare = keras.Model(self.network_.inputs, self.network_.outputs, name=self.network_.name)
+        bare.save(folder / _KERAS_FILE)
         record = {"kind": self.kind, **self._config(), "best_epoch": getattr(self, "best_epoch_", None),
                   "history": self.history_.to_dict(orient="list") if hasattr(self, "history_") else None}
         (folder / _MODEL_FILE).write_text(json.dumps(record, indent=1))
