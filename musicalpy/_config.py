@@ -7,6 +7,7 @@ from pathlib import Path
 
 __all__ = [
     "MusicalPyError",
+    "CorpusError",
     "MidiError",
     "smoke_mode",
     "project_root",
@@ -24,6 +25,11 @@ NOTE_COLUMNS = ["piece", "part", "program", "is_drum", "pitch", "start", "end", 
 
 class MusicalPyError(Exception):
     """Base class of MusicalPy's own errors."""
+
+
+class CorpusError(MusicalPyError, ValueError):
+    """A corpus that cannot be loaded: unknown name, missing path, nothing readable
+    (:mod:`musicalpy.corpus`)."""
 
 
 class MidiError(MusicalPyError, ValueError):

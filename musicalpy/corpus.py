@@ -76,7 +76,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._config import MusicalPyError, cache_dir, check_int
+from ._config import CorpusError, cache_dir, check_int
+from .jsb_files import jsb_tables
 from .midi import BEAT_COLUMNS, NOTE_COLUMNS, empty_notes, from_music21, read_midi
 from .names import VOICES
 
@@ -159,10 +160,6 @@ _PIECE_COLUMNS = [
     "piece", "title", "composer", "source", "group", "key_signature", "time_signature",
     "tempo", "duration", "n_notes", "n_parts", "parts", "split",
 ]
-
-
-class CorpusError(MusicalPyError, ValueError):
-    """A corpus that cannot be loaded: unknown name, missing path, nothing readable."""
 
 
 # ------------------------------------------------------------------------- the Corpus
@@ -362,10 +359,8 @@ def load_corpus(
     per_composer = check_int("per_composer", per_composer)
     if n_jobs is not None:
         n_jobs = check_int("n_jobs", n_jobs)
-    if source in ("jsb", "jsb_voices"):  # the benchmark's fixed split, no parsing: musicalpy.jsb
-        from .jsb import load_jsb
-
-        corpus = load_jsb(voices=source == "jsb_voices")
+    if source in ("jsb", "jsb_voices"):  # the benchmark's fixed split, no parsing: musicalpy.jsb_files
+        corpus = Corpus(*jsb_tables(voices=source == "jsb_voices"))
         corpus = corpus.subset(corpus.piece_ids[:limit]) if limit is not None else corpus
         return corpus.select_parts(parts) if parts is not None else corpus
     name, jobs, extra_key = _plan(source, per_composer)

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from musicalpy import jsb
+from musicalpy import jsb, jsb_files
 from musicalpy.corpus import SPLITS, load_corpus
 from musicalpy.frame_models import frame_nll
 from musicalpy.names import VOICES
@@ -73,7 +73,7 @@ def test_a_changed_file_is_refused_naming_it_and_both_digests(tmp_path):
 def test_missing_files_name_the_file_and_the_way_out(tmp_path, monkeypatch):
     with pytest.raises(jsb.JSBDataError, match="Jsb16thSeparated.json.gz: no such file.*MUSICALPY_JSB_DIR"):
         jsb.read_voices("test", folder=tmp_path)
-    monkeypatch.setattr(jsb, "project_root", lambda: None)  # an install without the checkout
+    monkeypatch.setattr(jsb_files, "project_root", lambda: None)  # an install without the checkout
     with pytest.raises(jsb.JSBDataError, match="installed without it"):
         jsb.data_folder()
     monkeypatch.setenv("MUSICALPY_JSB_DIR", str(tmp_path))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .._config import MusicalPyError
+from ..settings import Settings
 
 __all__ = ["Budget", "Family", "ModelError", "Settings", "Trained", "primer_parts", "concat_notes",
            "empty_notes_with_beats", "voices_of", "keep_melody"]
@@ -32,71 +33,6 @@ __all__ = ["Budget", "Family", "ModelError", "Settings", "Trained", "primer_part
 
 class ModelError(MusicalPyError, ValueError):
     """A model folder that cannot be used: missing, not a model, wrong kind, corrupt."""
-
-
-# ---------------------------------------------------------------------- settings
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Base of every family's settings: field defaults are the full-run values and
-    :attr:`SMOKE` the fields that differ in smoke mode, so each value is written once.
-
-    Sequences are tuples (the settings are frozen); :meth:`to_dict` gives lists for
-    ``card.json`` and the CLI, :meth:`from_dict` reads them back.
-    """
-
-    #: Field values that differ in smoke runs (tiny models for tests).
-    SMOKE: ClassVar[Mapping[str, Any]] = {}
-
-    @classmethod
-    def defaults(cls, smoke: bool = False) -> Settings:
-        """The full-run settings, or the smoke ones."""
-        return cls(**dict(cls.SMOKE)) if smoke else cls()
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None, *, smoke: bool = False) -> Settings:
-        """:meth:`defaults` with ``values`` applied; unknown keys raise a ValueError."""
-        base = cls.defaults(smoke)
-        return base.replace(**dict(values or {})) if values else base
-
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed (lists become tuples); unknown names raise."""
-        known = {f.name for f in dataclasses.fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            kind = getattr(self, "kind", type(self).__name__)
-            raise ValueError(f"unknown setting(s) for {kind}: {sorted(unknown)}; known: {sorted(known)}")
-        return dataclasses.replace(self, **{k: _frozen(v) for k, v in changes.items()})
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: tuples as lists."""
-        return {f.name: _thawed(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def __getitem__(self, name: str) -> Any:
-        # Read-only mapping access keeps ``settings["units"]`` of older callers working.
-        if name not in {f.name for f in dataclasses.fields(self)}:
-            raise KeyError(name)
-        return getattr(self, name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """``getattr`` with a default, as ``dict.get``."""
-        return getattr(self, name, default)
-
-    def keys(self) -> list[str]:
-        return [f.name for f in dataclasses.fields(self)]
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_frozen(v) for v in value)
-    return value
-
-
-def _thawed(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_thawed(v) for v in value]
-    return value
 
 
 # ------------------------------------------------------------------------ family

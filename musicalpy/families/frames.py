@@ -41,8 +41,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..models.settings import VAESettings
 from .base import Budget, Family, Settings, Trained, concat_notes
-from .vae import VAESettings
 
 __all__ = ["FRAME_PART", "BernoulliFrameSettings", "FrameHMMSettings", "FrameLSTMSettings", "FrameNADESettings",
            "FrameWaveNetSettings", "FrameVAESettings", "NADE_STUDY", "FrameFamily", "BernoulliFrameFamily", "FrameHMMFamily",

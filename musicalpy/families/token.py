@@ -14,7 +14,6 @@ Model folder: ``model.keras`` and ``vocabulary.json``.
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,12 +22,16 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..midi import DEFAULT_TEMPO
+from ..models.settings import (
+    LSTMSettings,
+    TokenNetworkSettings,
+    TransformerSettings,
+    WaveNetSettings,
+)
 from .base import (
     Budget,
     Family,
     ModelError,
-    Settings,
     Trained,
     concat_notes,
     primer_parts,
@@ -44,93 +47,6 @@ class TokenNetwork(NamedTuple):
 
     network: Any
     vocabulary: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class TokenNetworkSettings(Settings):
-    """Data and training budget shared by the token networks.
-
-    Attributes
-    ----------
-    seq_length : int
-        Tokens per training window.
-    batch_size : int
-    epochs : int
-        At most this many epochs (early stopping on validation loss).
-    steps_per_epoch : int or None
-        Batches per epoch (None: one pass over the windows).
-    patience : int
-        Epochs without a better validation loss before training stops.
-    max_transpose : int
-        Random transposition of training windows, in semitones.
-    min_count : int
-        Tokens seen fewer times in training become UNK.
-    dropout : float
-    seed : int
-    tempo : float
-        Quarter notes per minute when tokens are decoded to seconds.
-    """
-
-    seq_length: int = 64
-    batch_size: int = 64
-    epochs: int = 5
-    steps_per_epoch: int | None = 300
-    patience: int = 5
-    max_transpose: int = 5
-    min_count: int = 1
-    dropout: float = 0.3
-    seed: int = 42
-    tempo: float = DEFAULT_TEMPO
-
-
-@dataclasses.dataclass(frozen=True)
-class LSTMSettings(TokenNetworkSettings):
-    """Notebook 03's token LSTM: an embedding and stacked LSTM layers.
-
-    The full values are notebook 03's middle configuration and its training budget
-    (5 epochs of 300 batches, patience 5); the notebook also tries other widths and
-    depths with :meth:`replace`.
-    """
-
-    kind: ClassVar[str] = "lstm"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"embedding_dim": 16, "units": (32,), "seq_length": 32, "epochs": 1,
-                                          "steps_per_epoch": 15, "patience": 1}
-    embedding_dim: int = 64
-    units: tuple[int, ...] = (128, 128)
-
-    def build(self, vocab_size: int):
-        """The compiled token LSTM (:func:`musicalpy.models.lstm.build_token_lstm`)."""
-        from ..models import lstm
-
-        return lstm.build_token_lstm(vocab_size, embedding_dim=self.embedding_dim, units=tuple(self.units),
-                                     dropout=self.dropout)
-
-
-@dataclasses.dataclass(frozen=True)
-class WaveNetSettings(TokenNetworkSettings):
-    """Notebook 04's WaveNet M: gated dilated causal convolutions.
-
-    The full values are notebook 04's: 32-token windows, UNK below 2 training counts,
-    6 epochs of 100 batches, no dropout (the builder's default).
-    """
-
-    kind: ClassVar[str] = "wavenet"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"channels": 16, "epochs": 2, "steps_per_epoch": 8, "patience": 2}
-    seq_length: int = 32
-    epochs: int = 6
-    steps_per_epoch: int | None = 100
-    patience: int = 6
-    min_count: int = 2
-    dropout: float = 0.0
-    channels: int = 64
-    dilations: tuple[int, ...] = (1, 2, 4, 8, 16)
-
-    def build(self, vocab_size: int):
-        """The compiled WaveNet (:func:`musicalpy.models.wavenet.build_wavenet`)."""
-        from ..models import wavenet
-
-        return wavenet.build_wavenet(vocab_size, channels=self.channels, dilations=tuple(self.dilations),
-                                     dropout=self.dropout)
 
 
 def token_datasets(corpus: Any, settings: TokenNetworkSettings, vocabulary: Any = None):
@@ -206,9 +122,29 @@ def fit_network(
 
 
 def build_network(settings: TokenNetworkSettings, vocab_size: int):
-    """The compiled Keras model that ``settings`` describe (see each settings class's
-    ``build``)."""
-    return settings.build(vocab_size)
+    """The compiled network that ``settings`` describe: the token LSTM
+    (:func:`musicalpy.models.lstm.build_token_lstm`), the WaveNet
+    (:func:`musicalpy.models.wavenet.build_wavenet`) or the Transformer
+    (:func:`musicalpy.models.transformer.build_transformer`)."""
+    if isinstance(settings, LSTMSettings):
+        from ..models import lstm
+
+        return lstm.build_token_lstm(vocab_size, embedding_dim=settings.embedding_dim, units=tuple(settings.units),
+                                     dropout=settings.dropout)
+    if isinstance(settings, WaveNetSettings):
+        from ..models import wavenet
+
+        return wavenet.build_wavenet(vocab_size, channels=settings.channels, dilations=tuple(settings.dilations),
+                                     dropout=settings.dropout)
+    if isinstance(settings, TransformerSettings):
+        from ..models import transformer
+
+        return transformer.build_transformer(
+            vocab_size, dim=settings.dim, num_layers=settings.num_layers, num_heads=settings.num_heads,
+            ff_dim=settings.ff_dim, dropout=settings.dropout, positions=settings.positions,
+            relative=settings.relative, max_distance=settings.max_distance, max_length=settings.max_length,
+            learning_rate=settings.learning_rate)
+    raise TypeError(f"no token network is built from {type(settings).__name__}")
 
 
 class TokenNetworkFamily(Family):

@@ -25,70 +25,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..models.settings import TransformerSettings
 from .base import Settings
 from .frames import FrameLSTMFamily
-from .token import TokenNetworkFamily, TokenNetworkSettings
+from .token import TokenNetworkFamily
 
 __all__ = ["TransformerSettings", "TransformerFamily", "FrameTransformerSettings", "FrameTransformerFamily"]
-
-
-@dataclasses.dataclass(frozen=True)
-class TransformerSettings(TokenNetworkSettings):
-    """A decoder-only Transformer (:func:`musicalpy.models.transformer.build_transformer`).
-
-    The data and budget fields are the token LSTM's (:class:`TokenNetworkSettings`:
-    windows of 64 tokens, 5 epochs of 300 batches of 64, patience 5, transposition
-    +-5), and the size is chosen so that a batch costs about the LSTM's time: two
-    blocks of 64 take 0.155 s per training batch against the LSTM's 0.137 s (2 shared
-    cores, load average 6-8, 2026-12-01), so the two budgets match in batches and
-    nearly in wall-clock. The default is the Music Transformer's scheme: relative attention and no
-    absolute positions; notebook 06 compares it with sinusoidal absolute positions at
-    the same budget (:meth:`replace` ``positions="sinusoidal", relative=False``).
-
-    Attributes
-    ----------
-    dim : int
-        Model width.
-    num_layers, num_heads : int
-    ff_dim : int or None
-        Feed-forward units (None: ``4 * dim``).
-    positions : {"learned", "sinusoidal", "none"}
-        Absolute positions.
-    relative : bool
-        Relative attention in every block.
-    max_distance : int
-        Distances with their own relative embedding (longer ones share the last); the
-        training windows' length, as no longer distance is ever seen in training.
-    max_length : int
-        Tokens a sample attends to (the key/value cache: each generated token costs
-        attention over all of it), and the learned position table. 512 holds the
-        longest chorale voice line.
-    learning_rate : float
-    dropout : float
-    """
-
-    kind: ClassVar[str] = "transformer"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"dim": 32, "num_layers": 1, "num_heads": 2, "seq_length": 32,
-                                          "max_distance": 32, "epochs": 1, "steps_per_epoch": 15, "patience": 1}
-    dim: int = 64
-    num_layers: int = 2
-    num_heads: int = 4
-    ff_dim: int | None = None
-    positions: str = "none"
-    relative: bool = True
-    max_distance: int = 64
-    max_length: int = 512
-    learning_rate: float = 5e-4
-    dropout: float = 0.1
-
-    def build(self, vocab_size: int):
-        """The compiled Transformer (:func:`musicalpy.models.transformer.build_transformer`)."""
-        from ..models import transformer
-
-        return transformer.build_transformer(
-            vocab_size, dim=self.dim, num_layers=self.num_layers, num_heads=self.num_heads, ff_dim=self.ff_dim,
-            dropout=self.dropout, positions=self.positions, relative=self.relative, max_distance=self.max_distance,
-            max_length=self.max_length, learning_rate=self.learning_rate)
 
 
 class TransformerFamily(TokenNetworkFamily):

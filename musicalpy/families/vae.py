@@ -10,7 +10,6 @@ Notebook 05 and the zoo train through :func:`fit_vae` on the windows of
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,71 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ..representations.piano_roll import (
-    DEFAULT_LOWEST_PITCH,
-    DEFAULT_N_PITCHES,
-    DEFAULT_WINDOW_STEPS,
-)
-from .base import Budget, Family, ModelError, Settings, Trained, concat_notes, voices_of
+from ..models.settings import VAESettings
+from .base import Budget, Family, ModelError, Trained, concat_notes, voices_of
 
 __all__ = ["VAESettings", "VAEFamily", "vae_windows", "fit_vae", "MAX_WINDOWS"]
 
 #: VAE windows per generated sample at most.
 MAX_WINDOWS = 256
-
-
-@dataclasses.dataclass(frozen=True)
-class VAESettings(Settings):
-    """Notebook 05's convolutional VAE: roll geometry, model and training.
-
-    Attributes
-    ----------
-    lowest_pitch, n_pitches : int
-        Row 0 of the roll and the number of rows.
-    steps_per_quarter, window_steps, hop_steps : int
-        The time grid, the window length and the hop between training windows.
-    latent_dim, filters, dense_units
-        The model.
-    warmup_epochs : int
-        Epochs over which the KL weight rises to 1.
-    free_bits : float
-        Bits per latent dimension the KL term does not charge.
-    learning_rate, batch_size, epochs, seed
-        Training.
-    threshold : float
-        A cell is a note when its probability is at least this.
-    tempo : float
-        Quarter notes per minute of the decoded notes (notebook 05's 90).
-    """
-
-    kind: ClassVar[str] = "vae"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"epochs": 2}
-    lowest_pitch: int = DEFAULT_LOWEST_PITCH
-    n_pitches: int = DEFAULT_N_PITCHES
-    steps_per_quarter: int = 4
-    window_steps: int = DEFAULT_WINDOW_STEPS
-    hop_steps: int = 16
-    latent_dim: int = 16
-    filters: tuple[int, ...] = (16, 32)
-    dense_units: int = 128
-    warmup_epochs: int = 5
-    free_bits: float = 0.5
-    learning_rate: float = 2e-3
-    batch_size: int = 64
-    epochs: int = 40
-    threshold: float = 0.5
-    tempo: float = 90.0
-    seed: int = 42
-
-    def window_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`musicalpy.representations.encode_piano_roll_windows`."""
-        return {"window_steps": self.window_steps, "lowest_pitch": self.lowest_pitch, "n_pitches": self.n_pitches,
-                "steps_per_quarter": self.steps_per_quarter}
-
-    def decode_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`musicalpy.models.vae.windows_to_notes`."""
-        return {"threshold": self.threshold, "lowest_pitch": self.lowest_pitch,
-                "steps_per_quarter": self.steps_per_quarter, "tempo": self.tempo}
 
 
 def vae_windows(notes: pd.DataFrame, settings: VAESettings, *, training: bool = False, pad_last: bool = False):

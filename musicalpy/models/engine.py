@@ -61,7 +61,7 @@ import tensorflow as tf
 
 from .._config import check_int
 from ..representations import Vocabulary, decode_token_ids
-from .sampling import check_sampling_options, salted_seed, sample_logits
+from .logits import check_sampling_options, salted_seed, sample_logits
 
 __all__ = [
     "RecurrentStepper",
@@ -766,7 +766,7 @@ def train_model(
     epochs : int
         At most this many epochs. ``epochs`` and ``patience`` have no default: they
         belong to the model being trained (a family's settings, e.g.
-        :class:`musicalpy.families.token.LSTMSettings`, or a notebook's parameters).
+        :class:`musicalpy.models.settings.LSTMSettings`, or a notebook's parameters).
     run_dir : path, optional
         Where ``best.keras`` (best validation loss), ``logs/`` (TensorBoard) and
         ``backup/`` (BackupAndRestore) go. Without it nothing is written and a run

@@ -31,7 +31,7 @@ import numpy as np
 from keras import ops
 
 from .._config import check_int as _check_int
-from ..families.token import LSTMSettings as _LSTM  # the token LSTM's sizes live there, once
+from .settings import LSTMSettings as _LSTM  # the token LSTM's sizes live there, once
 
 __all__ = [
     "TUTORIAL_LOSS_WEIGHTS",
@@ -170,16 +170,16 @@ def custom_objects() -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike, *, compile: bool = True):
-    """``keras.models.load_model`` for a saved model of this module (or the WaveNet's).
+    """``keras.models.load_model`` for a saved model of this module.
 
     Raises
     ------
     FileNotFoundError
         When ``path`` does not exist.
     """
-    from . import wavenet
-
-    return wavenet.load_model(path, compile=compile)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no saved model")
+    return keras.models.load_model(path, custom_objects=custom_objects(), compile=compile)
 
 
 # ------------------------------------------------------------------------------ rhythm
@@ -366,7 +366,7 @@ def build_token_lstm(
         ``len(vocabulary)``.
     embedding_dim : int, default ``LSTMSettings.embedding_dim``
         The defaults of the sizes and the dropout are those of
-        :class:`musicalpy.families.token.LSTMSettings` (notebook 03's token LSTM).
+        :class:`musicalpy.models.settings.LSTMSettings` (notebook 03's token LSTM).
     units : sequence of int, default ``LSTMSettings.units``
         One LSTM layer per entry.
     dropout : float, default ``LSTMSettings.dropout``

@@ -45,10 +45,10 @@ import tensorflow as tf
 from keras import ops
 
 from .._config import check_int as _check_int
-from ..families.transformer import TransformerSettings as _DEFAULTS  # the sizes live there, once
 from ..representations import Vocabulary
 from . import engine
 from .frame_rnn import FrameRNN
+from .settings import TransformerSettings as _DEFAULTS  # the sizes live there, once
 
 __all__ = [
     "POSITION_SCHEMES",

@@ -45,7 +45,6 @@ import pandas as pd
 from keras import ops
 
 from .._config import check_int
-from ..families.vae import VAESettings as _VAE  # the kept VAE's sizes live there, once
 from ..midi import DEFAULT_TEMPO, as_note_table
 from ..representations import decode_piano_roll, frame_onsets
 from ..representations.piano_roll import (
@@ -53,6 +52,7 @@ from ..representations.piano_roll import (
     DEFAULT_N_PITCHES,
     DEFAULT_WINDOW_STEPS,
 )
+from .settings import VAESettings as _VAE  # the kept VAE's sizes live there, once
 
 __all__ = [
     "VAE",

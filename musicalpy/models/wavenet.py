@@ -45,9 +45,9 @@ import tensorflow as tf
 from keras import ops
 
 from .._config import check_int as _check_int
-from ..families.token import WaveNetSettings as _WAVENET  # WaveNet M's sizes live there, once
 from ..representations import Vocabulary
 from . import engine
+from .settings import WaveNetSettings as _WAVENET  # WaveNet M's sizes live there, once
 
 __all__ = [
     "dilation_cycles",
@@ -291,19 +291,18 @@ def custom_objects() -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike, *, compile: bool = True):
-    """``keras.models.load_model`` for a saved WaveNet, baseline or LSTM of this package.
+    """``keras.models.load_model`` for a saved WaveNet or baseline of this module (the
+    LSTMs load with :func:`musicalpy.models.lstm.load_model`).
 
     Raises
     ------
     FileNotFoundError
         When ``path`` does not exist.
     """
-    from . import lstm  # registers the LSTM module's layers and losses
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no saved model")
-    return keras.models.load_model(path, custom_objects={**lstm.custom_objects(), **custom_objects()}, compile=compile)
+    return keras.models.load_model(path, custom_objects=custom_objects(), compile=compile)
 
 
 # ------------------------------------------------------------------------------ models
@@ -329,7 +328,7 @@ def build_wavenet(
     channels : int, default ``WaveNetSettings.channels``
         Embedding size and residual channels of every block. The defaults of
         ``channels``, ``dilations`` and ``dropout`` are those of
-        :class:`musicalpy.families.token.WaveNetSettings` (notebook 04's WaveNet M).
+        :class:`musicalpy.models.settings.WaveNetSettings` (notebook 04's WaveNet M).
     skip_channels : int, optional
         Channels of the skip connections and the output head (default ``channels``).
     dilations : sequence of int, default ``WaveNetSettings.dilations``
