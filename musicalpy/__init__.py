@@ -77,7 +77,7 @@ def __getattr__(name: str) -> Any:
         return getattr(module, name)
     if name in {"corpus", "midi", "representations", "render", "metrics", "markov", "hmm",
                 "analysis", "pipelines", "models", "cli", "names", "leaderboard", "notebook", "zoo", "runner",
-                "jsb", "frame_models", "harmonization", "melody", "pretrained"}:
+                "jsb", "frame_estimators", "harmonization", "melody", "pretrained"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'musicalpy' has no attribute {name!r}")
 

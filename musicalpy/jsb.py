@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .corpus import Corpus
-from .frame_models import frame_nll
+from .frame_estimators import frame_nll
 from .jsb_files import (
     JSB_FILES,
     JSB_SPLITS,
@@ -102,7 +102,7 @@ def load_jsb(voices: bool = False, *, folder: str | os.PathLike | None = None) -
 def benchmark_nll(model: Any, split: str = "test", *, folder: str | os.PathLike | None = None) -> float:
     """The JSB benchmark's score of a frame model on one canonical split, nats per frame.
 
-    :func:`musicalpy.frame_models.frame_nll` over :func:`read_frames` of the split: the
+    :func:`musicalpy.frame_estimators.frame_nll` over :func:`read_frames` of the split: the
     joint log-probability of every whole 88-key frame given the frames before it,
     silent keys and empty frames included, summed and divided by the number of frames.
     Validation is for model selection; the test split (4,725 frames) gives the number
@@ -111,7 +111,7 @@ def benchmark_nll(model: Any, split: str = "test", *, folder: str | os.PathLike 
     Parameters
     ----------
     model : object with ``log_prob(frames)``, or a callable
-        See :func:`musicalpy.frame_models.frame_nll`.
+        See :func:`musicalpy.frame_estimators.frame_nll`.
     split : {"train", "valid", "validation", "test"}, default "test"
     folder : path-like, optional
         Where the files are (default :func:`data_folder`).
@@ -363,7 +363,7 @@ def benchmark_row(model: Any, *, name: str | None = None, folder: str | os.PathL
     ----------
     model : musicalpy.zoo.ZooModel, or a frame model
         A zoo model of a frame kind (its ``fitted`` has ``log_prob``), or a frame model
-        itself (see :func:`musicalpy.frame_models.frame_nll`).
+        itself (see :func:`musicalpy.frame_estimators.frame_nll`).
     name : str, optional
         The row's name (default the zoo model's name, else the class name).
     folder : path-like, optional

@@ -12,7 +12,7 @@ import pytest
 
 from musicalpy import jsb, jsb_files
 from musicalpy.corpus import SPLITS, load_corpus
-from musicalpy.frame_models import frame_nll
+from musicalpy.frame_estimators import frame_nll
 from musicalpy.names import VOICES
 from musicalpy.representations import encode_frames
 
@@ -150,7 +150,7 @@ def test_frame_nll_of_a_hand_computed_two_frame_case():
     probabilities = np.full((2, 88), 0.5)
     probabilities[0, :3] = [0.8, 0.5, 0.1]  # given nothing before
     probabilities[1, :3] = [0.3, 0.6, 0.9]  # given frame 0 (as an RNN would output)
-    from musicalpy.frame_models import bernoulli_log_prob
+    from musicalpy.frame_estimators import bernoulli_log_prob
 
     def model(chorale):
         return bernoulli_log_prob(probabilities[: len(chorale)], chorale)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from musicalpy import jsb, zoo
-from musicalpy.frame_models import IndependentBernoulli, transpose_chorales
+from musicalpy.frame_estimators import IndependentBernoulli, transpose_chorales
 from musicalpy.leaderboard import Leaderboard
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from musicalpy import jsb, zoo
-from musicalpy.frame_models import frame_nll
+from musicalpy.frame_estimators import frame_nll
 
 
 @pytest.fixture(scope="module")

@@ -179,7 +179,7 @@ def _alternating_chorales(n_chorales=6, n_frames=16, seed=0):
 
 
 def test_frame_transformer_learns_a_sequence_the_bernoulli_floor_cannot(tmp_path):
-    from musicalpy.frame_models import IndependentBernoulli, frame_nll
+    from musicalpy.frame_estimators import IndependentBernoulli, frame_nll
 
     train, valid = _alternating_chorales(), _alternating_chorales(seed=1)
     model = transformer.FrameTransformer(dim=16, num_layers=1, num_heads=2, dropout=0.0, max_distance=8,

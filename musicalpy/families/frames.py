@@ -1,13 +1,13 @@
 """Frame families: models of 88-key quarter-note frames, the JSB Chorales benchmark's.
 
 Six kinds, each a row of notebook 08's table, every one scored by the one function
-:func:`musicalpy.frame_models.frame_nll` (the benchmark's nats per frame):
+:func:`musicalpy.frame_estimators.frame_nll` (the benchmark's nats per frame):
 
 ==================  ========================================================================
 kind                ``ZooModel.fitted``
 ==================  ========================================================================
-``jsb_bernoulli``   :class:`~musicalpy.frame_models.IndependentBernoulli`: the floor
-``jsb_hmm``         :class:`~musicalpy.frame_models.FrameHMM`: Baum-Welch, one Bernoulli
+``jsb_bernoulli``   :class:`~musicalpy.frame_estimators.IndependentBernoulli`: the floor
+``jsb_hmm``         :class:`~musicalpy.frame_estimators.FrameHMM`: Baum-Welch, one Bernoulli
                     per key and state (``n_states`` 16, 64, 256 in notebook 08)
 ``jsb_lstm``        :class:`~musicalpy.models.frame_rnn.FrameRNN`, independent sigmoid
                     outputs (the published RNN / LSTM / GRU / TCN rows' output)
@@ -87,7 +87,7 @@ def corpus_frames(notes: pd.DataFrame, pieces: pd.DataFrame | None = None) -> li
 @dataclasses.dataclass(frozen=True)
 class BernoulliFrameSettings(Settings):
     """One Bernoulli per key; ``smoothing`` is its pseudo-count (see
-    :class:`~musicalpy.frame_models.IndependentBernoulli`)."""
+    :class:`~musicalpy.frame_estimators.IndependentBernoulli`)."""
 
     kind: ClassVar[str] = "jsb_bernoulli"
     smoothing: float = 0.3
@@ -96,7 +96,7 @@ class BernoulliFrameSettings(Settings):
 
 @dataclasses.dataclass(frozen=True)
 class FrameHMMSettings(Settings):
-    """:class:`~musicalpy.frame_models.FrameHMM`: ``epochs`` Baum-Welch iterations.
+    """:class:`~musicalpy.frame_estimators.FrameHMM`: ``epochs`` Baum-Welch iterations.
 
     ``pseudocount`` 0.05 was chosen on validation at 256 states: 6.458 nats/frame after
     100 iterations, against 6.633 for 0.01 and 7.0 for FrameHMM's own 1e-3 (whose
@@ -264,7 +264,7 @@ class FrameVAESettings(Settings):
 
 class FrameFamily(Family):
     """What every frame kind shares: frames from the corpus, one part, scoring by
-    :func:`~musicalpy.frame_models.frame_nll`; a subclass says how to fit and load."""
+    :func:`~musicalpy.frame_estimators.frame_nll`; a subclass says how to fit and load."""
 
     fitted_description: ClassVar[str] = "a frame model (log_prob, sample, save, load)"
     benchmark: ClassVar[str] = "jsb"
@@ -317,7 +317,7 @@ class FrameFamily(Family):
         return fitted.sample(n_frames, seed=seed)
 
     def score(self, model: Any, notes: pd.DataFrame) -> tuple[float, int, str, str]:
-        from ..frame_models import frame_nll
+        from ..frame_estimators import frame_nll
 
         chorales = corpus_frames(notes)
         n_frames = sum(len(c) for c in chorales)
@@ -335,12 +335,12 @@ class BernoulliFrameFamily(FrameFamily):
     settings_class = BernoulliFrameSettings
 
     def fit(self, train, valid, settings, progress):
-        from ..frame_models import IndependentBernoulli
+        from ..frame_estimators import IndependentBernoulli
 
         return IndependentBernoulli(settings.smoothing).fit(train)
 
     def load_fitted(self, folder):
-        from ..frame_models import IndependentBernoulli
+        from ..frame_estimators import IndependentBernoulli
 
         return IndependentBernoulli.load(folder)
 
@@ -352,7 +352,7 @@ class FrameHMMFamily(FrameFamily):
     settings_class = FrameHMMSettings
 
     def fit(self, train, valid, settings, progress):
-        from ..frame_models import FrameHMM
+        from ..frame_estimators import FrameHMM
 
         if progress:
             print(f"Baum-Welch on frames, {settings.n_states} states, {settings.epochs} iterations", flush=True)
@@ -360,7 +360,7 @@ class FrameHMMFamily(FrameFamily):
                         random_state=settings.seed, verbose=progress).fit(train)
 
     def load_fitted(self, folder):
-        from ..frame_models import FrameHMM
+        from ..frame_estimators import FrameHMM
 
         return FrameHMM.load(folder)
 

@@ -14,7 +14,7 @@ Model folder: ``model.keras`` and ``vocabulary.json``.
 ``jsb_transformer`` is the same idea on the JSB Chorales benchmark's 88-key quarter-note
 frames: :class:`~musicalpy.models.transformer.FrameTransformer`, relative attention with
 independent sigmoid outputs per key, a frame kind of :mod:`musicalpy.families.frames`
-(scored by :func:`musicalpy.frame_models.frame_nll`, model folder ``frame_model.json``
+(scored by :func:`musicalpy.frame_estimators.frame_nll`, model folder ``frame_model.json``
 and ``model.keras``).
 """
 

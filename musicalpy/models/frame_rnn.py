@@ -18,7 +18,7 @@ ends in one of two output layers:
 
 Every logit is clipped to ``[-LOGIT_BOUND, LOGIT_BOUND]`` before scoring, so no key has
 probability 0 or 1 (the test split sounds a key the training split never does).
-:class:`FrameRNN` has the frame models' interface (:mod:`musicalpy.frame_models`):
+:class:`FrameRNN` has the frame models' interface (:mod:`musicalpy.frame_estimators`):
 ``fit``, ``log_prob``, ``sample``, ``save``, ``load``.
 """
 
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from keras import layers, ops
 
-from ..frame_models import bernoulli_log_prob, transpose_chorales
+from ..frame_estimators import bernoulli_log_prob, transpose_chorales
 from ..representations.frames import N_KEYS, check_frames
 from .wavenet import GatedResidualBlock, dilation_cycles
 

@@ -11,7 +11,7 @@ gives the ELBO instead,
 
 the expectation estimated with ``n_draws`` posterior draws. Summed over a chorale's
 frames it is a **lower bound** on the chorale's log-likelihood, so
-:func:`musicalpy.frame_models.frame_nll` of this model is an **upper bound** on its NLL
+:func:`musicalpy.frame_estimators.frame_nll` of this model is an **upper bound** on its NLL
 in nats per frame (:attr:`FrameVAE.likelihood` is ``"bound"``, which
 :func:`musicalpy.jsb.benchmark_row` reports). Per frame, the reconstruction term is the
 frame's own and the window's KL is shared evenly among its scored frames; only the

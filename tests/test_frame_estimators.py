@@ -1,4 +1,4 @@
-"""Tests of musicalpy.frame_models: the Bernoulli frame probability, the independent-
+"""Tests of musicalpy.frame_estimators: the Bernoulli frame probability, the independent-
 Bernoulli floor on JSB (against counts, pinned), its smoothing choice, and FrameHMM."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from musicalpy import frame_models as fm
+from musicalpy import frame_estimators as fm
 from musicalpy import jsb
 
 

@@ -1,4 +1,11 @@
-"""Models of 88-key frames for the JSB Chorales benchmark, without TensorFlow.
+"""The frame models fitted without a network (the floor and the HMM) and the scoring
+interface every frame model of the JSB Chorales benchmark shares, without TensorFlow.
+
+The frames subsystem, layer by layer: :mod:`musicalpy.representations.frames` (88-key
+frames <-> notes), :mod:`musicalpy.jsb_files` (the vendored files), this module (the
+estimators and :func:`frame_nll`), :mod:`musicalpy.models.frame_rnn` and
+:mod:`musicalpy.models.frame_vae` (the networks), :mod:`musicalpy.families.frames` (the
+``jsb_*`` kinds) and :mod:`musicalpy.jsb` (the benchmark's tables).
 
 Every frame model here exposes one scoring method, the interface :func:`frame_nll`
 (and so :func:`musicalpy.jsb.benchmark_nll`) reads::
