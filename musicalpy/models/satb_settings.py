@@ -129,10 +129,7 @@ class SatbOrderlessSettings:
         Share of training crops masked each way of :data:`MASK_KINDS`.
     crop_steps, crops_per_epoch, batch_size, learning_rate, clipnorm, patience, max_transpose
         As for :class:`SatbNetSettings`; the learning rate, 3e-3, was chosen on validation
-        against 1e-3 and against 128 channels (``scripts/orderless_settings.py``). Its
-        patience is 6: with 3, the first shipped model's rate was halved from epoch 9 on,
-        the validation NLL of its fixed crops being noisy from one epoch to the next, and
-        it had fallen below 1e-5 by epoch 65, 56 epochs before its budget ran out.
+        against 1e-3 and against 128 channels (``scripts/orderless_settings.py``).
     gibbs_steps : int
         Blocked-Gibbs rounds when writing (each one network pass).
     """
@@ -148,7 +145,7 @@ class SatbOrderlessSettings:
     batch_size: int = 32
     learning_rate: float = 3e-3
     clipnorm: float = 1.0
-    patience: int = 6
+    patience: int = 3
     max_transpose: int = 6
     gibbs_steps: int = 96
 

@@ -34,7 +34,7 @@ SHIPPED: dict[str, tuple[str, str]] = {
     "satb_lstm": ("bach", "--cpu-minutes 12"),
     "satb_wavenet": ("bach", "--cpu-minutes 12"),
     "satb_transformer": ("bach", "--cpu-minutes 55"),
-    "satb_orderless": ("bach", "--cpu-minutes 40"),
+    "satb_orderless": ("bach", "--cpu-minutes 22"),
     "satb_transformer_jsb": ("jsb_voices", "--cpu-minutes 23"),
     # JSB's quarter-note frame networks (notebook 08): early stopping on validation ends them
     # well inside these caps.
