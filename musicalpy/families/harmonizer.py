@@ -1,13 +1,16 @@
 """The ``hmm_harmonizer`` kind: notebook 02's chord HMM that harmonizes a melody.
 
 ``ZooModel.fitted`` is a :class:`musicalpy.harmonizer.ChoraleHarmonizer` (a chord HMM per
-mode, counted on the training chorales; the smoothing chosen on validation). The model
-folder holds ``harmonizer.json`` and ``harmonizer_major.npz`` / ``harmonizer_minor.npz``
-(the counts; the smoothing is reapplied on load).
+mode, counted on the training chorales, its transitions seeing the soprano's motion and
+the voice leading; the smoothing chosen on validation). The model folder holds
+``harmonizer.json`` and ``harmonizer_major.npz`` / ``harmonizer_minor.npz`` (the counts as
+arrays, no pickle; the smoothing is reapplied on load). A folder written before the
+transitions saw the soprano's motion does not load: train it again.
 
 Scores are per quarter-note beat: ``log P(chords, melody)`` of the beats on which all
-four voices sound, the chords and the soprano in C (each chorale transposed by its
-analysed key). Generation samples a chord path from the mode's chain and a soprano
+four voices sound under the generative HMM (the transitions without the soprano's
+motion, a proper joint distribution), the chords and the soprano in C (each chorale
+transposed by its analysed key); ``score_given_soprano`` prices the harmonizer itself. Generation samples a chord path from the mode's chain and a soprano
 pitch under each chord (quarter notes, in C major or C minor); :meth:`harmonize` is
 what the kind is for.
 """
@@ -15,6 +18,7 @@ what the kind is for.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from ..harmonizer import DEFAULT_SMOOTHING, SMOOTHING_CANDIDATES
 from ..midi import DEFAULT_TEMPO
 from .base import Budget, Family, Settings, Trained, concat_notes
 
@@ -32,12 +37,21 @@ __all__ = ["HarmonizerSettings", "HarmonizerFamily"]
 class HarmonizerSettings(Settings):
     """Smoothing candidates (the one kept is chosen on validation) and the key profile.
 
+    See :class:`musicalpy.harmonizer.ChordHMM` for what each value does.
+
     Attributes
     ----------
     alphas : tuple of float
-        Add-alpha smoothing of the chord transitions tried.
+        Add-alpha smoothing of the voicing frequencies tried.
     betas : tuple of float
         Add-beta smoothing of the soprano emissions tried.
+    kappas : tuple of float
+        Back-off strengths of the transitions to the voicing frequencies tried.
+    kappa_motions : tuple of float
+        Back-off strengths of the transitions seen under the soprano's motion to the
+        voice-leading prior tried.
+    rhos : tuple of float
+        The prior's factors per parallel fifth or octave tried.
     profile : str
         Key profile of :func:`musicalpy.analysis.find_key`.
     tempo : float
@@ -45,9 +59,14 @@ class HarmonizerSettings(Settings):
     """
 
     kind: ClassVar[str] = "hmm_harmonizer"
-    SMOKE: ClassVar[Mapping[str, Any]] = {"alphas": (0.1,), "betas": (0.1,)}
-    alphas: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3)
-    betas: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    SMOKE: ClassVar[Mapping[str, Any]] = {"alphas": (DEFAULT_SMOOTHING["alpha"],),
+                                          "betas": (DEFAULT_SMOOTHING["beta"],),
+                                          "rhos": (DEFAULT_SMOOTHING["rho"],)}
+    alphas: tuple[float, ...] = SMOOTHING_CANDIDATES["alphas"]
+    betas: tuple[float, ...] = SMOOTHING_CANDIDATES["betas"]
+    kappas: tuple[float, ...] = SMOOTHING_CANDIDATES["kappas"]
+    kappa_motions: tuple[float, ...] = SMOOTHING_CANDIDATES["kappa_motions"]
+    rhos: tuple[float, ...] = SMOOTHING_CANDIDATES["rhos"]
     profile: str = "krumhansl"
     tempo: float = DEFAULT_TEMPO
 
@@ -67,13 +86,17 @@ class HarmonizerFamily(Family):
         notes = corpus.split("train").notes
         if progress:
             print("counting chords under the soprano, per beat, in major and minor", flush=True)
-        harmonizer = ChoraleHarmonizer(settings.alphas[0], settings.betas[0], profile=settings.profile,
-                                       tempo=settings.tempo).fit(notes)
+        grids = (settings.alphas, settings.betas, settings.kappas, settings.kappa_motions, settings.rhos)
+        harmonizer = ChoraleHarmonizer(*(g[0] for g in grids[:2]), kappa=settings.kappas[0],
+                                       kappa_motion=settings.kappa_motions[0], rho=settings.rhos[0],
+                                       profile=settings.profile, tempo=settings.tempo).fit(notes)
         validation = corpus.split("validation").notes
         candidates: dict[str, float] = {}
-        if len(validation) and len(settings.alphas) * len(settings.betas) > 1:
-            chosen = choose_smoothing(harmonizer, validation, settings.alphas, settings.betas)["given the melody (HMM)"]
-            harmonizer = harmonizer.with_smoothing(chosen["alpha"], chosen["beta"])
+        if len(validation) and np.prod([len(g) for g in grids]) > 1:
+            chosen = choose_smoothing(harmonizer, validation, settings.alphas, settings.betas, kappas=settings.kappas,
+                                      kappa_motions=settings.kappa_motions,
+                                      rhos=settings.rhos)["given the melody (HMM)"]
+            harmonizer = harmonizer.with_smoothing(**{k: v for k, v in chosen.items() if k != "candidates"})
             candidates = chosen["candidates"]
         return Trained(harmonizer, list(_voices()), self._state(harmonizer, notes, candidates))
 
@@ -87,13 +110,16 @@ class HarmonizerFamily(Family):
     @staticmethod
     def _state(harmonizer: Any, notes: pd.DataFrame, candidates: Mapping[str, float]) -> dict[str, Any]:
         soprano = notes.loc[notes["part"].astype(str) == _voices()[0], "pitch"]
-        return {"soprano_range": [int(soprano.min()), int(soprano.max())], "alpha": harmonizer.alpha,
-                "beta": harmonizer.beta, "validation_nats_per_chord": dict(candidates),
+        return {"soprano_range": [int(soprano.min()), int(soprano.max())], **harmonizer.smoothing,
+                "validation_nats_per_chord": dict(candidates),
                 "n_states": {m: hmm.n_states for m, hmm in harmonizer.models_.items()}}
 
     def selection(self, settings: Any) -> dict[str, Any]:
+        grids = {"alpha": settings.alphas, "beta": settings.betas, "kappa": settings.kappas,
+                 "kappa_motion": settings.kappa_motions, "rho": settings.rhos}
         return {"split": "validation", "metric": "nats per chord of the validation chords given their melodies",
-                "candidates": [f"alpha={a:g}, beta={b:g}" for a in settings.alphas for b in settings.betas]}
+                "candidates": [", ".join(f"{k}={v:g}" for k, v in zip(grids, values, strict=True))
+                               for values in itertools.product(*grids.values())]}
 
     def save(self, model: Any, folder: Path) -> dict[str, Any]:
         return model.fitted.save(folder)
@@ -122,8 +148,9 @@ class HarmonizerFamily(Family):
             raise ValueError("the held-out notes have no beat on which all four voices sound")
         return (float(scores["joint"].sum()), int(scores["n_chords"].sum()),
                 "one (soprano pitch, A/T/B intervals below it) chord per quarter-note beat, in C",
-                ("per beat: notes between beats and durations are not modelled, so its bits per note are not "
-                 "comparable with other kinds'; keys by Krumhansl analysis"))
+                ("per beat, under the generative HMM (transitions without the soprano's motion): notes between "
+                 "beats and durations are not modelled, so its bits per note are not comparable with other kinds'; "
+                 "keys by Krumhansl analysis"))
 
     def score_given_soprano(self, model: Any, notes: pd.DataFrame,
                             pieces: pd.DataFrame | None = None) -> dict[str, Any]:
