@@ -27,10 +27,11 @@ __all__ = ["FOLDER", "SHIPPED", "names", "path", "load", "card", "best", "choose
 #: Where the shipped model folders are: this package's folder.
 FOLDER = Path(__file__).resolve().parent
 #: Kind -> (corpus, budget flag of ``musicalpy train``) of every shipped model, as
-#: ``musicalpy pretrained`` trains them. The counting floor needs no budget; the JSB frame
+#: ``musicalpy pretrained`` trains them. The counting kinds need no budget; the JSB frame
 #: networks stop early on the validation split, their budget is a cap.
 SHIPPED: dict[str, tuple[str, str]] = {
     "satb_counts": ("bach", ""),
+    "hmm_harmonizer": ("bach", ""),
     "satb_lstm": ("bach", "--cpu-minutes 12"),
     "satb_wavenet": ("bach", "--cpu-minutes 12"),
     "satb_transformer": ("bach", "--cpu-minutes 55"),
@@ -275,7 +276,9 @@ N_CHECKED = 3
 
 
 def validation_check(model, corpus) -> dict[str, Any]:
-    """The bits per note of the first :data:`N_CHECKED` validation chorales, for the card.
+    """The bits per note of the first :data:`N_CHECKED` validation chorales, for the card
+    (bits per token for a kind that prices beat chords rather than every note, the HMM
+    harmonizer's; ``bits_per_note`` is then None).
 
     :func:`rescore` computes the same from a loaded folder; equal values mean the
     weights, the code that reads them and the split are the ones the card describes.
@@ -283,11 +286,16 @@ def validation_check(model, corpus) -> dict[str, Any]:
     validation = corpus.split("validation")
     pieces = list(validation.pieces["piece"].astype(str))[:N_CHECKED]
     notes = validation.notes[validation.notes["piece"].astype(str).isin(pieces)]
-    return {"pieces": pieces, "bits_per_note": float(model.score(notes)["bits_per_note"])}
+    score = model.score(notes)
+    check = {"pieces": pieces, "bits_per_note": float(score["bits_per_note"])}
+    if not math.isfinite(check["bits_per_note"]):  # a kind that prices beat chords, not every note
+        check = {"pieces": pieces, "bits_per_note": None, "bits_per_token": float(score["bits_per_token"])}
+    return check
 
 
 def rescore(name: str, corpus=None) -> tuple[float, float]:
-    """(recorded, now) bits per note of a shipped model's checked validation chorales.
+    """(recorded, now) bits per note (per token, for a kind without) of a shipped model's
+    checked validation chorales.
 
     Raises
     ------
@@ -307,4 +315,5 @@ def rescore(name: str, corpus=None) -> tuple[float, float]:
     check = recorded["validation_check"]
     validation = corpus.split("validation")
     notes = validation.notes[validation.notes["piece"].astype(str).isin(check["pieces"])]
-    return float(check["bits_per_note"]), float(load(name).score(notes)["bits_per_note"])
+    key = "bits_per_note" if check.get("bits_per_note") is not None else "bits_per_token"
+    return float(check[key]), float(load(name).score(notes)[key])
