@@ -507,8 +507,10 @@ def _check_no_earlier_rows(frame, path: Path, names: list[str], force: bool) -> 
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from . import zoo
-    from .leaderboard import Leaderboard
+    from .leaderboard import Leaderboard, bach_or_model
 
     path = _leaderboard_target(args)
     _quiet_tensorflow()
@@ -522,10 +524,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     reference = corpus.split("test").notes
     if reference.empty:
         raise ValueError(f"{args.corpus}: the test split is empty; load more pieces")
+    # The Bach-or-model test learns Bach from the training chorales and judges the
+    # validation and test chorales against the samples.
+    train = corpus.split("train").notes
+    held_out = pd.concat([corpus.split("validation").notes, reference], ignore_index=True)
     keys = []
     for model in models:
-        row, comparison, _ = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes, seed=args.seed,
-                                          n_seeds=args.n_seeds)
+        row, comparison, samples = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes,
+                                                seed=args.seed, n_seeds=args.n_seeds)
         board.add(comparison=comparison, **row)
         keys.append((row["model"], row["representation"], row["split"]))
         frame = board.frame
@@ -534,9 +540,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{model.name}: {row['bits_per_note']:.3f} bits/note, {row['bits_per_token']:.3f} bits/token, "
               f"mean OA {float(mine['mean_oa'].iloc[0]):.3f} ± {float(mine['mean_oa_sd'].iloc[0]):.3f} "
               f"over {args.n_seeds} sampling seed(s)")
+        if args.bach_or_model:
+            test = bach_or_model(samples, train, held_out, label=model.name, seed=args.seed)
+            board.update(row["model"], representation=row["representation"], split=row["split"], **test.columns)
+            print(f"  {test}")
     path = board.save(path)
     columns = ["model", "representation", "representation_fingerprint", "bits_per_token", "bits_per_note", "mean_oa",
-               "mean_oa_sd", "pitch_histogram_kl",
+               "mean_oa_sd", "pitch_histogram_kl", "told_apart_features", "told_apart_windows", "copied_windows",
                "training_time_s", "generation_notes_per_s"]
     frame = board.frame
     shown = frame[frame["model"].isin(set(names))][[c for c in columns if c in frame.columns]]
@@ -796,6 +806,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="folder of the leaderboard.csv to write (default: the current folder)")
     evaluate.add_argument("--leaderboard", help="the CSV file to write, instead of --out DIR/leaderboard.csv")
     evaluate.add_argument("--force", action="store_true", help="replace the file's earlier rows of these models")
+    evaluate.add_argument("--no-bach-or-model", dest="bach_or_model", action="store_false",
+                          help="skip the Bach-or-model test (two classifiers try to tell the samples from the "
+                               "held-out chorales; about a minute per model, and it needs --n-samples 4 or more)")
     evaluate.add_argument("--benchmark", choices=["jsb"], default=None,
                           help="score frame models (jsb_* kinds) on the JSB Chorales test split in nats per frame, "
                                "beside the published rows, instead of the corpus comparison")

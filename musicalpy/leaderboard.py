@@ -13,6 +13,14 @@ them): NaN, "not applicable", for a row without four-voice samples, never 0.
 :meth:`Leaderboard.add_reference` adds the row they are read against, Bach's test
 chorales.
 
+The Bach-or-model columns :data:`DISCRIMINATOR_COLUMNS` say how often a classifier tells
+a model's samples from Bach's chorales, with its 95% interval, for each classifier of
+:func:`musicalpy.metrics.discriminator_test`, and the share of the samples' four-bar
+windows copied note for note from a training chorale. :func:`bach_or_model` measures them
+for models that write the four voices (joint models, and per-voice models whose voices
+are put together); every other row has them NaN. :meth:`Leaderboard.update` sets them on
+a row added before, and :func:`told_apart_sentence` reads them back as a sentence.
+
 Which model a notebook keeps, and which it calls the best, is chosen by
 :func:`choose_on_validation` from validation scores only: it refuses scores labelled as
 the test split, and its :class:`Selection` is the record a model's card keeps
@@ -24,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +41,8 @@ import pandas as pd
 
 from ._config import leaderboard_path
 
-__all__ = ["Leaderboard", "bits_comparison", "VOICE_LEADING_COLUMNS", "voice_leading_columns", "Selection",
+__all__ = ["Leaderboard", "bits_comparison", "VOICE_LEADING_COLUMNS", "voice_leading_columns",
+           "DISCRIMINATOR_COLUMNS", "BachOrModel", "bach_or_model", "told_apart_sentence", "Selection",
            "choose_on_validation", "check_selection"]
 
 #: The voice-leading columns, ``vl_<measure>`` for each of
@@ -44,6 +53,16 @@ VOICE_LEADING_COLUMNS: tuple[str, ...] = (
     "vl_out_of_range", "vl_strong_beat_dissonance", "vl_homorhythm", "vl_chord_type_overlap",
 )
 _NOT_FOUR_VOICES = "voice leading not applicable: the samples have fewer than two of Soprano, Alto, Tenor, Bass"
+#: The Bach-or-model columns (:func:`bach_or_model`): per classifier of
+#: :data:`musicalpy.metrics.CLASSIFIERS`, ``told_apart_<classifier>`` (balanced accuracy
+#: on held-out pieces, 0.5 = cannot tell) and its 95% interval ``_low``/``_high``; then
+#: ``copied_windows``, the share of four-bar windows found note for note in a training
+#: chorale.
+DISCRIMINATOR_COLUMNS: tuple[str, ...] = (
+    "told_apart_features", "told_apart_features_low", "told_apart_features_high",
+    "told_apart_windows", "told_apart_windows_low", "told_apart_windows_high",
+    "copied_windows",
+)
 
 
 def voice_leading_columns(samples: pd.DataFrame, reference: pd.DataFrame | None = None) -> dict[str, float]:
@@ -67,6 +86,161 @@ def voice_leading_columns(samples: pd.DataFrame, reference: pd.DataFrame | None 
 
     summary = voice_leading_summary(samples, reference)
     return {f"vl_{measure}": float(summary[measure]) for measure in VOICE_LEADING_MEASURES}
+
+
+@dataclasses.dataclass(frozen=True)
+class BachOrModel:
+    """Can a classifier tell a model's samples from Bach's chorales? (:func:`bach_or_model`)
+
+    Attributes
+    ----------
+    label : str
+        The model's name.
+    results : dict of str to DiscriminatorResult
+        One :func:`musicalpy.metrics.discriminator_test` result per classifier of
+        :data:`musicalpy.metrics.CLASSIFIERS`; empty when the test did not apply.
+    copies : CopyCheck or None
+        :func:`musicalpy.metrics.copied_windows` of the samples against the training chorales.
+    reason : str
+        Why the test did not apply ("" when it did).
+    seconds : float
+        Wall-clock time of the whole test.
+    """
+
+    label: str
+    results: dict[str, Any]
+    copies: Any = None
+    reason: str = ""
+    seconds: float = math.nan
+
+    @property
+    def columns(self) -> dict[str, float]:
+        """The :data:`DISCRIMINATOR_COLUMNS` (NaN where not measured)."""
+        out = dict.fromkeys(DISCRIMINATOR_COLUMNS, math.nan)
+        for name, result in self.results.items():
+            out[f"told_apart_{name}"] = result.accuracy
+            out[f"told_apart_{name}_low"], out[f"told_apart_{name}_high"] = result.interval
+        if self.copies is not None:
+            out["copied_windows"] = self.copies.share
+        return out
+
+    @property
+    def best_accuracy(self) -> float:
+        """The higher of the classifiers' accuracies (the stronger adversary); NaN when not measured."""
+        return max((r.accuracy for r in self.results.values()), default=math.nan)
+
+    def __str__(self) -> str:
+        if not self.results:
+            return f"{self.label}: Bach-or-model test not run ({self.reason})"
+        return told_apart_sentence(self.columns, label=self.label)
+
+
+def bach_or_model(samples: pd.DataFrame | Sequence[pd.DataFrame], train: pd.DataFrame, held_out: pd.DataFrame, *,
+                  label: str = "the model", n_folds: int = 3, seed: int = 0, **options: Any) -> BachOrModel:
+    """Both classifiers of :func:`musicalpy.metrics.discriminator_test` and the copy check.
+
+    The test applies to samples written in voices: every part is one of Soprano, Alto,
+    Tenor and Bass (a joint model's, or a per-voice model's whose voices are put together
+    into one piece; a voice it leaves silent gives it away, as it should). A piano roll
+    or any other part is "not applicable". It needs at least two samples per fold; with
+    fewer than ``2 * n_folds`` (and at least four) the folds are fewer.
+
+    Parameters
+    ----------
+    samples : pd.DataFrame or sequence of pd.DataFrame
+        The model's pieces, each as long as a held-out chorale (e.g. the samples of
+        :func:`musicalpy.zoo.evaluate`), or one table per sampling draw.
+    train : pd.DataFrame
+        The chorales the model was trained on (the classifiers learn Bach from them; the
+        copy check searches them).
+    held_out : pd.DataFrame
+        Chorales neither saw (validation and test).
+    label : str
+        The model's name.
+    n_folds : int
+        Folds of the samples (one table).
+    seed : int
+    **options
+        For :func:`musicalpy.metrics.discriminator_test` (``n_boot``, ``max_epochs``, ``n_top``...).
+
+    Returns
+    -------
+    BachOrModel
+        With ``reason`` set and no result when the test does not apply.
+    """
+    import time
+
+    from .metrics import CLASSIFIERS, copied_windows, discriminator_test
+    from .names import VOICES
+
+    draws = [samples] if isinstance(samples, pd.DataFrame) else list(samples)
+    parts = {str(p) for draw in draws for p in draw["part"].unique()} if all("part" in d for d in draws) else set()
+    if not parts or not parts <= set(VOICES):
+        heard = ", ".join(sorted(parts)) or "none"
+        return BachOrModel(label, {}, None, f"not applicable: the samples' parts are {heard}, not voices among "
+                                            "Soprano, Alto, Tenor and Bass")
+    if len(draws) == 1:
+        n_pieces = draws[0]["piece"].nunique()
+        n_folds = min(int(n_folds), n_pieces // 2)
+        if n_folds < 2:
+            return BachOrModel(label, {}, None, f"too few samples: {n_pieces} (at least 4 are needed)")
+    started = time.perf_counter()
+    results = {name: discriminator_test(draws if len(draws) > 1 else draws[0], train, held_out, classifier=name,
+                                        n_folds=n_folds, seed=seed, label=label, **options)
+               for name in CLASSIFIERS}
+    copies = copied_windows(draws, train)
+    return BachOrModel(label, results, copies, "", time.perf_counter() - started)
+
+
+#: What each classifier reads, in the words of :func:`told_apart_sentence`.
+_READS = {"features": "per-piece features", "windows": "four-bar windows"}
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def told_apart_sentence(row: Mapping[str, Any], *, label: str | None = None) -> str:
+    """A leaderboard row's :data:`DISCRIMINATOR_COLUMNS` as one sentence.
+
+    Parameters
+    ----------
+    row : mapping
+        A leaderboard row (or :attr:`BachOrModel.columns`).
+    label : str, optional
+        The model's name (default ``row["model"]``).
+
+    Returns
+    -------
+    str
+        e.g. "satb_counts is told from Bach 97% of the time (95% CI 93-100%) by a
+        classifier reading per-piece features, 91% (86-95%) by one reading four-bar
+        windows; 0.0% of its four-bar windows are copied from a training chorale", or
+        "...: not measured by the Bach-or-model test".
+    """
+    from .metrics import CLASSIFIERS
+
+    label = label if label is not None else str(row.get("model", "the model"))
+    told = []
+    for name in CLASSIFIERS:
+        value = row.get(f"told_apart_{name}")
+        if not _finite(value):
+            continue
+        low, high = (round(100 * float(row.get(f"told_apart_{name}_{end}", math.nan))) if
+                     _finite(row.get(f"told_apart_{name}_{end}")) else "?" for end in ("low", "high"))
+        reads = _READS.get(name, name)
+        told.append(f"{100 * float(value):.0f}% of the time (95% CI {low}-{high}%) by a classifier reading {reads}"
+                    if not told else f"{100 * float(value):.0f}% ({low}-{high}%) by one reading {reads}")
+    if not told:
+        return f"{label}: not measured by the Bach-or-model test"
+    sentence = f"{label} is told from Bach " + ", ".join(told)
+    if _finite(row.get("copied_windows")):
+        sentence += (f"; {100 * float(row['copied_windows']):.1f}% of its four-bar windows are copied from a "
+                     "training chorale")
+    return sentence
 
 
 class Leaderboard:
@@ -229,7 +403,7 @@ class Leaderboard:
         row["mean_oa_sd"], row["n_seeds"] = spread, n_seeds
         row["pitch_histogram_kl"] = math.nan if pitch_histogram_kl is None else pitch_histogram_kl
         row["n_samples"] = n_samples if n_samples is not None else math.nan
-        row.update(dict.fromkeys(VOICE_LEADING_COLUMNS, math.nan))
+        row.update(dict.fromkeys(VOICE_LEADING_COLUMNS + DISCRIMINATOR_COLUMNS, math.nan))
         if samples is not None:
             row.update(voice_leading_columns(samples, reference))
             if all(math.isnan(row[c]) for c in VOICE_LEADING_COLUMNS):
@@ -237,6 +411,44 @@ class Leaderboard:
         row.update(extra)
         key = tuple(row[k] for k in self.KEY)
         self._frame = self._merge(self._frame, pd.DataFrame([row]))
+        if key not in self._added:
+            self._added.append(key)
+        return self
+
+    def update(self, model: str, *, representation: str = "", split: str = "test", benchmark: str = "",
+               **columns: Any) -> Leaderboard:
+        """Set columns of a row added before, e.g. :data:`DISCRIMINATOR_COLUMNS` measured
+        after the row's other numbers.
+
+        Parameters
+        ----------
+        model, representation, split, benchmark : str
+            The row's key, as given to :meth:`add`.
+        **columns
+            Column to value; new columns are added (NaN in the other rows).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        KeyError
+            When the board has no row with that key.
+        """
+        key = (str(benchmark), str(model), str(representation), str(split))
+        where = (self._frame[list(self.KEY)].astype(str) == key).all(axis=1)
+        if not where.any():
+            raise KeyError(f"no leaderboard row for model {model!r}, representation {representation!r}, split "
+                           f"{split!r}{f', benchmark {benchmark!r}' if benchmark else ''}: add it first")
+        frame = self._frame.copy()
+        for column, value in columns.items():
+            if column not in frame.columns:
+                frame[column] = math.nan
+            if frame[column].dtype != object and not isinstance(value, (int, float, np.number)):
+                frame[column] = frame[column].astype(object)
+            frame.loc[where, column] = value
+        self._frame = self._merge(frame.iloc[0:0], frame)
         if key not in self._added:
             self._added.append(key)
         return self
@@ -281,7 +493,7 @@ class Leaderboard:
             base = base[keep]
         frames = [f for f in (base, new) if len(f)]
         merged = pd.concat(frames, ignore_index=True) if frames else base
-        front = [c for c in cls.COLUMNS + VOICE_LEADING_COLUMNS if c in merged.columns]
+        front = [c for c in cls.COLUMNS + VOICE_LEADING_COLUMNS + DISCRIMINATOR_COLUMNS if c in merged.columns]
         oa_columns = sorted(c for c in merged.columns if c.startswith("oa_"))
         rest = [c for c in merged.columns if c not in front and c not in oa_columns]
         return merged[front + oa_columns + rest]

@@ -102,6 +102,78 @@ def test_bits_per_token_are_compared_only_on_identical_fingerprints():
         bits_comparison(rows.drop(columns="representation_fingerprint"))
 
 
+# ------------------------------------------------------------------ Bach or model
+
+
+def test_update_sets_measured_columns_on_a_row_added_before(tmp_path):
+    from musicalpy.leaderboard import DISCRIMINATOR_COLUMNS
+
+    path = tmp_path / "board.csv"
+    board = Leaderboard(path).add("satb_counts", representation="satb", bits_per_note=3.1).add("lstm", bits_per_note=4.0)
+    assert all(math.isnan(v) for v in board.frame.set_index("model").loc["lstm", list(DISCRIMINATOR_COLUMNS)])
+    board.update("satb_counts", representation="satb", told_apart_features=0.97, told_apart_features_low=0.93,
+                 copied_windows=0.0, note_of_mine="x")
+    board.save()
+    saved = pd.read_csv(path).set_index("model")
+    assert saved.loc["satb_counts", "told_apart_features"] == 0.97 and saved.loc["satb_counts", "copied_windows"] == 0.0
+    assert saved.loc["satb_counts", "bits_per_note"] == 3.1 and saved.loc["satb_counts", "note_of_mine"] == "x"
+    assert math.isnan(saved.loc["lstm", "told_apart_features"])
+    # The Bach-or-model columns follow the voice-leading ones, before the per-feature overlaps.
+    columns = list(saved.reset_index().columns)
+    assert columns.index("vl_chord_type_overlap") + 1 == columns.index("told_apart_features")
+    with pytest.raises(KeyError, match="no leaderboard row for model 'satb_counts', representation 'other'"):
+        board.update("satb_counts", representation="other", copied_windows=0.1)
+
+
+def test_told_apart_sentence_reads_the_columns():
+    from musicalpy.leaderboard import told_apart_sentence
+
+    row = {"model": "satb_lstm", "told_apart_features": 0.974, "told_apart_features_low": 0.931,
+           "told_apart_features_high": 1.0, "told_apart_windows": 0.62, "told_apart_windows_low": 0.5,
+           "told_apart_windows_high": 0.745, "copied_windows": 0.0125}
+    assert told_apart_sentence(row) == (
+        "satb_lstm is told from Bach 97% of the time (95% CI 93-100%) by a classifier reading per-piece features, "
+        "62% (50-74%) by one reading four-bar windows; 1.2% of its four-bar windows are copied from a training chorale")
+    assert told_apart_sentence({**row, "told_apart_features": math.nan, "copied_windows": ""}, label="it") == (
+        "it is told from Bach 62% of the time (95% CI 50-74%) by a classifier reading four-bar windows")
+    assert told_apart_sentence({"model": "vae"}) == "vae: not measured by the Bach-or-model test"
+
+
+@pytest.fixture(scope="module")
+def chorales():
+    from musicalpy import zoo
+
+    corpus = zoo.training_corpus("bach")
+    train = corpus.split("train")
+    return {"train": corpus.subset(train.piece_ids[:24]).notes,
+            "held_out": corpus.subset(corpus.split("test").piece_ids[:12]).notes,
+            "spare": corpus.subset(train.piece_ids[24:30]).notes}
+
+
+def test_bach_or_model_runs_both_classifiers_on_four_voices_only(chorales):
+    from musicalpy.leaderboard import DISCRIMINATOR_COLUMNS, bach_or_model
+    from musicalpy.metrics import transposed_voice
+
+    # Six chorales with the alto a tritone up: a broken "model", never copied note for note.
+    broken = transposed_voice(chorales["spare"])
+    test = bach_or_model(broken, chorales["train"], chorales["held_out"], label="tritone", max_epochs=3, n_boot=200)
+    assert list(test.columns) == list(DISCRIMINATOR_COLUMNS) and test.reason == ""
+    features, windows = test.results["features"], test.results["windows"]
+    assert features.accuracy == test.columns["told_apart_features"] > 0.9  # the dissonance is plain to see
+    assert (features.interval == (test.columns["told_apart_features_low"], test.columns["told_apart_features_high"]))
+    assert 0.0 <= windows.interval[0] <= windows.accuracy <= windows.interval[1] <= 1.0
+    assert len(features.fold_accuracies) == 3 and features.n_samples == 6 and features.n_real == 12
+    assert test.best_accuracy == max(features.accuracy, windows.accuracy)
+    assert test.copies.n_copied == 0 and test.columns["copied_windows"] == 0.0 and test.seconds > 0
+    assert str(test).startswith("tritone is told from Bach ")
+    # A piano roll is not voices; too few samples cannot make two folds.
+    piano = bach_or_model(chorales["spare"].assign(part="Piano"), chorales["train"], chorales["held_out"], label="vae")
+    assert piano.results == {} and "not applicable: the samples' parts are Piano" in piano.reason
+    assert all(math.isnan(v) for v in piano.columns.values()) and math.isnan(piano.best_accuracy)
+    three = broken[broken["piece"].isin(broken["piece"].unique()[:3])]
+    assert "too few samples: 3" in str(bach_or_model(three, chorales["train"], chorales["held_out"]))
+
+
 # ------------------------------------------------------------------ choosing a model
 
 

@@ -74,10 +74,16 @@ def room(tmp_path_factory, corpus):
     lower = chorale["part"] != "Soprano"
     write_midi(chorale.assign(pitch=np.where(lower, chorale["pitch"] - 12, chorale["pitch"])), melody / "markov.mid")
     board = root / "leaderboard.csv"
-    pd.DataFrame({"benchmark": [""], "model": ["hmm"], "representation": ["quantized"], "split": ["test"],
-                  "bits_per_note": [5.3141], "mean_oa": [float("nan")], "parallel_fifths_rate": [0.0123],
-                  "oa_pitch_range": [0.8765]}).to_csv(
-        board, index=False)
+    nan = float("nan")
+    # The hmm measured by the Bach-or-model test, markov not; Bach's own row to read them against.
+    pd.DataFrame({"benchmark": ["", ""], "model": ["hmm", "Bach (test chorales)"], "representation": ["quantized", ""],
+                  "split": ["test", "test"], "bits_per_note": [5.3141, nan], "mean_oa": [nan, nan],
+                  "vl_parallel_fifths": [0.5, 0.06], "vl_parallel_octaves": [0.2, 0.04],
+                  "told_apart_features": [0.971, nan], "told_apart_features_low": [0.93, nan],
+                  "told_apart_features_high": [1.0, nan], "told_apart_windows": [0.88, nan],
+                  "told_apart_windows_low": [0.8, nan], "told_apart_windows_high": [0.95, nan],
+                  "copied_windows": [0.0, nan], "parallel_fifths_rate": [0.0123, nan],
+                  "oa_pitch_range": [0.8765, nan]}).to_csv(board, index=False)
     page = listening.build_page(root / "models", root / "page", leaderboard=board, reference=test, n_samples=2,
                                 sample_beats=16, excerpt_beats=8, pairs_per_model=2, seed=3, progress=False)
     return page
@@ -110,9 +116,15 @@ def _wait_for_audio(driver, count: int) -> list:
 def test_page_layout_on_disk(room):
     text = room.read_text(encoding="utf-8")
     page_dir = room.parent
-    # One section per kind, in the zoo's order, each with its two samples.
+    # The verdict opens the page: the measured model in words, the other named as not measured.
+    verdict = text[text.index('id="verdict"'):text.index("</section>", text.index('id="verdict"'))]
+    assert text.index('id="verdict"') < min(text.index(f'id="kind-{k}"') for k in KINDS)
+    assert ('<li><a href="#model-hmm">hmm</a>: told from Bach 97% of the time by the better of two classifiers '
+            "(95% CI 93-100%)</li>") in verdict
+    assert 'Not measured yet: <a href="#model-markov">markov</a>.' in verdict
+    # One section per kind, each with its two samples; the measured model's kind first.
     assert [k for k in KINDS if f'id="kind-{k}"' in text] == list(KINDS)
-    assert text.index('id="kind-markov"') < text.index('id="kind-hmm"')
+    assert text.index('id="kind-hmm"') < text.index('id="kind-markov"')
     for kind in KINDS:
         assert sorted(p.name for p in (page_dir / "samples" / kind).glob("*.mid")) == ["sample_0.mid", "sample_1.mid"]
         for stem in ("sample_0", "sample_1"):
@@ -122,30 +134,50 @@ def test_page_layout_on_disk(room):
     # Nothing is fetched from the network: no http(s) address in any src or href.
     assert "src=\"http" not in text and "href=\"http" not in text
     assert text.count('class="pair"') == 4
-    # The hmm's leaderboard row, every result column it has (new ones too), none for markov.
-    hmm = text[text.index('id="model-hmm"'):]
-    table = hmm[: hmm.index("</table>")]
-    assert re.findall(r"<th>(\w+)</th>", table) == ["representation", "split", "bits_per_note", "parallel_fifths_rate"]
-    assert re.findall(r"<td>([^<]*)</td>", table) == ["quantized", "test", "5.314", "0.012"]
+    # The hmm's numbers in words, each beside Bach's, before its full row.
+    hmm = text[text.index('id="model-hmm"'):text.index('id="kind-markov"')]
+    words = re.findall(r"<li>([^<]*)</li>", hmm[hmm.index('<ul class="words">'):hmm.index("</ul>")])
+    assert words == [
+        "It is told from Bach 97% of the time (95% CI 93-100%) by a classifier reading per-piece features, 88% "
+        "(80-95%) by one reading four-bar windows; 0.0% of its four-bar windows are copied from a training chorale.",
+        "Parallel fifths and octaves per 100 moves: 0.7, Bach 0.1.",
+        "Bits per note on the test chorales: 5.31 (how surprised the model is by Bach&#x27;s own notes; lower is better).",
+    ]
+    # The full row, every result column it has (new ones too), folded below the words.
+    assert hmm.index("</ul>") < hmm.index('<details class="row"><summary>the full leaderboard row (14 columns)')
+    table = hmm[hmm.index('<details class="row">'):]
+    table = table[: table.index("</table>")]
+    assert re.findall(r"<th>(\w+)</th>", table)[:4] == ["representation", "split", "bits_per_note", "vl_parallel_fifths"]
+    assert "<th>told_apart_features</th><td>0.971</td>" in table and "<th>parallel_fifths_rate</th><td>0.012</td>" in table
     # The per-feature overlaps come after, folded under a summary line.
     folded = hmm[hmm.index("</table>"):hmm.index("</details>")]
     assert "<summary>overlap with the test chorales, feature by feature (1)</summary>" in folded
     assert "<th>oa_pitch_range</th><td>0.876</td>" in folded
-    markov = text[text.index('id="model-markov"'):text.index('id="kind-hmm"')]
+    markov = text[text.index('id="model-markov"'):text.index('id="harmonizations"')]
     assert "No leaderboard row for this model yet" in markov
 
 
 def test_blind_pairs_share_length_tempo_and_sound(corpus):
     reference = corpus.split("test").notes
     sample = reference[reference["piece"] == reference["piece"].iloc[-1]].assign(program=52, velocity=100)
-    pairs = listening.blind_pairs({"m": [sample, sample]}, reference, beats=8, pairs_per_model=5, seed=0)
+    # A sample that starts late and stops after a beat and a half (1 s at the blind tempo):
+    # it must not be played against 8 beats of Bach.
+    short = sample[sample["start_beat"] < 1.5].assign(start_beat=lambda t: t["start_beat"] + 4,
+                                                      end_beat=lambda t: t["end_beat"].clip(upper=1.5) + 4)
+    pairs = listening.blind_pairs({"m": [short, sample, sample], "only short": [short]}, reference, beats=8,
+                                  pairs_per_model=5, seed=0)
     assert len(pairs) == 2 and {p["model"] for p in pairs} == {"m"}
     assert len({p["reference_piece"] for p in pairs}) == 2  # two different chorales
     for pair in pairs:
+        assert pair["beats"] == 8
         for table in (pair["bach"], pair["generated"]):
-            assert table["start_beat"].min() == 0 and table["end_beat"].max() <= 8 + 1e-9
+            # Both exactly 8 beats from their first note: as long as each other and as asked.
+            assert table["start_beat"].min() == 0 and table["end_beat"].max() == pytest.approx(8)
             np.testing.assert_allclose(table["start"], table["start_beat"] * 60 / listening.BLIND_TEMPO)
             assert set(table["program"]) == {0} and set(table["velocity"]) == {80}
+    # Only chorales that last the excerpt are drawn: none of the test split's lasts 400 beats.
+    with pytest.raises(ValueError, match="no piece lasts 400 beats"):
+        listening.blind_pairs({"m": [sample]}, reference, beats=400)
     with pytest.raises(ValueError, match="beats must be a positive number"):
         listening.blind_pairs({"m": [sample]}, reference, beats=0)
     with pytest.raises(ValueError, match="reference: a note table with start_beat"):
@@ -188,6 +220,13 @@ def test_page_in_a_real_browser(room, browser):
     for ready, duration, expected, error in states:
         assert error is None and ready >= 1
         assert duration == pytest.approx(float(expected), abs=0.05)
+    # Both clips of every pair last the same: 8 beats at the blind tempo and the release.
+    pair_clips = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.pair')).map(p => "
+        "Array.from(p.querySelectorAll('audio')).map(a => a.duration));")
+    assert len(pair_clips) == 4
+    for first, second in pair_clips:
+        assert first == pytest.approx(second, abs=0.01) == pytest.approx(8 * 60 / listening.BLIND_TEMPO + 1, abs=0.05)
     decoded = browser.execute_async_script(_DECODE, browser.find_element(By.TAG_NAME, "audio").get_attribute("src"))
     assert decoded == pytest.approx(float(states[0][2]), abs=0.05)
 
@@ -214,9 +253,15 @@ def test_page_in_a_real_browser(room, browser):
     assert tally.text == f"4 of 4 answered, Bach found {sum(truth)} time(s)"
     results = browser.find_element(By.ID, "results")
     assert results.is_displayed()
-    shown = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[1].text
-             for row in results.find_elements(By.CSS_SELECTOR, "tbody tr")}
-    assert shown == {kind: "2" for kind in KINDS}
+    shown = {cells[0]: cells[1:] for cells in ([td.text for td in row.find_elements(By.TAG_NAME, "td")]
+                                               for row in results.find_elements(By.CSS_SELECTOR, "tbody tr"))}
+    assert set(shown) == set(KINDS)
+    for kind in KINDS:  # the listener's tally, its 95% interval, and the classifier's accuracy beside it
+        found = sum(t for t, p in zip(truth, pairs, strict=True) if p.get_attribute("data-model") == kind)
+        pairs_shown, found_shown, _, interval, _, classifier = shown[kind]
+        assert (pairs_shown, found_shown) == ("2", str(found))
+        assert interval == {0: "0-66%", 1: "9-91%", 2: "34-100%"}[found]  # Wilson, two answers
+        assert classifier == {"hmm": "97% (93-100%)", "markov": "not measured"}[kind]
     link = browser.find_element(By.ID, "csv")
     assert link.is_displayed() and link.get_attribute("download") == "bach_or_model.csv"
     text = browser.execute_async_script(

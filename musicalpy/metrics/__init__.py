@@ -35,7 +35,8 @@ per concern: :mod:`~musicalpy.metrics.validation` (bad input),
 :mod:`~musicalpy.metrics.dependence` (mutual information) and
 :mod:`~musicalpy.metrics.harmony` (vertical dissonance of piano rolls) and
 :mod:`~musicalpy.metrics.voice_leading` (parallels, crossing, spacing, chord types of
-four-voice textures).
+four-voice textures) and :mod:`~musicalpy.metrics.discriminator` (can a classifier tell a
+model's chorales from Bach's? a classifier two-sample test, and the share of copied windows).
 
 Features
 --------
@@ -189,6 +190,18 @@ from .dependence import (
     quantization_drift,
     uncertainty_coefficient,
 )
+from .discriminator import (
+    CLASSIFIERS,
+    WINDOW_BEATS,
+    CopyCheck,
+    DiscriminatorResult,
+    copied_windows,
+    discriminator_features,
+    discriminator_test,
+    discriminator_tests,
+    shuffled_bars,
+    transposed_voice,
+)
 from .features import (
     BUDGET_FREE_FEATURES,
     FEATURES,
@@ -334,4 +347,14 @@ __all__ = [
     "fang_parallels",
     "judge_against_bach",
     "meets_goals",
+    "CLASSIFIERS",
+    "WINDOW_BEATS",
+    "DiscriminatorResult",
+    "CopyCheck",
+    "discriminator_features",
+    "discriminator_test",
+    "discriminator_tests",
+    "copied_windows",
+    "shuffled_bars",
+    "transposed_voice",
 ]
