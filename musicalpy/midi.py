@@ -56,9 +56,10 @@ BEAT_COLUMNS = ["start_beat", "end_beat"]
 DEFAULT_VELOCITY = 80
 #: Tempo (quarter notes per minute) assumed when a source has no tempo marking.
 DEFAULT_TEMPO = 120.0
-#: Files whose last event lies beyond this many ticks are rejected as absurd: pretty_midi
-#: allocates one float per tick, so a damaged delta-time would otherwise eat gigabytes.
-MAX_TICKS = 20_000_000
+#: Files whose last event lies beyond this many ticks are rejected as absurd, before
+#: pretty_midi allocates one float per tick (80 MB here). It is the longest track pretty_midi
+#: reads (it refuses a largest tick of 1e7 and more with a message that names no file).
+MAX_TICKS = 9_999_999
 #: Files longer than this (seconds) are rejected as absurd timing.
 MAX_SECONDS = 6 * 3600.0
 

@@ -126,7 +126,13 @@ def test_train_writes_a_card_and_refuses_to_overwrite(markov_dir, env):
     card = json.loads((markov_dir / "card.json").read_text())
     assert card["kind"] == "markov" and card["data"]["corpus"] == "bach" and card["data"]["limit"] == 6
     assert card["data"]["pieces"] == {"train": 4, "validation": 1, "test": 1}
-    assert card["validation"]["bits_per_note"] > 0
+    # The card's validation score is the saved model's, on the validation chorale's notes.
+    from musicalpy import zoo
+
+    validation = zoo.training_corpus("bach", limit=6).split("validation").notes
+    score = zoo.load(markov_dir).score(validation)
+    assert card["validation"]["n_notes"] == score["n_notes"] == len(validation)
+    assert card["validation"]["bits_per_note"] == pytest.approx(score["bits_per_note"], rel=1e-12)
     again = _run("train", "markov", "--corpus", "bach", "--limit", "6", "--out", str(markov_dir), env=env)
     assert again.returncode == 1 and "exists; pass --force" in again.stderr
     assert json.loads((markov_dir / "card.json").read_text())["created"] == card["created"]
@@ -182,7 +188,9 @@ def test_render_and_analyze_a_known_chorale(env, tmp_path):
     rendered = _run("render", str(path), "--pianoroll", "--wav", env=env)
     assert rendered.returncode == 0, rendered.stderr
     assert (tmp_path / "bwv66.6_pianoroll.png").stat().st_size > 1000
-    assert (tmp_path / "bwv66.6.wav").stat().st_size > 1000
+    # 36 quarter notes at 96 per minute (22.5 s) and the synthesizer's one-second release tail:
+    # 23.5 s of 16-bit mono PCM at 22,050 Hz after a 44-byte header.
+    assert (tmp_path / "bwv66.6.wav").stat().st_size == 44 + 2 * round(23.5 * 22050)
     assert not (tmp_path / "bwv66.6.svg").exists()
 
 
@@ -205,7 +213,12 @@ def test_evaluate_writes_where_it_is_asked_and_keeps_other_runs(markov_dir, env,
     frame = pd.read_csv(board).set_index("model")
     row = frame.loc["markov"]
     assert row["split"] == "test" and row["n_samples"] == 3
-    assert 0 < row["bits_per_note"] < 20 and row["generation_notes_per_s"] > 0
+    # The row's bits are the model's on the test split of the 12 chorales evaluated.
+    from musicalpy import zoo
+
+    test = zoo.training_corpus("bach", limit=12).split("test").notes
+    assert row["bits_per_note"] == pytest.approx(zoo.load(markov_dir).score(test)["bits_per_note"], rel=1e-9)
+    assert row["generation_notes_per_s"] > 0
     assert "oa_pitch_range" in frame.columns
     assert frame.loc["lstm", "bits_per_note"] == 2.5  # another model's row, untouched
 

@@ -108,9 +108,23 @@ def _ignored_by_git(paths: list[Path]) -> set[Path]:
     return {(ROOT / line).resolve() for line in done.stdout.splitlines() if line}
 
 
-def test_pages_are_found():
-    names = {page.name for page in PAGES}
-    assert "README.md" in names and "architecture.md" in names and len(PAGES) > 5
+def test_every_docs_page_is_checked_and_reached_from_the_readme():
+    """The pages checked below are the README and each page of docs/, and a reader who
+    follows links from the README reaches every one of them."""
+    assert PAGES[0] == ROOT / "README.md" and set(PAGES[1:]) == set((ROOT / "docs").glob("*.md")) != set()
+    reached, todo = set(), [ROOT / "README.md"]
+    while todo:
+        page = todo.pop()
+        if page in reached:
+            continue
+        reached.add(page)
+        for target in links(page):
+            path_part = target.partition("#")[0]
+            if path_part and not _EXTERNAL.match(target):
+                resolved = (page.parent / unquote(path_part)).resolve()
+                if resolved.suffix.lower() == ".md" and resolved.is_file():
+                    todo.append(resolved)
+    assert [str(page.relative_to(ROOT)) for page in PAGES if page.resolve() not in reached] == []
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

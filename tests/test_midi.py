@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 
 import hypothesis.strategies as st
@@ -93,7 +94,8 @@ def test_write_midi_rejects_programs_outside_general_midi(tmp_path, two_part_not
 def test_pretty_midi_round_trip(two_part_notes):
     pm = to_pretty_midi(two_part_notes)
     assert [inst.name for inst in pm.instruments] == ["Melody", "Bass"]
-    assert pm.estimate_tempo() > 0
+    times, tempi = pm.get_tempo_changes()  # the tempo the beat columns imply: two beats a second
+    assert times.tolist() == [0.0] and tempi == pytest.approx([120.0])
     _same_notes(as_note_table(two_part_notes), from_pretty_midi(pm, piece="two_parts"))
 
 
@@ -219,8 +221,12 @@ def test_damaged_midi_gives_notes_or_midi_error(payload):
         notes = read_midi(payload)
     except MidiError:
         return
-    # Whatever parses must be a valid note table.
-    assert len(notes) > 0
+    # Whatever parses must be a valid note table holding every note of positive length that
+    # pretty_midi reads from the same bytes, no more and no fewer.
+    import pretty_midi
+
+    expected = sum(n.end > n.start for i in pretty_midi.PrettyMIDI(io.BytesIO(payload)).instruments for n in i.notes)
+    assert len(notes) == expected
     assert notes["pitch"].between(0, 127).all()
     assert (notes["end"] > notes["start"]).all()
     assert (notes["start"] >= 0).all()
@@ -228,6 +234,32 @@ def test_damaged_midi_gives_notes_or_midi_error(payload):
     assert notes["end"].max() <= musicalpy.midi.MAX_SECONDS
 
 
-def test_max_ticks_guard_is_below_memory_danger():
-    # pretty_midi allocates 8 bytes per tick: the guard keeps that below 200 MB.
-    assert MAX_TICKS * 8 < 200e6
+def _vlq(ticks: int) -> bytes:
+    """A MIDI variable-length quantity: 7 bits per byte, high bit set on all but the last."""
+    groups = [ticks & 0x7F]
+    while ticks > 0x7F:
+        ticks >>= 7
+        groups.append(0x80 | (ticks & 0x7F))
+    return bytes(reversed(groups))
+
+
+def test_a_track_spanning_more_than_max_ticks_is_refused_before_pretty_midi_allocates(tmp_path, monkeypatch):
+    """The longest track pretty_midi reads (a float per tick: 80 MB) reads; one tick more
+    is refused by name, before pretty_midi sees the file."""
+    import pretty_midi
+
+    def one_note_lasting(ticks: int) -> bytes:  # middle C from tick 0, at 480 ticks per quarter
+        return _midi_bytes(b"\x00\x90\x3c\x40" + _vlq(ticks) + b"\x80\x3c\x40\x00\xff\x2f\x00")
+
+    assert _vlq(0x7F) == b"\x7f" and _vlq(0x80) == b"\x81\x00" and _vlq(0x0FFFFFFF) == b"\xff\xff\xff\x7f"
+    longest = tmp_path / "longest.mid"
+    longest.write_bytes(one_note_lasting(MAX_TICKS))
+    notes = read_midi(longest)
+    assert notes[["pitch", "start_beat", "end_beat"]].to_numpy().tolist() == [[60, 0.0, pytest.approx(MAX_TICKS / 480)]]
+    too_long = tmp_path / "too_long.mid"
+    too_long.write_bytes(one_note_lasting(MAX_TICKS + 1))
+    monkeypatch.setattr(pretty_midi, "PrettyMIDI", lambda *a, **k: pytest.fail("pretty_midi read the file"))
+    with pytest.raises(MidiError) as refused:
+        read_midi(too_long)
+    assert str(refused.value) == (f"{too_long}: absurd tick values (a track spans 10,000,000 ticks; "
+                                  "the limit is 9,999,999)")

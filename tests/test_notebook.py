@@ -3,6 +3,7 @@ where figures and music are written, and that every notebook calls it the same w
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -27,10 +28,15 @@ def folders(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_colab(monkeypatch):
-    google = types.ModuleType("google")
+    """``google.colab`` imported, as in a Colab kernel, beside the real ``google`` namespace
+    (protobuf, which TensorFlow imports, lives there)."""
+    try:
+        import google
+    except ImportError:
+        google = types.ModuleType("google")
+        monkeypatch.setitem(sys.modules, "google", google)
     colab = types.ModuleType("google.colab")
-    google.colab = colab
-    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setattr(google, "colab", colab, raising=False)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
 
 
@@ -139,7 +145,8 @@ def test_save_fig_writes_under_images_of_the_notebook(folders, capsys):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     fig, _ = plt.subplots()
     nb.save_fig(fig, "explicit", show=False)
-    assert (folders / "images" / "02_hmm_baum_welch" / "explicit.png").stat().st_size > 0
+    image = plt.imread(folders / "images" / "02_hmm_baum_welch" / "explicit.png")
+    assert image.shape[:2] == tuple(np.round(fig.get_size_inches()[::-1] * 150).astype(int))  # at 150 dpi
     assert "saved 02_hmm_baum_welch/line.png" in capsys.readouterr().out
     with pytest.raises(ValueError, match="name is required"):
         nb.save_fig(fig)
@@ -169,49 +176,228 @@ def test_output_dir_is_not_nested_twice_under_the_runner(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------ the notebooks themselves
 
+#: The series, in order: the README's table, the runner and nbval all read these nine.
+NOTEBOOK_NAMES = ["01_eda_key_analysis", "02_hmm_baum_welch", "03_lstm", "04_wavenet", "05_vae", "06_transformer",
+                  "07_model_comparison", "08_jsb_benchmark", "09_harmonizing"]
+NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+@functools.cache
+def _code_cells(path: Path) -> tuple[str, ...]:
+    """Each code cell as plain Python (IPython's ``%pip`` lines become ``get_ipython()`` calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return tuple(TransformerManager().transform_cell("".join(c["source"])) for c in cells if c["cell_type"] == "code")
+
 
 def _setup_source(path: Path) -> str:
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    matching = [s for s in sources if "musicalpy.notebook.setup(" in s]
+    matching = [s for s in _code_cells(path) if "musicalpy.notebook.setup(" in s]
     assert len(matching) == 1, f"{path.name}: expected one setup cell, found {len(matching)}"
     return matching[0]
 
 
-def _all_code(path: Path) -> str:
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+def test_the_notebooks_are_the_nine_the_readme_and_the_runner_list():
+    from musicalpy.runner import list_notebooks
+
+    assert [p.stem for p in NOTEBOOK_PATHS] == NOTEBOOK_NAMES
+    assert list_notebooks() == NOTEBOOK_PATHS
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| \[`(\w+)`\]\(notebooks/\1\.ipynb\)", readme, flags=re.MULTILINE) == NOTEBOOK_NAMES
 
 
-NOTEBOOK_PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+class _FakeIPython:
+    """Records the line magics a cell runs, expanding ``{NAME}`` from the cell's variables
+    as IPython does."""
+
+    def __init__(self, namespace: dict):
+        self.namespace, self.magics = namespace, []
+
+    def run_line_magic(self, name: str, line: str) -> None:
+        self.magics.append((name, line.format(**self.namespace)))
 
 
-def test_there_are_notebooks_to_check():
-    assert len(NOTEBOOK_PATHS) >= 6
+def _run_setup_cell_on_colab(path: Path, monkeypatch) -> tuple[list, list, list, notebook.Notebook]:
+    """Execute a notebook's setup cell as a fresh Colab kernel would (musicalpy not
+    installed yet), recording the ``%pip`` magic, the install commands and the seeding."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "musicalpy" else
+                        real_find_spec(name, *a))
+    commands, seeded = [], []
+    monkeypatch.setattr(notebook, "_run_checked", commands.append)
+    monkeypatch.setattr(notebook, "import_tensorflow_quietly", lambda: None)
+    monkeypatch.setattr(notebook, "seed_everything", lambda seed, deep=False: seeded.append((seed, deep)))
+    namespace: dict = {}
+    namespace["get_ipython"] = lambda: shell
+    shell = _FakeIPython(namespace)
+    exec(_setup_source(path), namespace)
+    return shell.magics, commands, seeded, namespace["nb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda p: p.stem)
-def test_each_notebook_sets_up_with_its_name_and_the_extras_it_imports(path):
-    source = _setup_source(path)
-    call = re.search(r'musicalpy\.notebook\.setup\("([^"]+)", extras=\(([^)]*)\)', source)
-    assert call, f"{path.name}: setup call not in the standard shape"
-    assert call.group(1) == path.stem
-    extras = set(re.findall(r'"(\w+)"', call.group(2)))
-    code = _all_code(path)
-    needs = {"hmm": r"^\s*(import|from) hmmlearn", "deep": r"^\s*(import|from) (tensorflow|keras)\b|models import"}
-    for extra, pattern in needs.items():
-        imports = re.search(pattern, code, flags=re.MULTILINE) is not None
-        assert (extra in extras) == imports, f"{path.name}: extra {extra!r} requested={extra in extras}, imported={imports}"
-    assert {"audio", "score"} <= extras  # every notebook plays and engraves music
+def test_each_notebooks_setup_cell_installs_from_the_one_source_on_colab(path, folders, fake_colab, monkeypatch,
+                                                                         capsys):
+    for source in (None, "git+https://example.org/fork/musicalpy@v2"):
+        if source is None:
+            monkeypatch.delenv(notebook.INSTALL_SOURCE_ENV, raising=False)
+        else:
+            monkeypatch.setenv(notebook.INSTALL_SOURCE_ENV, source)
+        expected = source or notebook.INSTALL_SOURCE
+        magics, commands, seeded, nb = _run_setup_cell_on_colab(path, monkeypatch)
+        assert nb.name == path.stem and nb.is_colab and nb.seed == 42
+        assert magics == [("pip", f"install -q {expected}")]  # the bare package, before the helper exists
+        assert {"audio", "score"} <= set(nb.extras)  # every notebook plays and engraves music
+        assert commands == [["apt-get", "-qq", "install", "-y", "fluidsynth", "fluid-soundfont-gm"],
+                            [sys.executable, "-m", "pip", "install", "-q",
+                             f"musicalpy[{','.join(nb.extras)}] @ {expected}"]]
+        assert seeded == [(42, "deep" in nb.extras)]
+    assert f"musicalpy   {notebook.versions(())['musicalpy']}" in capsys.readouterr().out
+
+
+@functools.cache
+def _installed_with(extras: tuple[str, ...]) -> frozenset[str]:
+    """Every distribution ``pip install musicalpy[extras]`` installs, by normalized name:
+    the requirements pyproject.toml gives for those extras, and theirs in turn (read from
+    the installed packages' metadata)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((NOTEBOOKS.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    todo, wanted = list(project["dependencies"]), set(extras)
+    while wanted:  # an extra may name others ("all")
+        extra = wanted.pop()
+        for line in project["optional-dependencies"][extra]:
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) == "musicalpy":
+                wanted |= requirement.extras
+            else:
+                todo.append(line)
+    found: set[str] = set()
+    while todo:
+        requirement = Requirement(todo.pop())
+        key = canonicalize_name(requirement.name)
+        if key in found:
+            continue
+        found.add(key)
+        try:
+            requires = metadata.requires(key) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            marker = Requirement(line).marker
+            if marker is None or any(marker.evaluate({"extra": e}) for e in ("", *requirement.extras)):
+                todo.append(line)
+    return frozenset(found)
+
+
+@functools.cache
+def _distributions() -> dict[str, frozenset[str]]:
+    """Top-level module name -> the normalized names of the distributions that provide it."""
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    return {module: frozenset(canonicalize_name(d) for d in names)
+            for module, names in metadata.packages_distributions().items()}
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a ``musicalpy`` module (a package's ``__init__.py``), or None."""
+    base = NOTEBOOKS.parent.joinpath(*module.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imports(nodes, package: str = "") -> set[str]:
+    """The modules that ``import`` statements among ``nodes`` import (relative ones resolved
+    in ``package``); ``from m import n`` counts ``m.n`` too, since ``n`` may be a submodule."""
+    import ast
+
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            parent = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*parent, *([node.module] if node.module else [])])
+            found |= {module, *(f"{module}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def _top_level_statements(tree):
+    """The statements a module runs when imported: its body, into ``if`` and ``try`` blocks
+    but not into functions or classes."""
+    import ast
+
+    for node in tree.body:
+        yield node
+        if isinstance(node, (ast.If, ast.Try)):
+            for block in ("body", "orelse", "finalbody", "handlers"):
+                for child in getattr(node, block, []):
+                    yield from _top_level_statements(child if isinstance(child, ast.ExceptHandler) else
+                                                     ast.Module(body=[child], type_ignores=[]))
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    """The top-level names of the packages a notebook's cells import, and those the
+    ``musicalpy`` modules it imports import in turn when they load."""
+    import ast
+
+    modules = _imports(node for source in _code_cells(path) for node in ast.walk(ast.parse(source)))
+    todo, seen, outside = sorted(modules), set(), set()
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        if module.split(".")[0] != "musicalpy":
+            outside.add(module.split(".")[0])
+            continue
+        parts = module.split(".")
+        todo.extend(".".join(parts[:k]) for k in range(1, len(parts)))  # the packages above it load first
+        todo.extend(_loads(module))
+    return outside - set(sys.stdlib_module_names) - {"IPython"}
+
+
+@functools.cache
+def _loads(module: str) -> frozenset[str]:
+    """The modules a ``musicalpy`` module imports when it loads (none for a name that is
+    not a module of the package)."""
+    import ast
+
+    source = _module_file(module)
+    if source is None:
+        return frozenset()
+    package = module if source.name == "__init__.py" else module.rpartition(".")[0]
+    return frozenset(_imports(_top_level_statements(ast.parse(source.read_text(encoding="utf-8"))), package))
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda p: p.stem)
-def test_each_notebooks_bootstrap_uses_the_one_install_source(path):
-    source = _setup_source(path)
-    urls = re.findall(r'"(git\+[^"]+)"', source)
-    assert urls == [notebook.INSTALL_SOURCE]
-    assert notebook.INSTALL_SOURCE_ENV in source
-    assert "%pip install" in source and "apt-get" not in source  # the helper does the rest
+def test_each_notebooks_extras_install_every_package_it_imports(path, folders, fake_colab, monkeypatch):
+    """What the setup cell installs on a fresh machine brings every third-party package
+    the notebook's cells import, directly or through the package's modules they import
+    (IPython comes with the kernel)."""
+    *_, nb = _run_setup_cell_on_colab(path, monkeypatch)
+    installed = _installed_with(nb.extras)
+    missing = {module for module in _third_party_imports(path)
+               if not _distributions().get(module, frozenset([module])) & installed}
+    assert missing == set(), f"{path.name} imports {sorted(missing)}, which musicalpy{list(nb.extras)} does not install"
+
+
+def test_the_import_reader_follows_the_package_modules_a_notebook_imports(tmp_path):
+    cell = "from musicalpy.models import lstm\nimport musicalpy.notebook\ndef later():\n    import hmmlearn\n"
+    notebook_file = tmp_path / "10_example.ipynb"
+    notebook_file.write_text(json.dumps({"cells": [{"cell_type": "code", "source": [cell]}]}), encoding="utf-8")
+    found = _third_party_imports(notebook_file)
+    # the LSTM module loads Keras; the cell's function imports hmmlearn when it runs
+    assert {"keras", "hmmlearn", "numpy"} <= found and "musicalpy" not in found and "os" not in found
 
 
 # ------------------------------------------------------- TensorFlow's start-up noise
@@ -303,13 +489,10 @@ def test_training_and_sampling_tokens_print_no_noise(tmp_path):
     assert noisy == [], "\n".join(noisy)
 
 
-def test_every_committed_notebook_cell_has_a_unique_id():
+@pytest.mark.parametrize("path", NOTEBOOK_PATHS, ids=lambda p: p.stem)
+def test_every_committed_notebook_cell_has_a_unique_id(path):
     # nbformat 4.5 requires cell ids; a missing one is a warning today and an error later.
-    folder = Path(__file__).resolve().parent.parent / "notebooks"
-    notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    assert len(notebooks) >= 7
-    for path in notebooks:
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        ids = [cell.get("id") for cell in cells]
-        assert None not in ids, f"{path.name}: cell {ids.index(None)} has no id"
-        assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    ids = [cell.get("id") for cell in cells]
+    assert None not in ids, f"{path.name}: cell {ids.index(None)} has no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"

@@ -173,9 +173,19 @@ def test_sources_table_prettymidi_path_and_bytes_agree(tmp_path):
 
 
 def test_empty_table_is_silence():
+    import soundfile
+
     empty = pd.DataFrame({"pitch": [], "start": [], "end": []})
     assert len(render.synthesize(empty)) == 0
-    assert len(render.play(empty).data) > 0  # a valid (silent) WAV
+    # Players refuse a file without samples: the clip is 10 ms of silence, 220 samples at
+    # 22,050 Hz, 16-bit mono PCM after a 44-byte header as a WAV.
+    wav = render.play(empty, format="wav").data
+    assert len(wav) == 44 + 2 * 220
+    with wave.open(io.BytesIO(wav)) as clip:
+        assert (clip.getframerate(), clip.getnchannels(), clip.getnframes()) == (22050, 1, 220)
+        assert clip.readframes(220) == bytes(440)
+    decoded, rate = soundfile.read(io.BytesIO(render.play(empty).data), dtype="float32")  # Ogg Vorbis by default
+    assert rate == 22050 and len(decoded) == 220 and not decoded.any()
 
 
 def test_play_returns_an_inline_player_of_the_right_length():
@@ -449,8 +459,15 @@ def test_unquantized_music21_stream_is_renotated():
     rng = np.random.default_rng(5)
     starts = rng.uniform(0, 4, 12)
     table = pd.DataFrame({"pitch": rng.integers(50, 80, 12), "start": starts, "end": starts + rng.uniform(0.05, 1.3, 12)})
-    svg = render.show_score(to_music21(table)).data  # a flat stream with odd offsets
-    assert _count(svg, "staff") >= 1 and _count(svg, "note") >= 1
+    stream = to_music21(table)  # a flat stream with odd offsets
+    svg = render.show_score(stream).data
+    # Verovio engraves what music21 notates: one staff in each bar, and every note head (the
+    # 12 notes, split into tied heads where they cross a beat or a bar line).
+    score = render.prepare_score(stream)
+    bars = len(score.parts[0].getElementsByClass("Measure"))
+    heads = sum(len(n.pitches) for n in score.recurse().notes)
+    assert len(score.parts) == 1 and heads >= 12
+    assert (_count(svg, "measure"), _count(svg, "staff"), _count(svg, "note")) == (bars, bars, heads)
 
 
 def test_key_signature_is_added_to_a_score_without_one():
@@ -495,11 +512,17 @@ def test_random_note_tables_always_engrave():
         table = _random_table(rng)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            svg = score_module._score_svg(table, None)
+            musicxml = score_module._safe_musicxml(table, None)  # what _score_svg engraves
+            svg = score_module._stack_pages(score_module._engrave(musicxml, None))
         assert not [w for w in caught if "grid failed" in str(w.message)], index
-        n_parts = table["part"].nunique()
-        assert _count(svg, "staff") >= n_parts, index
-        assert _count(svg, "note") >= 1, index
+        # Verovio engraves every bar and note of the MusicXML it reads: a staff per part in
+        # every bar, a head per pitched <note> (each note of the table one or more, tied).
+        parts = re.findall(r"<part id=.*?</part>", musicxml, flags=re.DOTALL)
+        bars = {part.count("<measure ") for part in parts}
+        heads = sum(1 for note in re.findall(r"<note[ >].*?</note>", musicxml, flags=re.DOTALL) if "<rest" not in note)
+        assert len(parts) == table["part"].nunique() and len(bars) == 1, index
+        assert (_count(svg, "measure"), _count(svg, "staff")) == (min(bars), len(parts) * min(bars)), index
+        assert _count(svg, "note") == heads >= len(table), index
         if index < 8:
             score = render.prepare_score(table)
             assert _durations_are_plain(score), index
@@ -531,12 +554,16 @@ def test_long_score_stacks_all_pages_or_shows_one():
     table["end"] = table["start"] + 2.0
     musicxml = score_module._safe_musicxml(table, None)
     pages = score_module._engrave(musicxml, None)
-    assert len(pages) >= 2
+    # On verovio's A4 page at scale 40 a system holds 9 or 10 of these bars and a page three
+    # systems: 64 bars are 7 systems on 3 pages, each bar a staff per part.
+    bars = [_count(page, "measure") for page in pages]
+    assert len(pages) == 3 and sum(bars) == n and min(bars) > 0
+    assert [_count(page, "staff") for page in pages] == [4 * b for b in bars]
     whole = score_module._stack_pages(pages)
     assert _count(whole, "measure") == n
     assert whole.count("<svg") == 1 + 2 * len(pages)  # each page nests a scaled <svg>
     (page_two,) = score_module._engrave(musicxml, 2)
-    assert 0 < _count(page_two, "measure") < n
+    assert _count(page_two, "measure") == bars[1]
     with pytest.raises(ValueError, match="page"):
         score_module._engrave(musicxml, len(pages) + 1)
 

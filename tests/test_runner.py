@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import wave
 
 import nbformat
@@ -61,18 +62,30 @@ def test_failing_notebook_is_reported_not_raised(tmp_path):
 def test_render_demo_writes_playable_music_and_a_score(tmp_path):
     paths = render_demo(tmp_path)
     import musicalpy
+    from musicalpy import render
 
-    assert len(musicalpy.read_midi(paths["midi"])) == 163
+    notes = musicalpy.read_midi(paths["midi"])
+    assert len(notes) == 163 and notes["end"].max() == pytest.approx(22.5)  # 36 quarter notes at 96 per minute
     with wave.open(str(paths["wav"])) as wav:
-        seconds = wav.getnframes() / wav.getframerate()
-    assert seconds == pytest.approx(22.5, abs=1.5)  # 36 quarter notes at 96 per minute
+        rate, frames = wav.getframerate(), wav.getnframes()
+    # The 22.5 s and the synthesizer's one-second release tail (FluidSynth's and pretty_midi's
+    # sine fallback alike); 16-bit mono PCM after a 44-byte header.
+    assert (rate, frames) == (22050, round(23.5 * 22050))
+    assert paths["wav"].stat().st_size == 44 + 2 * frames
     import soundfile
 
     info = soundfile.info(paths["ogg"])
-    assert info.subtype == "VORBIS" and info.duration == pytest.approx(seconds, abs=0.01)
+    assert info.subtype == "VORBIS" and info.duration == pytest.approx(frames / rate, abs=0.01)
     assert paths["ogg"].stat().st_size * 5 < paths["wav"].stat().st_size
+    # Verovio engraves what music21 notates from the same notes: a staff per voice in each
+    # of its 9 bars, and every note head (168: five notes are written as two tied heads).
+    score = render.prepare_score(notes)
+    heads = sum(len(n.pitches) for n in score.recurse().notes)
+    bars = len(score.parts[0].getElementsByClass("Measure"))
+    assert (len(score.parts), bars, heads) == (4, 9, 168)
     svg = paths["svg"].read_text()
-    assert svg.count('class="staff"') >= 4 and 'class="note"' in svg
+    assert svg.count('class="measure"') == bars and svg.count('class="staff"') == 4 * bars
+    assert svg.count('class="note"') == heads
 
 
 def test_list_notebooks_keeps_only_numbered_notebooks_in_order(tmp_path):
@@ -82,11 +95,14 @@ def test_list_notebooks_keeps_only_numbered_notebooks_in_order(tmp_path):
     assert [p.name for p in list_notebooks(tmp_path)] == ["01_first.ipynb", "02_second.ipynb", "10_last.ipynb"]
 
 
-def test_the_project_notebooks_are_numbered_from_01_without_gaps():
-    names = [p.name for p in list_notebooks()]
-    assert len(names) >= 6, names  # 01_eda ... 07_model_comparison at least
-    assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1)), names
-    assert names[0].startswith("01_eda")
+def test_the_project_notebooks_are_the_nine_of_the_readme_numbered_01_to_09():
+    from pathlib import Path
+
+    names = [p.stem for p in list_notebooks()]
+    assert [int(name[:2]) for name in names] == list(range(1, 10)), names
+    readme = (Path(runner.__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert names == re.findall(r"^\| \[`(\w+)`\]\(notebooks/\1\.ipynb\)", readme, flags=re.MULTILINE)
+    assert names[0] == "01_eda_key_analysis" and names[-1] == "09_harmonizing"
 
 
 def test_output_summary_says_where_each_notebooks_files_are(tmp_path, monkeypatch):
