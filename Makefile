@@ -24,10 +24,14 @@ pretrained: setup
 # Smoke runs write figures and music under outputs/test/, never over the committed
 # full-run figures in images/.
 # The browser checks (tests/test_listening.py) need Chromium and its driver.
+# TEST_WORKERS pytest processes share the tests (pytest-xdist); --dist loadscope keeps each
+# notebook's cells, and each test file, in one process, in order.
+TEST_WORKERS ?= 2
 test: setup browser
 	MUSICALPY_SMOKE=1 MPLBACKEND=Agg MUSICALPY_IMAGES_DIR=outputs/test/images \
 	MUSICALPY_OUTPUT_DIR=outputs/test MUSICALPY_LEADERBOARD=outputs/test/leaderboard.csv \
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider --durations=15 \
+	-n $(TEST_WORKERS) --dist loadscope
 
 setup: $(STAMP) system-audio
 
