@@ -530,8 +530,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     held_out = pd.concat([corpus.split("validation").notes, reference], ignore_index=True)
     keys = []
     for model in models:
-        row, comparison, samples = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes,
-                                                seed=args.seed, n_seeds=args.n_seeds)
+        row, comparison, draws = zoo.evaluate(model, reference, n_samples=args.n_samples, n_notes=args.notes,
+                                              seed=args.seed, n_seeds=args.n_seeds, all_draws=True)
         board.add(comparison=comparison, **row)
         keys.append((row["model"], row["representation"], row["split"]))
         frame = board.frame
@@ -541,7 +541,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
               f"mean OA {float(mine['mean_oa'].iloc[0]):.3f} ± {float(mine['mean_oa_sd'].iloc[0]):.3f} "
               f"over {args.n_seeds} sampling seed(s)")
         if args.bach_or_model:
-            test = bach_or_model(samples, train, held_out, label=model.name, seed=args.seed)
+            # Every seed's samples: each draw is one fold of the classifiers.
+            test = bach_or_model(draws, train, held_out, label=model.name, seed=args.seed)
             board.update(row["model"], representation=row["representation"], split=row["split"], **test.columns)
             print(f"  {test}")
     path = board.save(path)

@@ -874,7 +874,8 @@ def evaluate(
     seed: int = 0,
     n_seeds: int = 3,
     features: Sequence[str] | None = None,
-) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+    all_draws: bool = False,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | list[pd.DataFrame]]:
     """Score a model on held-out pieces and compare its samples with them, over seeds.
 
     Each generated piece is as long, in beats, as a test piece (the lengths of
@@ -905,6 +906,9 @@ def evaluate(
         result, with no spread).
     features : sequence of str, optional
         For :func:`musicalpy.metrics.compare_sets` (default all).
+    all_draws : bool
+        Return every seed's samples, not only the first set's (the Bach-or-model test of
+        :func:`musicalpy.leaderboard.bach_or_model` takes each draw as one fold).
 
     Returns
     -------
@@ -916,8 +920,9 @@ def evaluate(
     comparison : pd.DataFrame
         :func:`musicalpy.metrics.seed_spread` of the sets' comparisons (``oa``, ``oa_sd``,
         ...), or the one :func:`musicalpy.metrics.compare_sets` result when ``n_seeds`` is 1.
-    samples : pd.DataFrame
-        The first set's generated note table.
+    samples : pd.DataFrame or list of pd.DataFrame
+        The first set's generated note table, or with ``all_draws`` every set's, the first
+        set first.
     """
     from .leaderboard import voice_leading_columns
     from .metrics import VOICE_FEATURES, compare_sets, mark_not_applicable, seed_spread
@@ -934,7 +939,7 @@ def evaluate(
     # One tiny call first compiles the sampler for this batch, so the speed below is
     # the steady generation speed (as in benchmarks/generation_speed.py), not tracing.
     model.generate(n_notes=1, n_samples=n_samples, temperature=temperature, seed=seed)
-    comparisons, first, seconds = [], None, math.nan
+    comparisons, draws, seconds = [], [], math.nan
     for index in range(n_seeds):
         started = time.perf_counter()
         samples = model.generate(**budget, n_samples=n_samples, temperature=temperature, seed=seed + SEED_STRIDE * index)
@@ -946,12 +951,14 @@ def evaluate(
                 [Budget(None, float(beats) * 60.0 / tempo, len(model.voices), tempo).trim(samples[pieces == f"sample_{k}"])
                  for k, beats in enumerate(lengths)], ignore_index=True)
         if index == 0:
-            first, seconds = samples, time.perf_counter() - started
+            seconds = time.perf_counter() - started
+        draws.append(samples)
         comparison = compare_sets(samples, reference, features=features)
         if samples.groupby("piece")["part"].nunique().max() == 1 < reference["part"].nunique():
             comparison = mark_not_applicable(comparison, VOICE_FEATURES, "the samples have one part, no voice lines")
         comparisons.append(comparison)
     comparison = seed_spread(comparisons) if n_seeds > 1 else comparisons[0]
+    first = draws[0]
     fingerprint = representation_fingerprint(model)
     row = {
         "model": model.name,
@@ -969,7 +976,7 @@ def evaluate(
     }
     # Voice leading of the first seed's samples (NaN for a one-part model: not applicable).
     row.update(voice_leading_columns(first, reference))
-    return row, comparison, first
+    return row, comparison, draws if all_draws else first
 
 
 # ---------------------------------------------------------------------- the kinds

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -221,21 +222,33 @@ def test_evaluate_writes_where_it_is_asked_and_keeps_other_runs(markov_dir, env,
     assert row["generation_notes_per_s"] > 0
     assert "oa_pitch_range" in frame.columns
     assert frame.loc["lstm", "bits_per_note"] == 2.5  # another model's row, untouched
+    # The Bach-or-model test ran on all three seeds' samples (one fold each), printed the
+    # sentence of the row it wrote, and every accuracy lies inside its own interval.
+    from musicalpy.leaderboard import told_apart_sentence
+
+    assert f"  {told_apart_sentence(row.to_dict(), label='markov')}\n" in result.stdout
+    assert "markov is told from Bach " in result.stdout
+    for classifier in ("features", "windows"):
+        low, accuracy, high = (row[f"told_apart_{classifier}{end}"] for end in ("_low", "", "_high"))
+        assert 0 <= low <= accuracy <= high <= 1
+    # Forty notes in four voices are shorter than one four-bar window: nothing to search.
+    assert np.isnan(row["copied_windows"]) and "copied from a training chorale" not in result.stdout
 
     # A second run into the same file is refused before any work, and the file is unchanged.
-    again = _run(*evaluate, "--n-samples", "2", env=env, cwd=work)
+    again = _run(*evaluate, "--n-samples", "2", "--no-bach-or-model", env=env, cwd=work)
     assert again.returncode == 1
     assert f"{board} already holds test rows of markov from an earlier run; pass --force" in again.stderr
     assert pd.read_csv(board).set_index("model").loc["markov", "n_samples"] == 3
 
-    forced = _run(*evaluate, "--n-samples", "2", "--force", env=env, cwd=work)
+    forced = _run(*evaluate, "--n-samples", "2", "--no-bach-or-model", "--force", env=env, cwd=work)
     assert forced.returncode == 0, forced.stderr
     assert "replaced the earlier rows of markov" in forced.stdout
+    assert "told from Bach" not in forced.stdout  # --no-bach-or-model
     frame = pd.read_csv(board).set_index("model")
     assert frame.loc["markov", "n_samples"] == 2 and frame.loc["lstm", "bits_per_note"] == 2.5
 
     out = tmp_path / "results"
-    chosen = _run(*evaluate, "--n-samples", "2", "--out", str(out), env=env, cwd=work)
+    chosen = _run(*evaluate, "--n-samples", "2", "--no-bach-or-model", "--out", str(out), env=env, cwd=work)
     assert chosen.returncode == 0, chosen.stderr
     assert f"leaderboard saved: {out / 'leaderboard.csv'} (1 row(s) written; 0 other row(s)" in chosen.stdout
     assert list(pd.read_csv(out / "leaderboard.csv")["model"]) == ["markov"]
