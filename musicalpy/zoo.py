@@ -76,7 +76,7 @@ from .families.frames import (
     FrameVAEFamily,
     FrameWaveNetFamily,
 )
-from .families.harmonizer import HarmonizerFamily
+from .families.hmm_harmonizer import HarmonizerFamily
 from .families.satb import (
     SatbCountsFamily,
     SatbLSTMFamily,
