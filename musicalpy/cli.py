@@ -289,7 +289,8 @@ def _cmd_pretrained(args: argparse.Namespace) -> int:
     budgets = {k: pretrained.SHIPPED[k][1] for k in kinds}
     total = sum(float(b.split()[-1]) for b in budgets.values() if b)
     print(f"training {len(kinds)} shipped model(s): {', '.join(kinds)}; about {total:.0f} CPU minutes in all "
-          f"(about {total / 1.6:.0f} wall-clock minutes on 2 quiet cores); interrupted runs resume", flush=True)
+          f"(about {total / 1.6:.0f} wall-clock minutes on 2 quiet cores); an interrupted four-voice (satb_*) "
+          "network resumes from its last epoch, a JSB frame network (jsb_*) starts again", flush=True)
     _quiet_tensorflow()
     for kind in kinds:
         corpus, budget = pretrained.SHIPPED[kind]
