@@ -195,11 +195,6 @@ class DiscriminatorResult:
     label: str
     pieces: pd.DataFrame = dataclasses.field(repr=False)
 
-    @property
-    def told_apart(self) -> bool:
-        """True when the whole interval lies above 0.5 (better than chance)."""
-        return self.interval[0] > 0.5
-
     def __str__(self) -> str:
         low, high = (round(100 * x) for x in self.interval)
         sentence = (f"{self.label} told apart from Bach {100 * self.accuracy:.0f}% of the time "

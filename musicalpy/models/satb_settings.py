@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,16 @@ __all__ = ["TRUNKS", "SatbNetSettings", "MASK_KINDS", "SatbOrderlessSettings"]
 
 #: The trunks :func:`musicalpy.models.satb_net.build_satb_net` offers.
 TRUNKS = ("lstm", "gru", "wavenet", "transformer")
+
+
+def _check_sizes(settings: Any, names: Sequence[str]) -> None:
+    """Every field in ``names`` a positive int, and ``dropout`` in [0, 1)."""
+    for name in names:
+        value = getattr(settings, name)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if not 0 <= settings.dropout < 1:
+        raise ValueError(f"dropout must lie in [0, 1), got {settings.dropout!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,13 +92,8 @@ class SatbNetSettings:
     def __post_init__(self):
         if self.trunk not in TRUNKS:
             raise ValueError(f"trunk must be one of {TRUNKS}, got {self.trunk!r}")
-        for name in ("units", "n_layers", "embedding", "head_units", "condition_units", "num_heads", "crop_steps",
-                     "crops_per_epoch", "batch_size", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        _check_sizes(self, ("units", "n_layers", "embedding", "head_units", "condition_units", "num_heads",
+                            "crop_steps", "crops_per_epoch", "batch_size", "patience"))
         if not 0 <= self.condition_share <= 1:
             raise ValueError(f"condition_share must lie in [0, 1], got {self.condition_share!r}")
         if self.trunk == "transformer" and self.units % self.num_heads:
@@ -150,12 +155,8 @@ class SatbOrderlessSettings:
     gibbs_steps: int = 96
 
     def __post_init__(self):
-        for name in ("units", "embedding", "crop_steps", "crops_per_epoch", "batch_size", "patience", "gibbs_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        _check_sizes(self, ("units", "embedding", "crop_steps", "crops_per_epoch", "batch_size", "patience",
+                            "gibbs_steps"))
         shares = tuple(float(x) for x in self.mask_shares)
         if len(shares) != len(MASK_KINDS) or min(shares) < 0 or not math.isclose(sum(shares), 1.0):
             raise ValueError(f"mask_shares must be {len(MASK_KINDS)} non-negative shares of {MASK_KINDS} "

@@ -254,42 +254,6 @@ class Vocabulary:
         ids[inside] = self._int_lookup[tokens[inside]]
         return ids
 
-    def encode_padded(
-        self,
-        sequences: Iterable[Any],
-        *,
-        length: int | None = None,
-        add_start_end: bool = False,
-    ) -> np.ndarray:
-        """Encode several sequences into one array, padded at the end with PAD (0).
-
-        Parameters
-        ----------
-        sequences : iterable of token sequences
-        length : int, optional
-            Columns of the result; default the longest sequence.
-        add_start_end : bool, default False
-
-        Returns
-        -------
-        ids : np.ndarray, shape=(n_sequences, length), dtype=int64
-
-        Raises
-        ------
-        ValueError
-            When a sequence is longer than ``length`` (cut windows first).
-        """
-        encoded = [self.encode(s, add_start_end=add_start_end) for s in sequences]
-        longest = max((len(e) for e in encoded), default=0)
-        if length is None:
-            length = longest
-        elif check_int("length", length, 0) < longest:
-            raise ValueError(f"a sequence has {longest} ids, more than length={length}")
-        out = np.full((len(encoded), length), self.pad_id, dtype=np.int64)
-        for row, ids in enumerate(encoded):
-            out[row, : len(ids)] = ids
-        return out
-
     def decode(self, ids: Iterable[int], *, skip_special: bool = True, stop_at_end: bool = True) -> list:
         """Tokens of an id sequence.
 

@@ -42,16 +42,6 @@ def test_vocabulary_int_fast_path_matches_dict_path():
     assert vocab.encode(array).tolist() == vocab.encode(array.tolist()).tolist() == [4, 5, 6, 3, 3, 3]
 
 
-def test_vocabulary_padding():
-    vocab = rep.Vocabulary(["a", "b"])
-    padded = vocab.encode_padded([["a"], ["b", "a", "b"]], add_start_end=True)
-    assert padded.tolist() == [[1, 4, 2, 0, 0], [1, 5, 4, 5, 2]]
-    assert vocab.encode_padded([["a"]], length=3).tolist() == [[4, 0, 0]]
-    with pytest.raises(ValueError, match="length=1"):
-        vocab.encode_padded([["a", "b"]], length=1)
-    assert [vocab.decode(row) for row in padded] == [["a"], ["b", "a", "b"]]
-
-
 def test_vocabulary_json_round_trip_for_every_token_kind(tmp_path):
     for tokens in [[60, 128, 129], ["C4", "C4.E4.G4", "rest", "é"], [(60, 3, 2), (128, 0, 0)], [("C4", 0.5)]]:
         vocab = rep.Vocabulary(tokens, start_end=False)
@@ -92,8 +82,6 @@ def test_vocabulary_integer_arguments_name_themselves():
     vocab = rep.Vocabulary(["a", "b"])
     for call, name in [
         (lambda: rep.Vocabulary.from_sequences([["a"]], max_size=-1), "max_size"),
-        (lambda: vocab.encode_padded([["a"]], length=-1), "length"),
-        (lambda: vocab.encode_padded([["a"]], length=2.0), "length"),
         (lambda: vocab.token_of(True), "id"),
         (lambda: vocab.token_of(len(vocab)), "id must be an integer 0-5"),
     ]:
