@@ -1,7 +1,7 @@
 """The whole Bach-or-model test for one model, timed: both classifiers and the copy check.
 
     python benchmarks/discriminator_speed.py                  # 73 samples, as many as the held-out chorales
-    python benchmarks/discriminator_speed.py --n-samples 16   # notebook 07's full run: 16 samples per model
+    python benchmarks/discriminator_speed.py --n-samples 48   # notebook 07 and musicalpy evaluate: 3 seeds x 16 samples
 
 A "model" here is broken chorales (bars shuffled within each piece), so no model has to
 be trained or sampled (generating samples is not part of the goal): by default 73 of
