@@ -810,7 +810,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--force", action="store_true", help="replace the file's earlier rows of these models")
     evaluate.add_argument("--no-bach-or-model", dest="bach_or_model", action="store_false",
                           help="skip the Bach-or-model test (two classifiers try to tell the samples from the "
-                               "held-out chorales; about a minute per model, and it needs --n-samples 4 or more)")
+                               "held-out chorales, every seed's samples one fold; under a minute per model; with --n-seeds 1 it "
+                               "needs --n-samples 4 or more)")
     evaluate.add_argument("--benchmark", choices=["jsb"], default=None,
                           help="score frame models (jsb_* kinds) on the JSB Chorales test split in nats per frame, "
                                "beside the published rows, instead of the corpus comparison")
