@@ -24,18 +24,9 @@ class _Collect(logging.Handler):
 def tf_warnings():
     handler = _Collect()
     logger = logging.getLogger("tensorflow")
-    # An earlier test in the same pytest process may have silenced TensorFlow's logger: a
-    # traitlets application (nbconvert, run in-process) configures logging with
-    # dictConfig, which disables every logger that already exists. Its warnings are what
-    # these tests read.
-    level, disabled = logger.level, logger.disabled
-    logger.setLevel(logging.WARNING)
-    logger.disabled = False
     logger.addHandler(handler)
     yield handler.messages
     logger.removeHandler(handler)
-    logger.setLevel(level)
-    logger.disabled = disabled
 
 
 def test_several_keras_models_trained_in_a_row_log_no_retracing_warning(tf_warnings):

@@ -43,6 +43,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -366,16 +367,25 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 
+#: The compiled calls of :class:`SatbNet` and of the orderless network, as TensorFlow's
+#: retracing notice names them ("calls to <function SatbNet._calls.<locals>...",
+#: "calls to <bound method SatbNet._transformer_step of ...").
+_OUR_COMPILED_CALLS = re.compile(r"calls to <(function|bound method) (SatbNet|SatbOrderless)\.")
+
+
 class _RetracingNotice(logging.Filter):
-    """Drops TensorFlow's notice that a compiled call was traced again for new shapes.
+    """Drops TensorFlow's notice that one of these networks' compiled calls was traced
+    again for new shapes, and only that notice.
 
     :class:`SatbNet` traces each compiled call once per padded width (multiples of 128
     when scoring, of 32 when sampling) and batch size, by design, so the notice tells a
-    user nothing they could act on; every other TensorFlow message passes.
+    user nothing they could act on. The notice about any other function, and every
+    other TensorFlow message, passes.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "triggered tf.function retracing" not in record.getMessage()
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and _OUR_COMPILED_CALLS.search(message))
 
 
 def _quiet_retracing(logger: logging.Logger) -> None:
